@@ -1,0 +1,142 @@
+//! Limits and deadlines of one connection.
+
+use core::time::Duration;
+
+/// Limits and deadlines that a [`Connection`](crate::Connection) enforces.
+///
+/// Every limit is checked while bytes are parsed, before more of them are
+/// buffered, so memory stays bounded whatever the peer sends. Build one with
+/// [`Config::default`] and the `with_*` methods:
+///
+/// ```
+/// use core::time::Duration;
+/// use dugong_proto::Config;
+///
+/// let config = Config::default()
+///     .with_max_head_bytes(16 * 1024)
+///     .with_read_timeout(Some(Duration::from_secs(30)));
+/// assert_eq!(config.max_head_bytes(), 16 * 1024);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    max_head_bytes: usize,
+    max_headers: usize,
+    max_chunk_line_bytes: usize,
+    max_trailer_bytes: usize,
+    continue_delay: Duration,
+    read_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_head_bytes: 64 * 1024,
+            max_headers: 128,
+            max_chunk_line_bytes: 4 * 1024,
+            max_trailer_bytes: 16 * 1024,
+            continue_delay: Duration::from_secs(1),
+            read_timeout: None,
+            idle_timeout: None,
+        }
+    }
+}
+
+impl Config {
+    /// Largest response head (status line, header fields and the empty line
+    /// that ends them), in bytes. Default 64 KiB. Empty lines before a status
+    /// line do not count.
+    pub fn max_head_bytes(&self) -> usize {
+        self.max_head_bytes
+    }
+
+    /// Sets [`max_head_bytes`](Self::max_head_bytes) (at least 16).
+    #[must_use]
+    pub fn with_max_head_bytes(mut self, bytes: usize) -> Self {
+        self.max_head_bytes = bytes.max(16);
+        self
+    }
+
+    /// Most header fields in one response head, and most trailer fields in
+    /// one chunked body. Default 128.
+    pub fn max_headers(&self) -> usize {
+        self.max_headers
+    }
+
+    /// Sets [`max_headers`](Self::max_headers).
+    #[must_use]
+    pub fn with_max_headers(mut self, count: usize) -> Self {
+        self.max_headers = count;
+        self
+    }
+
+    /// Longest chunk-size line (size, extensions and CRLF), in bytes.
+    /// Default 4 KiB.
+    pub fn max_chunk_line_bytes(&self) -> usize {
+        self.max_chunk_line_bytes
+    }
+
+    /// Sets [`max_chunk_line_bytes`](Self::max_chunk_line_bytes) (at least 3).
+    #[must_use]
+    pub fn with_max_chunk_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_chunk_line_bytes = bytes.max(3);
+        self
+    }
+
+    /// Largest trailer section of a chunked body (fields and the final empty
+    /// line), in bytes. Default 16 KiB.
+    pub fn max_trailer_bytes(&self) -> usize {
+        self.max_trailer_bytes
+    }
+
+    /// Sets [`max_trailer_bytes`](Self::max_trailer_bytes) (at least 2).
+    #[must_use]
+    pub fn with_max_trailer_bytes(mut self, bytes: usize) -> Self {
+        self.max_trailer_bytes = bytes.max(2);
+        self
+    }
+
+    /// How long a request with `Expect: 100-continue` waits for
+    /// `100 Continue` before its body is sent anyway. Default 1 s, as curl.
+    pub fn continue_delay(&self) -> Duration {
+        self.continue_delay
+    }
+
+    /// Sets [`continue_delay`](Self::continue_delay).
+    #[must_use]
+    pub fn with_continue_delay(mut self, delay: Duration) -> Self {
+        self.continue_delay = delay;
+        self
+    }
+
+    /// How long the connection may make no progress while a response is
+    /// owed before it fails with [`Error::TimedOut`](crate::Error::TimedOut).
+    /// Progress is any byte received or handed out for sending. Default
+    /// `None` (no deadline).
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout
+    }
+
+    /// Sets [`read_timeout`](Self::read_timeout).
+    #[must_use]
+    pub fn with_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// How long the connection may sit idle (nothing in flight) before it is
+    /// no longer reused: [`Connection::must_close`](crate::Connection::must_close)
+    /// turns true and new requests are refused. Servers drop idle
+    /// connections; this avoids sending into one they are closing. Default
+    /// `None`.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+}

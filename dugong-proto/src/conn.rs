@@ -1,0 +1,640 @@
+//! [`Connection`]: routes calls to the send and receive sides, keeps the
+//! queue of requests in flight that the two share, and owns the deadlines.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::error::{Closed, Error, Fate, StateError, Timeout, Unanswered};
+use crate::event::{Event, RequestId};
+use crate::head::{HeaderField, RequestFacts};
+use crate::recv::{Expecting, Receiver, Recv};
+use crate::send::{Body, Progress, Sender};
+use crate::time::Instant;
+
+/// One request waiting for (the rest of) its response.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    id: RequestId,
+    facts: RequestFacts,
+    /// Stream offset just past the request's last byte, once all of it is
+    /// queued.
+    end: Option<u64>,
+}
+
+/// Why no new request may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// A request carried `Connection: close`.
+    Sent,
+    /// A response announced the server closes.
+    Announced,
+    /// The peer closed its side.
+    PeerClosed,
+    /// A body was cancelled by a final response before `100 Continue`.
+    BodyCancelled,
+    /// The idle timeout passed.
+    IdleExpired,
+    /// A `CONNECT` or upgrade request is in flight, or was accepted.
+    Upgrade,
+}
+
+/// A deadline that starts counting at the first time input after it is
+/// armed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Timer {
+    at: Option<Instant>,
+    restart: bool,
+}
+
+impl Timer {
+    fn refresh(&mut self, active: bool, now: Instant, duration: Option<Duration>) {
+        match duration {
+            Some(d) if active => {
+                if self.at.is_none() || self.restart {
+                    self.at = Some(now + d);
+                    self.restart = false;
+                }
+            }
+            _ => *self = Timer::default(),
+        }
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        self.at.is_some_and(|at| at <= now)
+    }
+}
+
+/// The protocol state of one HTTP/1.1 client connection.
+///
+/// It performs no I/O. The caller moves bytes and time in and out:
+///
+/// - **requests**: [`send_request`](Self::send_request), then for streaming
+///   bodies [`send_body`](Self::send_body) and (chunked)
+///   [`finish`](Self::finish);
+/// - **bytes to write**: [`poll_transmit`](Self::poll_transmit), or
+///   [`transmit_segments`](Self::transmit_segments) with
+///   [`consume_transmit`](Self::consume_transmit) for vectored writes;
+/// - **bytes read**: [`receive`](Self::receive),
+///   [`read_into`](Self::read_into) or [`recv_buf`](Self::recv_buf), and
+///   [`receive_eof`](Self::receive_eof) when the peer closes;
+/// - **events**: [`poll_event`](Self::poll_event);
+/// - **time**: [`poll_timeout`](Self::poll_timeout) and
+///   [`handle_timeout`](Self::handle_timeout).
+///
+/// # The contract
+///
+/// After every call that gives the connection something (a request, body,
+/// received bytes, end of stream, the time), the caller MUST write out
+/// everything [`poll_transmit`](Self::poll_transmit) hands out, then call
+/// [`poll_event`](Self::poll_event) until it returns `Ok(None)`, and, if it
+/// uses deadlines, call [`poll_timeout`](Self::poll_timeout) to learn when to
+/// call [`handle_timeout`](Self::handle_timeout) next. Bytes are written in
+/// the order they are handed out.
+///
+/// After an error from the peer's side (see [`Error::is_fatal`]) the
+/// connection is dead: every later call returns that error again, and the
+/// caller closes the transport.
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    send: Sender,
+    recv: Receiver,
+    in_flight: VecDeque<InFlight>,
+    next_id: u64,
+    closing: Option<Closing>,
+    upgraded: bool,
+    dead: Option<Error>,
+    /// `recv.received()` when progress was last noted.
+    seen_received: u64,
+    continue_timer: Timer,
+    read_timer: Timer,
+    idle_timer: Timer,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection::new(Config::default())
+    }
+}
+
+impl Connection {
+    /// A new connection with the given limits and deadlines.
+    pub fn new(config: Config) -> Self {
+        Connection {
+            config,
+            send: Sender::new(),
+            recv: Receiver::new(),
+            in_flight: VecDeque::new(),
+            next_id: 0,
+            closing: None,
+            upgraded: false,
+            dead: None,
+            seen_received: 0,
+            continue_timer: Timer::default(),
+            read_timer: Timer::default(),
+            idle_timer: Timer::default(),
+        }
+    }
+
+    /// The configuration this connection was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ----- requests -------------------------------------------------------
+
+    /// Queues a request: its head, and its body if given whole.
+    ///
+    /// `target` is origin-form (`/path?query`), absolute-form
+    /// (`http://host/path`, for plain-HTTP proxies), authority-form
+    /// (`host:port`, for `CONNECT` only) or `*` (for `OPTIONS` only).
+    /// `headers` are sent in order as given; the same name may repeat. The
+    /// caller supplies `Host`. `Content-Length` and `Transfer-Encoding` come
+    /// from `body` and must not be among `headers`.
+    ///
+    /// The request waits for `100 Continue` if `headers` hold
+    /// `Expect: 100-continue`: its body is held back until the server sends
+    /// `100 Continue`, the continue deadline passes, or the caller calls
+    /// [`continue_timeout`](Self::continue_timeout). If the server sends a
+    /// final response first, the body is never sent.
+    ///
+    /// Everything is validated before anything is queued: an
+    /// [`Error::InvalidRequest`] means nothing was emitted and the connection
+    /// is unchanged.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidRequest`]: bad method, target, field name or value,
+    ///   or a framing header among `headers`;
+    /// - [`Error::State`]: the previous request's body is unfinished or waits
+    ///   for `100 Continue`, a `CONNECT` or upgrade request is in flight, or
+    ///   the connection is closing;
+    /// - the connection's fatal error, if it is dead.
+    ///
+    /// ```
+    /// use dugong_proto::{Body, Connection};
+    ///
+    /// let mut conn = Connection::default();
+    /// let id = conn.send_request("GET", "/", [("Host", "example.com")], Body::Empty)?;
+    /// assert_eq!(id.as_u64(), 0);
+    /// assert_eq!(
+    ///     conn.poll_transmit().unwrap(),
+    ///     &b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"[..]
+    /// );
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn send_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.check_alive()?;
+        if self.upgraded || self.closing == Some(Closing::Upgrade) {
+            return Err(Error::State(StateError::Upgrading));
+        }
+        if self.closing.is_some() {
+            return Err(Error::State(StateError::Closing));
+        }
+        let id = RequestId(self.next_id);
+        let (facts, progress) = self.send.start(id, method, target, headers, body)?;
+        self.next_id += 1;
+        self.in_flight.push_back(InFlight {
+            id,
+            facts,
+            end: None,
+        });
+        self.note_send_progress(progress);
+        if facts.close {
+            self.closing = Some(Closing::Sent);
+        } else if facts.connect || facts.upgrade {
+            self.closing = Some(Closing::Upgrade);
+        }
+        if self.send.awaiting_continue().is_some() {
+            self.continue_timer.restart = true;
+        }
+        self.read_timer.restart = true;
+        Ok(id)
+    }
+
+    /// Queues a piece of the body of the request being sent (one sent with
+    /// [`Body::Sized`] or [`Body::Chunked`]). The bytes are never copied. For
+    /// a sized body, the last piece that reaches the announced length
+    /// completes the request.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::ExcessBodyData`]: the piece goes past the announced length;
+    ///   nothing of it was queued;
+    /// - [`Error::State`]: no body is being sent, the request still waits for
+    ///   `100 Continue`, or the server answered before `100 Continue` and the
+    ///   body is cancelled;
+    /// - the connection's fatal error, if it is dead.
+    pub fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
+        self.check_alive()?;
+        let progress = self.send.send_body(data)?;
+        self.note_send_progress(progress);
+        Ok(())
+    }
+
+    /// Ends the chunked body of the request being sent, with optional
+    /// trailer fields (pass `[] as [(&str, &str); 0]` or an empty `Vec` for
+    /// none).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidRequest`]: a trailer name or value is invalid, or
+    ///   the field may not be a trailer (such as `Content-Length` or `Host`);
+    ///   nothing was queued;
+    /// - [`Error::State`]: no chunked body is being sent;
+    /// - the connection's fatal error, if it is dead.
+    pub fn finish<I>(&mut self, trailers: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.check_alive()?;
+        let progress = self.send.finish(trailers)?;
+        self.note_send_progress(progress);
+        Ok(())
+    }
+
+    /// Stops waiting for `100 Continue`: releases the held body of the
+    /// request that waits for it. Returns false if no request waits.
+    /// [`handle_timeout`](Self::handle_timeout) does this by itself when the
+    /// [continue delay](Config::continue_delay) passes.
+    pub fn continue_timeout(&mut self) -> bool {
+        if self.dead.is_some() || self.send.awaiting_continue().is_none() {
+            return false;
+        }
+        let progress = self.send.release();
+        self.note_send_progress(progress);
+        self.continue_timer = Timer::default();
+        true
+    }
+
+    fn note_send_progress(&mut self, progress: Progress) {
+        if let Progress::Complete(id, end) = progress {
+            if let Some(r) = self.in_flight.iter_mut().rev().find(|r| r.id == id) {
+                r.end = Some(end);
+            }
+        }
+    }
+
+    // ----- bytes out ------------------------------------------------------
+
+    /// The next segment of bytes to write, in order. A segment handed out
+    /// counts as written.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        let segment = self.send.poll_transmit()?;
+        self.read_timer.restart = true;
+        Some(segment)
+    }
+
+    /// Every segment waiting to be written, in order, for a vectored write.
+    /// Report how many bytes were written with
+    /// [`consume_transmit`](Self::consume_transmit).
+    pub fn transmit_segments(&self) -> impl ExactSizeIterator<Item = &Bytes> + '_ {
+        self.send.segments()
+    }
+
+    /// The number of bytes waiting to be written.
+    pub fn transmit_len(&self) -> u64 {
+        self.send.pending_bytes()
+    }
+
+    /// Marks `n` bytes from the start of
+    /// [`transmit_segments`](Self::transmit_segments) as written.
+    pub fn consume_transmit(&mut self, n: usize) {
+        if n > 0 {
+            self.send.consume(n);
+            self.read_timer.restart = true;
+        }
+    }
+
+    // ----- bytes in -------------------------------------------------------
+
+    /// Gives the connection bytes read from the peer (copied into the
+    /// receive buffer). Adapters that can read straight into the receive
+    /// buffer use [`read_into`](Self::read_into) or
+    /// [`recv_buf`](Self::recv_buf) instead.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] after [`receive_eof`](Self::receive_eof) or once the
+    /// connection was handed over; the connection's fatal error if it is
+    /// dead.
+    pub fn receive(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_receive()?;
+        if !self.recv.is_finished() {
+            self.recv.buf_mut().extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    /// Lets `read` fill up to `max` bytes of the receive buffer directly
+    /// (such as `|buf| socket.read(buf)`), keeps the first `n` bytes it
+    /// reports, and returns what `read` returned. No copy is made between
+    /// the transport and the [`Event::Data`] pieces.
+    ///
+    /// A read of 0 bytes is not taken as end of stream: call
+    /// [`receive_eof`](Self::receive_eof) for that. Bytes read once the
+    /// connection no longer parses (dead, handed over, or after the peer
+    /// announced it closes) are dropped.
+    ///
+    /// # Errors
+    ///
+    /// `read`'s own error; nothing is kept then.
+    pub fn read_into<E>(
+        &mut self,
+        max: usize,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let buf = self.recv.buf_mut();
+        let start = buf.len();
+        buf.resize(start + max, 0);
+        let result = read(&mut buf[start..]);
+        let n = result.as_ref().map_or(0, |n| (*n).min(max));
+        buf.truncate(start + n);
+        if self.recv.is_finished() || self.dead.is_some() {
+            self.recv.buf_mut().clear();
+        }
+        result.map(|_| n)
+    }
+
+    /// The receive buffer itself, for adapters that read into a `BytesMut`
+    /// (such as tokio's `read_buf`). The caller MUST only append to it; the
+    /// connection parses what was appended at the next
+    /// [`poll_event`](Self::poll_event).
+    pub fn recv_buf(&mut self) -> &mut BytesMut {
+        self.recv.buf_mut()
+    }
+
+    /// Tells the connection the peer closed its sending side (a read
+    /// returned 0 bytes, or the connection was reset). A close-delimited
+    /// body ends normally; if responses are still owed,
+    /// [`poll_event`](Self::poll_event) reports
+    /// [`Error::ConnectionClosed`] once the complete responses before it are
+    /// delivered.
+    pub fn receive_eof(&mut self) {
+        self.recv.set_eof();
+    }
+
+    fn check_alive(&self) -> Result<(), Error> {
+        match &self.dead {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn check_receive(&self) -> Result<(), Error> {
+        self.check_alive()?;
+        if self.upgraded {
+            Err(Error::State(StateError::Upgrading))
+        } else if self.recv.is_eof() {
+            Err(Error::State(StateError::AfterEof))
+        } else {
+            Ok(())
+        }
+    }
+
+    // ----- events ---------------------------------------------------------
+
+    /// The next event parsed from the received bytes, or `Ok(None)` if more
+    /// bytes (or the end of stream) are needed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidResponse`], [`Error::UnsupportedResponse`],
+    /// [`Error::TooLarge`], [`Error::ConnectionClosed`] or
+    /// [`Error::TimedOut`]; all are fatal, and repeated by every later call.
+    #[must_use = "events must be handled"]
+    pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
+        self.check_alive()?;
+        match self.next_event() {
+            Err(e) => {
+                self.fail(e.clone());
+                Err(e)
+            }
+            ok => ok,
+        }
+    }
+
+    fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        if self.closing == Some(Closing::Announced) && !self.in_flight.is_empty() {
+            let unanswered = self
+                .in_flight
+                .iter()
+                .map(|r| Unanswered {
+                    id: r.id,
+                    fate: Fate::NotProcessed,
+                })
+                .collect();
+            return Err(Error::ConnectionClosed(Closed::new(unanswered)));
+        }
+        let front = self.in_flight.front().map(|r| Expecting {
+            id: r.id,
+            facts: r.facts,
+        });
+        let Some(step) = self.recv.poll(front, &self.config)? else {
+            return Ok(None);
+        };
+        let event = match step {
+            Recv::Continue => {
+                let id = front.map_or(RequestId(0), |f| f.id);
+                if self.send.awaiting_continue() == Some(id) {
+                    let progress = self.send.release();
+                    self.note_send_progress(progress);
+                    self.continue_timer = Timer::default();
+                }
+                Event::Continue(id)
+            }
+            Recv::Informational(response) => Event::Informational(response),
+            Recv::Final(response) => {
+                if self.send.cancel_if_awaiting(response.id) {
+                    self.closing = Some(Closing::BodyCancelled);
+                    self.continue_timer = Timer::default();
+                }
+                Event::Headers(response)
+            }
+            Recv::Data(data) => Event::Data(data),
+            Recv::End {
+                trailers,
+                announced_close,
+            } => {
+                self.in_flight.pop_front();
+                if announced_close {
+                    self.closing = Some(Closing::Announced);
+                    if self.in_flight.is_empty() {
+                        self.recv.finish();
+                    }
+                } else if self.recv.is_eof() && self.in_flight.is_empty() {
+                    self.closing.get_or_insert(Closing::PeerClosed);
+                }
+                Event::End { trailers }
+            }
+            Recv::Upgraded(rest) => {
+                self.in_flight.pop_front();
+                self.upgraded = true;
+                self.send.clear();
+                Event::Upgraded { rest }
+            }
+            Recv::Eof { head_received } => {
+                self.closing.get_or_insert(Closing::PeerClosed);
+                if self.in_flight.is_empty() {
+                    self.recv.finish();
+                    return Ok(None);
+                }
+                return Err(Error::ConnectionClosed(self.unanswered(head_received)));
+            }
+        };
+        Ok(Some(event))
+    }
+
+    fn unanswered(&self, head_received: bool) -> Closed {
+        let sent = self.send.sent();
+        let unanswered: Vec<_> = self
+            .in_flight
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let fate = if i == 0 && head_received {
+                    Fate::BodyIncomplete
+                } else if r.end.is_some_and(|end| sent >= end) {
+                    Fate::MaybeProcessed
+                } else {
+                    Fate::NotProcessed
+                };
+                Unanswered { id: r.id, fate }
+            })
+            .collect();
+        Closed::new(unanswered)
+    }
+
+    fn fail(&mut self, error: Error) {
+        if error.is_fatal() {
+            self.dead = Some(error);
+            self.send.clear();
+            self.recv.finish();
+        }
+    }
+
+    // ----- time -----------------------------------------------------------
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called,
+    /// given the time now; `None` if no deadline is running.
+    ///
+    /// A deadline starts counting at the first call of this method (or of
+    /// `handle_timeout`) after the event that starts it, so call it after
+    /// every `send_*`, `receive*` and `poll_*` round. Deadlines: the
+    /// [continue delay](Config::continue_delay) while a body waits for
+    /// `100 Continue`; the [read timeout](Config::read_timeout) while a
+    /// response is owed and the caller owes no body bytes, restarted by
+    /// every byte received or handed out; the
+    /// [idle timeout](Config::idle_timeout) while nothing is in flight.
+    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        self.refresh_timers(now);
+        [
+            self.continue_timer.at,
+            self.read_timer.at,
+            self.idle_timer.at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Acts on the deadlines that have passed at `now`: releases a body held
+    /// for `100 Continue`, fails the connection with
+    /// [`Error::TimedOut`] (reported by [`poll_event`](Self::poll_event)),
+    /// or marks an idle connection as not reusable.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.refresh_timers(now);
+        if self.continue_timer.expired(now) {
+            self.continue_timeout();
+        }
+        if self.read_timer.expired(now) {
+            self.read_timer = Timer::default();
+            self.fail(Error::TimedOut(Timeout::Read));
+        }
+        if self.idle_timer.expired(now) {
+            self.idle_timer = Timer::default();
+            self.closing.get_or_insert(Closing::IdleExpired);
+        }
+    }
+
+    fn refresh_timers(&mut self, now: Instant) {
+        let received = self.recv.received();
+        if received != self.seen_received {
+            self.seen_received = received;
+            self.read_timer.restart = true;
+        }
+        let alive = self.dead.is_none() && !self.upgraded;
+        let waiting = alive && !self.in_flight.is_empty() && !self.send.is_streaming();
+        self.continue_timer.refresh(
+            alive && self.send.awaiting_continue().is_some(),
+            now,
+            Some(self.config.continue_delay()),
+        );
+        self.read_timer
+            .refresh(waiting, now, self.config.read_timeout());
+        self.idle_timer.refresh(
+            alive && self.closing.is_none() && self.in_flight.is_empty() && self.send.is_idle(),
+            now,
+            self.config.idle_timeout(),
+        );
+    }
+
+    // ----- getters --------------------------------------------------------
+
+    /// The number of requests sent whose response is not complete yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// True if nothing is in flight, no body is being sent and nothing waits
+    /// to be written.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.is_empty() && self.send.is_idle() && self.send.pending_bytes() == 0
+    }
+
+    /// True if no new request can be sent on this connection, now or later:
+    /// it is dead, closing, or handed over. The caller should close the
+    /// transport once the responses still owed are read.
+    pub fn must_close(&self) -> bool {
+        self.dead.is_some()
+            || self.upgraded
+            || matches!(self.closing, Some(c) if c != Closing::Upgrade)
+    }
+
+    /// The request whose body is held back waiting for `100 Continue`.
+    pub fn awaiting_continue(&self) -> Option<RequestId> {
+        self.send.awaiting_continue()
+    }
+
+    /// True while the caller owes body bytes of the request being sent.
+    pub fn is_sending_body(&self) -> bool {
+        self.send.is_streaming()
+    }
+
+    /// The fatal error that killed the connection, if any.
+    pub fn error(&self) -> Option<&Error> {
+        self.dead.as_ref()
+    }
+
+    /// True once the connection was handed over to another protocol (after
+    /// [`Event::Upgraded`]).
+    pub fn is_upgraded(&self) -> bool {
+        self.upgraded
+    }
+}

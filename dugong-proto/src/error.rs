@@ -1,0 +1,386 @@
+//! The one error type of `dugong-proto`, and the detail enums it holds.
+//!
+//! Each variant says who is at fault and so what the caller can do:
+//!
+//! | variant | fault | connection afterwards |
+//! |---|---|---|
+//! | [`Error::ConnectionClosed`] | neither: the peer went away | dead; resend what [`Closed`] says is safe |
+//! | [`Error::InvalidResponse`] | the peer broke the protocol | dead |
+//! | [`Error::UnsupportedResponse`] | the peer used something valid we do not implement | dead |
+//! | [`Error::TooLarge`] | the peer exceeded a configured limit | dead |
+//! | [`Error::TimedOut`] | a deadline passed | dead |
+//! | [`Error::InvalidRequest`] | the caller gave bad request data | unchanged, nothing was emitted |
+//! | [`Error::State`] | the caller called at the wrong time | unchanged |
+//! | [`Error::ExcessBodyData`] | the caller gave more body than announced | unchanged, nothing was emitted |
+//!
+//! Once a connection is dead, every later call returns the same error again.
+
+use alloc::vec::Vec;
+
+use crate::event::RequestId;
+
+/// Everything that can go wrong on a client connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer closed the connection while responses were owed (or a
+    /// response announced `Connection: close` with requests pipelined after
+    /// it). Says, per request, what was lost and whether it is safe to resend.
+    #[error("connection closed: {0}")]
+    ConnectionClosed(Closed),
+
+    /// The response violates HTTP/1.1 (RFC 9112); synchronization with the
+    /// peer is lost.
+    #[error("invalid response at byte {offset} of the stream: {kind}")]
+    InvalidResponse {
+        /// What was wrong.
+        kind: InvalidResponse,
+        /// Where: the offset, counted from the first byte ever received on
+        /// this connection, at which the problem was detected.
+        offset: u64,
+    },
+
+    /// The response is valid HTTP but uses something this library will not
+    /// handle (for example a transfer coding other than chunked).
+    #[error("unsupported response: {0}")]
+    UnsupportedResponse(Unsupported),
+
+    /// The response exceeded a limit of the [`Config`](crate::Config).
+    #[error("response too large: {0}")]
+    TooLarge(Limit),
+
+    /// A deadline passed (see [`Connection::handle_timeout`](crate::Connection::handle_timeout)).
+    #[error("timed out: {0}")]
+    TimedOut(Timeout),
+
+    /// The caller's request data is not valid HTTP/1.1; nothing was emitted.
+    #[error("invalid request: {0}")]
+    InvalidRequest(InvalidRequest),
+
+    /// The call is not allowed in the connection's current state.
+    #[error("not allowed now: {0}")]
+    State(StateError),
+
+    /// The caller gave more body bytes than the announced length; nothing of
+    /// that piece was emitted.
+    #[error("{excess} body bytes more than the announced length")]
+    ExcessBodyData {
+        /// How many bytes too many the rejected piece held.
+        excess: u64,
+    },
+}
+
+/// A coarse classification of an [`Error`], for callers that only need to
+/// know what kind of thing went wrong (and for the `replay` trace format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::ConnectionClosed`].
+    Closed,
+    /// [`Error::InvalidResponse`].
+    Invalid,
+    /// [`Error::UnsupportedResponse`].
+    Unsupported,
+    /// [`Error::TooLarge`].
+    TooLarge,
+    /// [`Error::TimedOut`].
+    TimedOut,
+    /// The caller's mistake: [`Error::InvalidRequest`], [`Error::State`],
+    /// [`Error::ExcessBodyData`].
+    Usage,
+}
+
+impl ErrorKind {
+    /// A short stable name: `closed`, `invalid`, `unsupported`, `too_large`,
+    /// `timed_out` or `usage`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Closed => "closed",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::TimedOut => "timed_out",
+            ErrorKind::Usage => "usage",
+        }
+    }
+}
+
+impl Error {
+    /// Classifies the error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::ConnectionClosed(_) => ErrorKind::Closed,
+            Error::InvalidResponse { .. } => ErrorKind::Invalid,
+            Error::UnsupportedResponse(_) => ErrorKind::Unsupported,
+            Error::TooLarge(_) => ErrorKind::TooLarge,
+            Error::TimedOut(_) => ErrorKind::TimedOut,
+            Error::InvalidRequest(_) | Error::State(_) | Error::ExcessBodyData { .. } => {
+                ErrorKind::Usage
+            }
+        }
+    }
+
+    /// True if the error leaves the connection dead (every error that is not
+    /// the caller's own mistake).
+    pub fn is_fatal(&self) -> bool {
+        self.kind() != ErrorKind::Usage
+    }
+
+    pub(crate) fn invalid(kind: InvalidResponse, offset: u64) -> Self {
+        Error::InvalidResponse { kind, offset }
+    }
+}
+
+/// What a closed connection left unanswered.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Closed {
+    unanswered: Vec<Unanswered>,
+}
+
+impl Closed {
+    pub(crate) fn new(unanswered: Vec<Unanswered>) -> Self {
+        Closed { unanswered }
+    }
+
+    /// Every request that got no complete response, oldest first.
+    pub fn unanswered(&self) -> &[Unanswered] {
+        &self.unanswered
+    }
+
+    /// The requests known not to have been processed by the server: safe to
+    /// send again, even if not idempotent.
+    pub fn not_processed(&self) -> impl Iterator<Item = RequestId> + '_ {
+        self.with_fate(Fate::NotProcessed)
+    }
+
+    /// The requests the server may or may not have acted on: resend only if
+    /// idempotent.
+    pub fn maybe_processed(&self) -> impl Iterator<Item = RequestId> + '_ {
+        self.unanswered
+            .iter()
+            .filter(|u| u.fate != Fate::NotProcessed)
+            .map(|u| u.id)
+    }
+
+    fn with_fate(&self, fate: Fate) -> impl Iterator<Item = RequestId> + '_ {
+        self.unanswered
+            .iter()
+            .filter(move |u| u.fate == fate)
+            .map(|u| u.id)
+    }
+}
+
+impl core::fmt::Display for Closed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.unanswered.is_empty() {
+            return f.write_str("no request was unanswered");
+        }
+        write!(f, "{} request(s) unanswered (", self.unanswered.len())?;
+        for (i, u) in self.unanswered.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "#{}: {}", u.id.as_u64(), u.fate)?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// One request that got no complete response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Unanswered {
+    /// The request.
+    pub id: RequestId,
+    /// What is known of it.
+    pub fate: Fate,
+}
+
+/// What is known about a request whose response never completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fate {
+    /// The response head arrived, but the body was cut short. The server
+    /// processed the request.
+    BodyIncomplete,
+    /// The request was written in full but no response head arrived: the
+    /// server may have acted on it.
+    MaybeProcessed,
+    /// The server cannot have processed it: it was pipelined after a
+    /// response that closed the connection (RFC 9112 §9.6), or it was never
+    /// completely handed out for writing. Safe to resend.
+    NotProcessed,
+}
+
+impl core::fmt::Display for Fate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Fate::BodyIncomplete => "body cut short",
+            Fate::MaybeProcessed => "no response, may have been processed",
+            Fate::NotProcessed => "not processed, safe to resend",
+        })
+    }
+}
+
+/// Ways a response can violate HTTP/1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidResponse {
+    /// A line ended in LF without CR (RFC 9112 §2.2: CRLF only).
+    #[error("line ends in a bare LF")]
+    BareLf,
+    /// A CR not followed by LF, or another control character, in a line.
+    #[error("control character in the status line")]
+    StatusLineCharacter,
+    /// The status line does not start with `HTTP/1.x`.
+    #[error("not an HTTP/1.x status line")]
+    Version,
+    /// The status code is not three digits from 100 to 599.
+    #[error("bad status code")]
+    Status,
+    /// A header field name is empty, not a token, or followed by whitespace
+    /// before the colon; or a line has no colon.
+    #[error("bad header field name")]
+    HeaderName,
+    /// A header field value holds CR, LF, NUL or another control character.
+    #[error("bad character in a header field value")]
+    HeaderValue,
+    /// The first header line starts with whitespace (RFC 9112 §2.2).
+    #[error("whitespace before the first header field")]
+    LeadingWhitespace,
+    /// `Content-Length` is not digits only, or overflows.
+    #[error("malformed Content-Length")]
+    ContentLength,
+    /// Several `Content-Length` values that differ.
+    #[error("conflicting Content-Length values")]
+    ConflictingContentLength,
+    /// Both `Transfer-Encoding` and `Content-Length` (RFC 9112 §6.3 rule 3).
+    #[error("both Transfer-Encoding and Content-Length")]
+    TransferEncodingWithContentLength,
+    /// `Transfer-Encoding` in an HTTP/1.0 response (RFC 9112 §6.1).
+    #[error("Transfer-Encoding in an HTTP/1.0 response")]
+    TransferEncodingOnHttp10,
+    /// `Transfer-Encoding` is empty, or chunked is not the final coding or
+    /// is applied twice.
+    #[error("malformed Transfer-Encoding")]
+    TransferEncoding,
+    /// A chunk-size line is not hex digits with valid extensions.
+    #[error("malformed chunk-size line")]
+    ChunkSize,
+    /// A chunk size does not fit in 64 bits.
+    #[error("chunk size overflows")]
+    ChunkSizeOverflow,
+    /// Chunk data is not followed by CRLF.
+    #[error("chunk data not followed by CRLF")]
+    ChunkDataEnd,
+    /// Bytes arrived when no request was waiting for a response.
+    #[error("data received with no request in flight")]
+    Unsolicited,
+}
+
+/// Valid responses this library will not handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unsupported {
+    /// A transfer coding other than exactly `chunked`. The still-encoded
+    /// bytes are never handed over as the body.
+    #[error("transfer coding other than chunked")]
+    TransferCoding,
+    /// `101 Switching Protocols` to a request that did not ask to upgrade.
+    #[error("101 Switching Protocols to a request that did not ask for it")]
+    UnrequestedSwitch,
+}
+
+/// The limits of a [`Config`](crate::Config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum Limit {
+    /// [`Config::max_head_bytes`](crate::Config::max_head_bytes).
+    #[error("response head longer than {0} bytes")]
+    HeadBytes(usize),
+    /// [`Config::max_headers`](crate::Config::max_headers).
+    #[error("more than {0} header or trailer fields")]
+    Headers(usize),
+    /// [`Config::max_chunk_line_bytes`](crate::Config::max_chunk_line_bytes).
+    #[error("chunk-size line longer than {0} bytes")]
+    ChunkLineBytes(usize),
+    /// [`Config::max_trailer_bytes`](crate::Config::max_trailer_bytes).
+    #[error("trailer section longer than {0} bytes")]
+    TrailerBytes(usize),
+}
+
+/// Deadlines that can pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// No progress for [`Config::read_timeout`](crate::Config::read_timeout)
+    /// while a response was owed.
+    #[error("no progress while a response was owed")]
+    Read,
+}
+
+/// Parts of a request that can be invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// The method is empty or not a token.
+    #[error("method is not a token")]
+    Method,
+    /// The target is empty, holds whitespace, a control or non-ASCII byte,
+    /// or is not of a form the method allows (origin-form `/path`,
+    /// absolute-form `http://host/path`, authority-form `host:port` for
+    /// `CONNECT` only, `*` for `OPTIONS` only).
+    #[error("bad request target")]
+    Target,
+    /// A header (or trailer) field name is empty or not a token.
+    #[error("header field name is not a token")]
+    HeaderName,
+    /// A header (or trailer) field value holds CR, LF or NUL, or starts or
+    /// ends with whitespace.
+    #[error("header field value holds CR, LF or NUL, or leading/trailing whitespace")]
+    HeaderValue,
+    /// `Content-Length` or `Transfer-Encoding` was given as a header: the
+    /// body argument decides framing, so the two can never disagree.
+    #[error("Content-Length and Transfer-Encoding are set from the body, not as headers")]
+    FramingHeader,
+    /// A trailer field that must not be a trailer (framing, routing or
+    /// control fields, RFC 9110 §6.5.1).
+    #[error("field not allowed in trailers")]
+    ForbiddenTrailer,
+}
+
+/// Calls made at the wrong time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// A new request while the previous request's body is unfinished (its
+    /// head would be read as body bytes).
+    #[error("the previous request's body is not finished")]
+    BodyUnfinished,
+    /// A new request, or body data, while a request waits for
+    /// `100 Continue`.
+    #[error("a request is waiting for 100 Continue")]
+    AwaitingContinue,
+    /// Body data or `finish` with no body being sent.
+    #[error("no request body is being sent")]
+    NoBody,
+    /// `finish` for a body that is not chunked, or known-length body still
+    /// missing bytes.
+    #[error("finish is for chunked bodies only")]
+    NotChunked,
+    /// Body data for a request the server answered before `100 Continue`:
+    /// the body is cancelled.
+    #[error("the server answered before 100 Continue; the body is cancelled")]
+    BodyCancelled,
+    /// A new request on a connection that is closing (`Connection: close`
+    /// sent or received, an HTTP/1.0 response, an idle timeout, or the peer
+    /// closed).
+    #[error("the connection is closing")]
+    Closing,
+    /// A new request behind a `CONNECT` or upgrade request, or any use of a
+    /// connection that has been handed over to another protocol.
+    #[error("the connection is being or has been handed over")]
+    Upgrading,
+    /// Received bytes after the peer's end of stream was reported.
+    #[error("bytes received after end of stream")]
+    AfterEof,
+}

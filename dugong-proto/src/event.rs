@@ -1,0 +1,213 @@
+//! What the connection hands the caller: events, responses, header fields.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use bytes::Bytes;
+
+/// Identifies one request on a connection. Ids count up from 0 in the order
+/// requests were sent, so responses (which arrive in that order) can be
+/// matched to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub(crate) u64);
+
+impl RequestId {
+    /// The id as a number: 0 for the first request of a connection.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+/// The HTTP version of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Version {
+    /// `HTTP/1.0`.
+    Http10,
+    /// `HTTP/1.1`, and any later `HTTP/1.x` (read as 1.1, RFC 9110 §2.5).
+    Http11,
+}
+
+/// Something the connection parsed from the received bytes.
+///
+/// For each request, in order: any number of [`Continue`](Event::Continue)
+/// and [`Informational`](Event::Informational), then
+/// [`Headers`](Event::Headers), then either any number of
+/// [`Data`](Event::Data) and one [`End`](Event::End), or (after a 2xx to
+/// `CONNECT` or a 101 to an upgrade request) one
+/// [`Upgraded`](Event::Upgraded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `100 Continue` for the request with this id. If that request waits
+    /// with its body held back, the body is released for sending.
+    Continue(RequestId),
+    /// An informational (1xx) response other than 100 and 101, such as
+    /// `103 Early Hints`.
+    Informational(Response),
+    /// The head of the final response to a request.
+    Headers(Response),
+    /// A piece of the response body: a zero-copy slice of the receive
+    /// buffer. Pieces may be split anywhere; concatenate them.
+    Data(Bytes),
+    /// The response body is complete.
+    End {
+        /// Trailer fields of a chunked body (empty otherwise).
+        trailers: Headers,
+    },
+    /// The connection now speaks another protocol (a 2xx to `CONNECT` or a
+    /// `101 Switching Protocols` to an upgrade request). `rest` holds every
+    /// byte received after the response head; the caller takes over the
+    /// transport and the connection parses nothing more.
+    Upgraded {
+        /// Bytes that arrived after the response head.
+        rest: Bytes,
+    },
+}
+
+/// A response head: version, status, reason phrase and header fields.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Response {
+    pub(crate) id: RequestId,
+    pub(crate) version: Version,
+    pub(crate) status: u16,
+    pub(crate) reason: (usize, usize),
+    pub(crate) headers: Headers,
+}
+
+impl Response {
+    /// The request this responds to.
+    pub fn id(&self) -> RequestId {
+        self.id
+    }
+
+    /// The HTTP version the server spoke.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The status code, 100 to 599.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The reason phrase as received (latin-1; possibly empty).
+    pub fn reason(&self) -> &[u8] {
+        &self.headers.buf[self.reason.0..self.reason.1]
+    }
+
+    /// The header fields, in the order received.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("id", &self.id)
+            .field("version", &self.version)
+            .field("status", &self.status)
+            .field("reason", &Latin1(self.reason()))
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+/// Header (or trailer) fields in the order received; the same name may
+/// appear more than once. Names are tokens (ASCII); values are bytes, to be
+/// read as latin-1, with leading and trailing whitespace removed and any
+/// obs-fold replaced by spaces.
+///
+/// The fields share one buffer with the response head, so holding them costs
+/// no copy.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    pub(crate) buf: Bytes,
+    pub(crate) fields: Vec<Field>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Field {
+    pub(crate) name: (usize, usize),
+    pub(crate) value: (usize, usize),
+}
+
+impl Headers {
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True if there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// All fields as `(name, value)`, in the order received.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.fields.iter().map(|f| (self.name(f), self.value(f)))
+    }
+
+    /// The value of the first field named `name` (compared ASCII
+    /// case-insensitively).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|f| self.raw_name(f).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| self.value(f))
+    }
+
+    /// The values of every field named `name` (compared ASCII
+    /// case-insensitively), in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.fields
+            .iter()
+            .filter(move |f| self.raw_name(f).eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |f| self.value(f))
+    }
+
+    /// True if a field named `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    fn raw_name(&self, f: &Field) -> &[u8] {
+        &self.buf[f.name.0..f.name.1]
+    }
+
+    fn name(&self, f: &Field) -> &str {
+        // Invariant: names were checked to be tokens, which are ASCII.
+        core::str::from_utf8(self.raw_name(f)).unwrap_or_default()
+    }
+
+    fn value(&self, f: &Field) -> &[u8] {
+        &self.buf[f.value.0..f.value.1]
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(n, v)| (n, Latin1(v))))
+            .finish()
+    }
+}
+
+/// Shows bytes as latin-1 text.
+struct Latin1<'a>(&'a [u8]);
+
+impl fmt::Debug for Latin1<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for &b in self.0 {
+            let c = char::from(b);
+            if c == '"' || c == '\\' || !(' '..='~').contains(&c) && b < 0xa0 {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        f.write_str("\"")
+    }
+}

@@ -1,0 +1,700 @@
+//! Parsing response heads and trailer sections, and writing request heads.
+//!
+//! Everything here is a pure function of bytes; the state machines in
+//! `send.rs` and `recv.rs` decide when to call what.
+
+use alloc::vec::Vec;
+
+use bytes::{BufMut, BytesMut};
+
+use crate::error::{Error, InvalidRequest, InvalidResponse, Limit};
+use crate::event::{Field, Headers, Version};
+
+/// Byte classes, one table lookup each.
+const TOKEN: u8 = 1;
+/// VCHAR, obs-text, SP and HTAB: what a field value or reason phrase may hold.
+const FIELD: u8 = 2;
+/// Bytes allowed in a request target: visible ASCII.
+const TARGET: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_alphanumeric() {
+            c |= TOKEN;
+        }
+        if matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        ) {
+            c |= TOKEN;
+        }
+        if b == b'\t' || b == b' ' || (b >= 0x21 && b != 0x7f) {
+            c |= FIELD;
+        }
+        if b >= 0x21 && b <= 0x7e {
+            c |= TARGET;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+fn all_in(bytes: &[u8], class: u8) -> bool {
+    bytes.iter().all(|&b| CLASS[b as usize] & class != 0)
+}
+
+pub(crate) fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && all_in(bytes, TOKEN)
+}
+
+fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| !is_ows(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// Incremental search for the end of a head or trailer section: remembers how
+/// far it looked, so a head that arrives byte by byte is scanned once (O(n)).
+/// Checks line endings and the field count on the way, before the bytes are
+/// parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SectionScan {
+    pos: usize,
+    line_start: usize,
+    fields: usize,
+}
+
+/// What a [`SectionScan`] is scanning.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Section {
+    /// A status line and header fields.
+    Head,
+    /// Trailer fields.
+    Trailers,
+}
+
+impl SectionScan {
+    /// Looks for the empty line that ends the section at the start of `buf`.
+    /// Returns the section's length including that line, or `None` if more
+    /// bytes are needed. `base` is the stream offset of `buf[0]`.
+    pub(crate) fn scan(
+        &mut self,
+        buf: &[u8],
+        section: Section,
+        max_bytes: usize,
+        max_fields: usize,
+        base: u64,
+    ) -> Result<Option<usize>, Error> {
+        loop {
+            let end = buf.len().min(max_bytes);
+            let Some(i) = memchr::memchr(b'\n', &buf[self.pos..end]) else {
+                self.pos = end;
+                if buf.len() >= max_bytes {
+                    return Err(Error::TooLarge(match section {
+                        Section::Head => Limit::HeadBytes(max_bytes),
+                        Section::Trailers => Limit::TrailerBytes(max_bytes),
+                    }));
+                }
+                return Ok(None);
+            };
+            let lf = self.pos + i;
+            if lf == self.line_start || buf[lf - 1] != b'\r' {
+                return Err(Error::invalid(InvalidResponse::BareLf, base + lf as u64));
+            }
+            if lf - 1 == self.line_start {
+                return Ok(Some(lf + 1));
+            }
+            let first = buf[self.line_start];
+            let is_start_line = matches!(section, Section::Head) && self.line_start == 0;
+            if !is_start_line && !is_ows(first) {
+                self.fields += 1;
+                if self.fields > max_fields {
+                    return Err(Error::TooLarge(Limit::Headers(max_fields)));
+                }
+            }
+            self.line_start = lf + 1;
+            self.pos = lf + 1;
+        }
+    }
+}
+
+/// A parsed status line and header fields.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) version: Version,
+    pub(crate) status: u16,
+    pub(crate) reason: (usize, usize),
+    pub(crate) fields: Vec<Field>,
+}
+
+/// Parses a complete head found by [`SectionScan`]. Replaces each obs-fold
+/// in `head` with spaces (RFC 9112 §5.2).
+pub(crate) fn parse_head(head: &mut [u8], base: u64) -> Result<Head, Error> {
+    // The scan guarantees a CRLF-terminated first line.
+    let lf = memchr::memchr(b'\n', head).unwrap_or(head.len());
+    let line = &head[..lf.saturating_sub(1)];
+    let err = |kind, at: usize| Err(Error::invalid(kind, base + at as u64));
+
+    let version = match line {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor, b' ', ..] if minor.is_ascii_digit() => {
+            if *minor == b'0' {
+                Version::Http10
+            } else {
+                Version::Http11
+            }
+        }
+        _ => return err(InvalidResponse::Version, 0),
+    };
+    let status = match line.get(9..12) {
+        Some(&[a, b, c]) if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+        }
+        _ => return err(InvalidResponse::Status, 9),
+    };
+    if !(100..=599).contains(&status) {
+        return err(InvalidResponse::Status, 9);
+    }
+    let reason = match line.get(12) {
+        None => (12, 12),
+        Some(b' ') => {
+            if !all_in(&line[13..], FIELD) {
+                return err(InvalidResponse::StatusLineCharacter, 13);
+            }
+            (13, line.len())
+        }
+        Some(_) => return err(InvalidResponse::Status, 12),
+    };
+    let mut fields = Vec::new();
+    parse_fields(head, lf + 1, base, &mut fields)?;
+    Ok(Head {
+        version,
+        status,
+        reason,
+        fields,
+    })
+}
+
+/// Parses header (or trailer) field lines from `start` up to the empty line
+/// that ends the section, appending them to `fields`.
+pub(crate) fn parse_fields(
+    buf: &mut [u8],
+    start: usize,
+    base: u64,
+    fields: &mut Vec<Field>,
+) -> Result<(), Error> {
+    let err = |kind, at: usize| Err(Error::invalid(kind, base + at as u64));
+    let mut pos = start;
+    while let Some(i) = memchr::memchr(b'\n', &buf[pos..]) {
+        let lf = pos + i;
+        let line_end = lf - 1; // the CR, checked by the scan
+        if line_end == pos {
+            break;
+        }
+        if is_ows(buf[pos]) {
+            // obs-fold: the line continues the previous field's value.
+            let Some(last) = fields.last_mut() else {
+                return err(InvalidResponse::LeadingWhitespace, pos);
+            };
+            if !all_in(&buf[pos..line_end], FIELD) {
+                return err(InvalidResponse::HeaderValue, pos);
+            }
+            buf[pos - 2] = b' ';
+            buf[pos - 1] = b' ';
+            let value_start = last.value.0;
+            let trimmed = trim_ows(&buf[value_start..line_end]);
+            let lead = buf[value_start..line_end]
+                .iter()
+                .position(|&b| !is_ows(b))
+                .unwrap_or(0);
+            last.value = (value_start + lead, value_start + lead + trimmed.len());
+        } else {
+            let name_len = buf[pos..line_end]
+                .iter()
+                .position(|&b| CLASS[b as usize] & TOKEN == 0)
+                .unwrap_or(line_end - pos);
+            let colon = pos + name_len;
+            if name_len == 0 || colon == line_end || buf[colon] != b':' {
+                return err(InvalidResponse::HeaderName, colon);
+            }
+            let raw = &buf[colon + 1..line_end];
+            if !all_in(raw, FIELD) {
+                return err(InvalidResponse::HeaderValue, colon + 1);
+            }
+            let lead = raw.iter().position(|&b| !is_ows(b)).unwrap_or(raw.len());
+            let value_len = trim_ows(raw).len();
+            let value_start = colon + 1 + lead;
+            fields.push(Field {
+                name: (pos, colon),
+                value: (value_start, value_start + value_len),
+            });
+        }
+        pos = lf + 1;
+    }
+    Ok(())
+}
+
+/// How a response's `Transfer-Encoding` fields read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransferEncoding {
+    /// No such field.
+    Absent,
+    /// Exactly the chunked coding.
+    Chunked,
+    /// Another or an extra coding.
+    Unsupported,
+    /// Malformed: empty, chunked twice, or chunked not last.
+    Invalid,
+}
+
+/// The fields that decide framing and connection reuse.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Framing {
+    /// `Ok(None)` without a field; `Err` when malformed or conflicting.
+    pub(crate) content_length: Result<Option<u64>, InvalidResponse>,
+    pub(crate) transfer_encoding: TransferEncoding,
+    pub(crate) close: bool,
+    pub(crate) keep_alive: bool,
+}
+
+/// Reads the framing fields of a response head.
+pub(crate) fn framing(headers: &Headers) -> Framing {
+    let mut content_length = Ok(None);
+    let mut te_elements = 0usize;
+    let mut chunked = 0usize;
+    let mut last_chunked = false;
+    let mut other = false;
+    let mut te_seen = false;
+    let mut close = false;
+    let mut keep_alive = false;
+    for (name, value) in headers.iter() {
+        let name = name.as_bytes();
+        if name.eq_ignore_ascii_case(b"content-length") {
+            content_length = content_length.and_then(|prev| merge_length(prev, value));
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            te_seen = true;
+            for element in list(value) {
+                te_elements += 1;
+                last_chunked = element.eq_ignore_ascii_case(b"chunked");
+                if last_chunked {
+                    chunked += 1;
+                } else {
+                    other = true;
+                }
+            }
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            for token in list(value) {
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        }
+    }
+    let transfer_encoding = if !te_seen {
+        TransferEncoding::Absent
+    } else if te_elements == 0 || chunked > 1 || (chunked == 1 && !last_chunked) {
+        TransferEncoding::Invalid
+    } else if other {
+        TransferEncoding::Unsupported
+    } else {
+        TransferEncoding::Chunked
+    };
+    Framing {
+        content_length,
+        transfer_encoding,
+        close,
+        keep_alive,
+    }
+}
+
+/// The non-empty elements of a comma-separated list, without OWS.
+fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|e| !e.is_empty())
+}
+
+/// Folds one `Content-Length` field value into what was read before: every
+/// element must be digits only, and all must agree.
+fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidResponse> {
+    let mut current = prev;
+    for element in value.split(|&b| b == b',').map(trim_ows) {
+        if element.is_empty() || !element.iter().all(u8::is_ascii_digit) {
+            return Err(InvalidResponse::ContentLength);
+        }
+        let n = element.iter().try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        });
+        let n = n.ok_or(InvalidResponse::ContentLength)?;
+        match current {
+            Some(c) if c != n => return Err(InvalidResponse::ConflictingContentLength),
+            _ => current = Some(n),
+        }
+    }
+    Ok(current)
+}
+
+/// Parses a chunk-size line (without its CRLF): hex digits, then optional
+/// extensions `;name[=value]` with optional whitespace around `;` and `=`.
+pub(crate) fn parse_chunk_size(line: &[u8]) -> Result<u64, InvalidResponse> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 {
+        return Err(InvalidResponse::ChunkSize);
+    }
+    let mut size: u64 = 0;
+    for &d in &line[..digits] {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            _ => d - b'A' + 10,
+        };
+        size = size
+            .checked_mul(16)
+            .and_then(|s| s.checked_add(u64::from(v)))
+            .ok_or(InvalidResponse::ChunkSizeOverflow)?;
+    }
+    let mut rest = &line[digits..];
+    loop {
+        rest = skip_ows(rest);
+        let Some((&b';', after)) = rest.split_first() else {
+            return if rest.is_empty() {
+                Ok(size)
+            } else {
+                Err(InvalidResponse::ChunkSize)
+            };
+        };
+        rest = skip_token(skip_ows(after)).ok_or(InvalidResponse::ChunkSize)?;
+        let after_name = skip_ows(rest);
+        if let Some((&b'=', value)) = after_name.split_first() {
+            let value = skip_ows(value);
+            rest = if value.first() == Some(&b'"') {
+                skip_quoted(value).ok_or(InvalidResponse::ChunkSize)?
+            } else {
+                skip_token(value).ok_or(InvalidResponse::ChunkSize)?
+            };
+        }
+    }
+}
+
+fn skip_ows(bytes: &[u8]) -> &[u8] {
+    let n = bytes.iter().take_while(|&&b| is_ows(b)).count();
+    &bytes[n..]
+}
+
+/// Skips a non-empty token; `None` if there is none.
+fn skip_token(bytes: &[u8]) -> Option<&[u8]> {
+    let n = bytes
+        .iter()
+        .take_while(|&&b| CLASS[b as usize] & TOKEN != 0)
+        .count();
+    (n > 0).then(|| &bytes[n..])
+}
+
+/// Skips a quoted-string starting at `bytes[0] == b'"'`.
+fn skip_quoted(bytes: &[u8]) -> Option<&[u8]> {
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return Some(&bytes[i + 1..]),
+            b'\\' => {
+                let escaped = *bytes.get(i + 1)?;
+                if CLASS[escaped as usize] & FIELD == 0 {
+                    return None;
+                }
+                i += 2;
+            }
+            b if CLASS[b as usize] & FIELD != 0 => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// What a request head says about the request, for the in-flight queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RequestFacts {
+    pub(crate) head: bool,
+    pub(crate) connect: bool,
+    pub(crate) expects_continue: bool,
+    pub(crate) upgrade: bool,
+    pub(crate) close: bool,
+}
+
+/// How the request body is framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyFraming {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// A header field as the caller gives it: anything that has a name and a
+/// value as bytes. Implemented for pairs `(N, V)` of `AsRef<[u8]>` (such as
+/// `("Host", "example.com")` or `(String, Vec<u8>)`) and for references to
+/// them, so both `[("Host", "a")]` and `&Vec<(String, String)>` work.
+pub trait HeaderField {
+    /// The field name (a token).
+    fn name(&self) -> &[u8];
+    /// The field value (latin-1 bytes without CR, LF or NUL).
+    fn value(&self) -> &[u8];
+}
+
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> HeaderField for (N, V) {
+    fn name(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+    fn value(&self) -> &[u8] {
+        self.1.as_ref()
+    }
+}
+
+impl<T: HeaderField + ?Sized> HeaderField for &T {
+    fn name(&self) -> &[u8] {
+        (**self).name()
+    }
+    fn value(&self) -> &[u8] {
+        (**self).value()
+    }
+}
+
+/// Appends a request head to `out`, validating everything. On error `out`
+/// is left as it was: nothing is emitted.
+pub(crate) fn write_request_head<I>(
+    out: &mut BytesMut,
+    method: &str,
+    target: &str,
+    headers: I,
+    body: BodyFraming,
+) -> Result<RequestFacts, InvalidRequest>
+where
+    I: IntoIterator,
+    I::Item: HeaderField,
+{
+    let start = out.len();
+    let result = write_head_inner(out, method, target, headers, body);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn write_head_inner<I>(
+    out: &mut BytesMut,
+    method: &str,
+    target: &str,
+    headers: I,
+    body: BodyFraming,
+) -> Result<RequestFacts, InvalidRequest>
+where
+    I: IntoIterator,
+    I::Item: HeaderField,
+{
+    let method = method.as_bytes();
+    if !is_token(method) {
+        return Err(InvalidRequest::Method);
+    }
+    let mut facts = RequestFacts {
+        head: method == b"HEAD",
+        connect: method == b"CONNECT",
+        ..RequestFacts::default()
+    };
+    check_target(method, target.as_bytes())?;
+    out.reserve(method.len() + target.len() + 64);
+    out.put_slice(method);
+    out.put_u8(b' ');
+    out.put_slice(target.as_bytes());
+    out.put_slice(b" HTTP/1.1\r\n");
+    for field in headers {
+        let (name, value) = (field.name(), field.value());
+        check_field(name, value)?;
+        if name.eq_ignore_ascii_case(b"content-length")
+            || name.eq_ignore_ascii_case(b"transfer-encoding")
+        {
+            return Err(InvalidRequest::FramingHeader);
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            facts.close |= list(value).any(|t| t.eq_ignore_ascii_case(b"close"));
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
+            facts.upgrade = true;
+        } else if name.eq_ignore_ascii_case(b"expect") {
+            facts.expects_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+        }
+        put_field(out, name, value);
+    }
+    match body {
+        BodyFraming::None => {}
+        BodyFraming::Length(n) => {
+            out.put_slice(b"Content-Length: ");
+            put_decimal(out, n);
+            out.put_slice(b"\r\n");
+        }
+        BodyFraming::Chunked => out.put_slice(b"Transfer-Encoding: chunked\r\n"),
+    }
+    out.put_slice(b"\r\n");
+    Ok(facts)
+}
+
+fn put_field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
+    out.reserve(name.len() + value.len() + 4);
+    out.put_slice(name);
+    out.put_slice(b": ");
+    out.put_slice(value);
+    out.put_slice(b"\r\n");
+}
+
+fn check_field(name: &[u8], value: &[u8]) -> Result<(), InvalidRequest> {
+    if !is_token(name) {
+        return Err(InvalidRequest::HeaderName);
+    }
+    if !all_in(value, FIELD) {
+        return Err(InvalidRequest::HeaderValue);
+    }
+    Ok(())
+}
+
+fn check_target(method: &[u8], target: &[u8]) -> Result<(), InvalidRequest> {
+    if target.is_empty() || !all_in(target, TARGET) {
+        return Err(InvalidRequest::Target);
+    }
+    let ok = if method == b"CONNECT" {
+        is_authority_form(target)
+    } else if target == b"*" {
+        method == b"OPTIONS"
+    } else {
+        target[0] == b'/' || is_absolute_form(target)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidRequest::Target)
+    }
+}
+
+/// `host:port` (RFC 9112 §3.2.3): no path, no userinfo, a numeric port.
+fn is_authority_form(target: &[u8]) -> bool {
+    let Some(colon) = target.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
+    let (host, port) = (&target[..colon], &target[colon + 1..]);
+    !host.is_empty()
+        && !port.is_empty()
+        && port.iter().all(u8::is_ascii_digit)
+        && !host.iter().any(|&b| matches!(b, b'/' | b'?' | b'#' | b'@'))
+}
+
+/// `scheme ":" rest` (RFC 3986 §3.1 scheme) with something after the colon.
+fn is_absolute_form(target: &[u8]) -> bool {
+    let Some(colon) = target.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let scheme = &target[..colon];
+    colon + 1 < target.len()
+        && scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+/// Fields that must not be sent as trailers (RFC 9110 §6.5.1): framing,
+/// routing, connection control, authentication and content metadata.
+const FORBIDDEN_TRAILERS: &[&[u8]] = &[
+    b"content-length",
+    b"transfer-encoding",
+    b"host",
+    b"connection",
+    b"keep-alive",
+    b"upgrade",
+    b"te",
+    b"trailer",
+    b"expect",
+    b"authorization",
+    b"proxy-authorization",
+    b"content-encoding",
+    b"content-type",
+    b"content-range",
+];
+
+/// Appends the last chunk and trailer section of a chunked body. On error
+/// `out` is left as it was.
+pub(crate) fn write_last_chunk<I>(out: &mut BytesMut, trailers: I) -> Result<(), InvalidRequest>
+where
+    I: IntoIterator,
+    I::Item: HeaderField,
+{
+    let start = out.len();
+    out.put_slice(b"0\r\n");
+    for field in trailers {
+        let (name, value) = (field.name(), field.value());
+        let checked = check_field(name, value).and_then(|()| {
+            if FORBIDDEN_TRAILERS
+                .iter()
+                .any(|f| name.eq_ignore_ascii_case(f))
+            {
+                Err(InvalidRequest::ForbiddenTrailer)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = checked {
+            out.truncate(start);
+            return Err(e);
+        }
+        put_field(out, name, value);
+    }
+    out.put_slice(b"\r\n");
+    Ok(())
+}
+
+pub(crate) fn put_decimal(out: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[i..]);
+}
+
+pub(crate) fn put_hex(out: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[i..]);
+}

@@ -1,0 +1,404 @@
+//! The receive side: bytes in, parsed responses out. Only this file changes
+//! [`RecvState`].
+//!
+//! ```text
+//!            +-----------------------------------------------+
+//!            v                                               |
+//!   Head (skip empty lines, scan, parse) --1xx--> Head       |
+//!      |                                                     |
+//!      +--HEAD/204/304/Content-Length: 0--> Body(Empty) --End+
+//!      +--Content-Length: n---------------> Body(Length) -Data..-End
+//!      +--chunked--> Body(Chunked: Size -> Data -> DataEnd -> Size ... -> Trailers) -End
+//!      +--neither--> Body(UntilClose) -Data.. until EOF- End --> Finished
+//!      +--2xx to CONNECT, 101 to upgrade--> Upgrade --Upgraded--> Finished
+//! ```
+//!
+//! `Finished` ignores everything: the peer announced it closes, or the
+//! connection was handed over.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::error::{Error, InvalidResponse, Limit, Unsupported};
+use crate::event::RequestId;
+use crate::event::{Headers, Response, Version};
+use crate::head::RequestFacts;
+use crate::head::{self, Section, SectionScan, TransferEncoding};
+
+/// The request a response is read for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expecting {
+    pub(crate) id: RequestId,
+    pub(crate) facts: RequestFacts,
+}
+
+/// What one step of parsing produced, for the connection to route.
+#[derive(Debug)]
+pub(crate) enum Recv {
+    /// `100 Continue` for the front request.
+    Continue,
+    /// A 1xx other than 100 and 101.
+    Informational(Response),
+    /// A final response head.
+    Final(Response),
+    /// A piece of body.
+    Data(Bytes),
+    /// The body is complete. `announced_close`: the peer said it closes the
+    /// connection after this response (`Connection: close`, or HTTP/1.0
+    /// without keep-alive), so nothing pipelined behind it was processed.
+    End {
+        trailers: Headers,
+        announced_close: bool,
+    },
+    /// The connection was handed over; these bytes followed the head.
+    Upgraded(Bytes),
+    /// The peer closed and more bytes were needed. `head_received`: the
+    /// front response's head had arrived (its body is cut short).
+    Eof { head_received: bool },
+}
+
+#[derive(Debug)]
+enum RecvState {
+    Head(SectionScan),
+    Body {
+        body: BodyState,
+        announced_close: bool,
+    },
+    Upgrade,
+    Finished,
+}
+
+#[derive(Debug)]
+enum BodyState {
+    Empty,
+    Length(u64),
+    Chunked(Chunk),
+    UntilClose,
+}
+
+#[derive(Debug)]
+enum Chunk {
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailers(SectionScan),
+}
+
+/// The receive side of a connection.
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    state: RecvState,
+    buf: BytesMut,
+    /// Stream offset of `buf[0]`.
+    consumed: u64,
+    eof: bool,
+}
+
+impl Receiver {
+    pub(crate) fn new() -> Self {
+        Receiver {
+            state: RecvState::Head(SectionScan::default()),
+            buf: BytesMut::new(),
+            consumed: 0,
+            eof: false,
+        }
+    }
+
+    pub(crate) fn buf_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// Bytes ever received.
+    pub(crate) fn received(&self) -> u64 {
+        self.consumed + self.buf.len() as u64
+    }
+
+    pub(crate) fn set_eof(&mut self) {
+        self.eof = true;
+    }
+
+    pub(crate) fn is_eof(&self) -> bool {
+        self.eof
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        matches!(self.state, RecvState::Finished)
+    }
+
+    /// Ignores everything from now on.
+    pub(crate) fn finish(&mut self) {
+        self.state = RecvState::Finished;
+        self.buf.clear();
+    }
+
+    fn invalid(&self, kind: InvalidResponse, at: usize) -> Error {
+        Error::invalid(kind, self.consumed + at as u64)
+    }
+
+    fn take(&mut self, n: usize) -> BytesMut {
+        self.consumed += n as u64;
+        self.buf.split_to(n)
+    }
+
+    /// Parses as far as the next step. `front` is the oldest request still
+    /// waiting for (the rest of) its response.
+    pub(crate) fn poll(
+        &mut self,
+        front: Option<Expecting>,
+        config: &Config,
+    ) -> Result<Option<Recv>, Error> {
+        match &mut self.state {
+            RecvState::Head(_) => self.poll_head(front, config),
+            RecvState::Body { .. } => self.poll_body(config),
+            RecvState::Upgrade => {
+                self.state = RecvState::Finished;
+                let rest = self.buf.split().freeze();
+                self.consumed += rest.len() as u64;
+                Ok(Some(Recv::Upgraded(rest)))
+            }
+            RecvState::Finished => {
+                self.buf.clear();
+                Ok(None)
+            }
+        }
+    }
+
+    fn need_more(&self, head_received: bool) -> Result<Option<Recv>, Error> {
+        Ok(self.eof.then_some(Recv::Eof { head_received }))
+    }
+
+    fn poll_head(
+        &mut self,
+        front: Option<Expecting>,
+        config: &Config,
+    ) -> Result<Option<Recv>, Error> {
+        let RecvState::Head(scan) = &mut self.state else {
+            return Ok(None);
+        };
+        if *scan == SectionScan::default() {
+            // Empty lines before a status line are ignored.
+            let blank = self
+                .buf
+                .chunks_exact(2)
+                .take_while(|pair| *pair == b"\r\n")
+                .count();
+            if blank > 0 {
+                self.consumed += 2 * blank as u64;
+                let _ = self.buf.split_to(2 * blank);
+            }
+            match self.buf.first() {
+                None => return self.need_more(false),
+                Some(b'\n') => return Err(self.invalid(InvalidResponse::BareLf, 0)),
+                Some(b'\r') if self.buf.len() == 1 => return self.need_more(false),
+                Some(_) => {}
+            }
+        }
+        let Some(front) = front else {
+            return Err(self.invalid(InvalidResponse::Unsolicited, 0));
+        };
+        let RecvState::Head(scan) = &mut self.state else {
+            return Ok(None);
+        };
+        let found = scan.scan(
+            &self.buf,
+            Section::Head,
+            config.max_head_bytes(),
+            config.max_headers(),
+            self.consumed,
+        )?;
+        let Some(len) = found else {
+            return self.need_more(false);
+        };
+        let base = self.consumed;
+        let mut raw = self.take(len);
+        self.state = RecvState::Head(SectionScan::default());
+        let parsed = head::parse_head(&mut raw, base)?;
+        let response = Response {
+            id: front.id,
+            version: parsed.version,
+            status: parsed.status,
+            reason: parsed.reason,
+            headers: Headers {
+                buf: raw.freeze(),
+                fields: parsed.fields,
+            },
+        };
+        let status = response.status;
+        match status {
+            100 => return Ok(Some(Recv::Continue)),
+            101 if front.facts.upgrade => {
+                self.state = RecvState::Upgrade;
+                return Ok(Some(Recv::Final(response)));
+            }
+            101 => return Err(Error::UnsupportedResponse(Unsupported::UnrequestedSwitch)),
+            102..=199 => return Ok(Some(Recv::Informational(response))),
+            _ => {}
+        }
+        let framing = head::framing(&response.headers);
+        let announced_close =
+            framing.close || (response.version == Version::Http10 && !framing.keep_alive);
+        let invalid = |kind| Err(Error::invalid(kind, base));
+        // RFC 9112 §6.3, in order.
+        let body = if front.facts.head || status == 204 || status == 304 {
+            BodyState::Empty
+        } else if front.facts.connect && (200..300).contains(&status) {
+            self.state = RecvState::Upgrade;
+            return Ok(Some(Recv::Final(response)));
+        } else if framing.transfer_encoding != TransferEncoding::Absent {
+            if framing.content_length != Ok(None) {
+                return invalid(InvalidResponse::TransferEncodingWithContentLength);
+            }
+            if response.version == Version::Http10 {
+                return invalid(InvalidResponse::TransferEncodingOnHttp10);
+            }
+            match framing.transfer_encoding {
+                TransferEncoding::Chunked => BodyState::Chunked(Chunk::Size),
+                TransferEncoding::Unsupported => {
+                    return Err(Error::UnsupportedResponse(Unsupported::TransferCoding))
+                }
+                _ => return invalid(InvalidResponse::TransferEncoding),
+            }
+        } else {
+            match framing.content_length {
+                Err(kind) => return invalid(kind),
+                Ok(Some(0)) => BodyState::Empty,
+                Ok(Some(n)) => BodyState::Length(n),
+                Ok(None) => BodyState::UntilClose,
+            }
+        };
+        self.state = RecvState::Body {
+            body,
+            announced_close,
+        };
+        Ok(Some(Recv::Final(response)))
+    }
+
+    fn poll_body(&mut self, config: &Config) -> Result<Option<Recv>, Error> {
+        let RecvState::Body {
+            body,
+            announced_close,
+        } = &mut self.state
+        else {
+            return Ok(None);
+        };
+        let announced_close = *announced_close;
+        match body {
+            BodyState::Empty => self.end(Headers::default(), announced_close),
+            BodyState::Length(remaining) => {
+                if self.buf.is_empty() {
+                    return self.need_more(true);
+                }
+                let n =
+                    usize::try_from(*remaining).map_or(self.buf.len(), |r| r.min(self.buf.len()));
+                *remaining -= n as u64;
+                if *remaining == 0 {
+                    *body = BodyState::Empty;
+                }
+                Ok(Some(Recv::Data(self.take(n).freeze())))
+            }
+            BodyState::UntilClose => {
+                if !self.buf.is_empty() {
+                    let n = self.buf.len();
+                    Ok(Some(Recv::Data(self.take(n).freeze())))
+                } else if self.eof {
+                    self.end(Headers::default(), announced_close)
+                } else {
+                    Ok(None)
+                }
+            }
+            BodyState::Chunked(_) => self.poll_chunked(config, announced_close),
+        }
+    }
+
+    fn poll_chunked(
+        &mut self,
+        config: &Config,
+        announced_close: bool,
+    ) -> Result<Option<Recv>, Error> {
+        loop {
+            let RecvState::Body {
+                body: BodyState::Chunked(chunk),
+                ..
+            } = &mut self.state
+            else {
+                return Ok(None);
+            };
+            match chunk {
+                Chunk::Size => {
+                    let max = config.max_chunk_line_bytes();
+                    let window = &self.buf[..self.buf.len().min(max)];
+                    let Some(lf) = memchr::memchr(b'\n', window) else {
+                        if self.buf.len() >= max {
+                            return Err(Error::TooLarge(Limit::ChunkLineBytes(max)));
+                        }
+                        return self.need_more(true);
+                    };
+                    if lf == 0 || self.buf[lf - 1] != b'\r' {
+                        return Err(self.invalid(InvalidResponse::BareLf, lf));
+                    }
+                    let size = head::parse_chunk_size(&self.buf[..lf - 1])
+                        .map_err(|kind| Error::invalid(kind, self.consumed))?;
+                    *chunk = if size == 0 {
+                        Chunk::Trailers(SectionScan::default())
+                    } else {
+                        Chunk::Data(size)
+                    };
+                    let _ = self.take(lf + 1);
+                }
+                Chunk::Data(remaining) => {
+                    if self.buf.is_empty() {
+                        return self.need_more(true);
+                    }
+                    let n = usize::try_from(*remaining)
+                        .map_or(self.buf.len(), |r| r.min(self.buf.len()));
+                    *remaining -= n as u64;
+                    if *remaining == 0 {
+                        *chunk = Chunk::DataEnd;
+                    }
+                    return Ok(Some(Recv::Data(self.take(n).freeze())));
+                }
+                Chunk::DataEnd => {
+                    match self.buf.get(..2) {
+                        Some(b"\r\n") => {}
+                        Some(_) => return Err(self.invalid(InvalidResponse::ChunkDataEnd, 0)),
+                        None if self.buf.first().is_some_and(|&b| b != b'\r') => {
+                            return Err(self.invalid(InvalidResponse::ChunkDataEnd, 0))
+                        }
+                        None => return self.need_more(true),
+                    }
+                    *chunk = Chunk::Size;
+                    let _ = self.take(2);
+                }
+                Chunk::Trailers(scan) => {
+                    let found = scan.scan(
+                        &self.buf,
+                        Section::Trailers,
+                        config.max_trailer_bytes(),
+                        config.max_headers(),
+                        self.consumed,
+                    )?;
+                    let Some(len) = found else {
+                        return self.need_more(true);
+                    };
+                    let base = self.consumed;
+                    let mut raw = self.take(len);
+                    let mut fields = alloc::vec::Vec::new();
+                    head::parse_fields(&mut raw, 0, base, &mut fields)?;
+                    let trailers = Headers {
+                        buf: raw.freeze(),
+                        fields,
+                    };
+                    return self.end(trailers, announced_close);
+                }
+            }
+        }
+    }
+
+    fn end(&mut self, trailers: Headers, announced_close: bool) -> Result<Option<Recv>, Error> {
+        self.state = RecvState::Head(SectionScan::default());
+        Ok(Some(Recv::End {
+            trailers,
+            announced_close,
+        }))
+    }
+}

@@ -1,0 +1,339 @@
+//! The send side: request heads and bodies out, as a queue of `Bytes`
+//! segments. Only this file changes [`SendState`].
+//!
+//! ```text
+//!                send_request (Empty, Full, or Sized(0))
+//!            +--------------------------------------------+
+//!            v                                            |
+//!   +------> Idle ---- send_request(Sized(n>0)) ----> Sized { remaining }
+//!   |         |  \                                        | send_body ... (remaining hits 0)
+//!   |         |   `--- send_request(Chunked) ----> Chunked --- finish ---> Idle
+//!   |         |
+//!   |         `--- send_request(.., Expect: 100-continue) ---> AwaitContinue { held }
+//!   |                                                            |         |
+//!   |           Continue, or the continue deadline: body released |         | final response first
+//!   |                     (Full -> Idle, Sized/Chunked as above) -'         v
+//!   `------------------------------------------------ (nothing owed)  Cancelled (connection must close)
+//! ```
+
+use alloc::collections::VecDeque;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::{Error, InvalidRequest, StateError};
+use crate::event::RequestId;
+use crate::head::{self, BodyFraming, HeaderField, RequestFacts};
+
+/// The body of a request, chosen by the caller. It decides the framing
+/// header, so callers never write `Content-Length` or `Transfer-Encoding`
+/// themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Body {
+    /// No body and no framing header (GET, HEAD, DELETE, ...).
+    Empty,
+    /// The whole body now, sent with `Content-Length` and never copied.
+    Full(Bytes),
+    /// A body of exactly this many bytes, given later with
+    /// [`Connection::send_body`](crate::Connection::send_body), sent with
+    /// `Content-Length`.
+    Sized(u64),
+    /// A body of unknown length, given later with
+    /// [`Connection::send_body`](crate::Connection::send_body) and ended with
+    /// [`Connection::finish`](crate::Connection::finish), sent with
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// A body held back until `100 Continue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Held {
+    Full(Bytes),
+    Sized(u64),
+    Chunked,
+}
+
+/// Where the send side is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SendState {
+    /// Ready for a new request head.
+    Idle,
+    /// A head with `Expect: 100-continue` is out; its body waits.
+    AwaitContinue { id: RequestId, held: Held },
+    /// Sending a body of known length.
+    Sized { id: RequestId, remaining: u64 },
+    /// Sending a chunked body.
+    Chunked { id: RequestId },
+    /// The server answered before `100 Continue`; the body will not be sent.
+    Cancelled,
+}
+
+/// What a call did to the request being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// The request's bytes are all queued, ending at this stream offset.
+    Complete(RequestId, u64),
+    /// More body is to come.
+    Pending,
+}
+
+/// The send side of a connection.
+#[derive(Debug)]
+pub(crate) struct Sender {
+    state: SendState,
+    /// Segments to write, in order.
+    queue: VecDeque<Bytes>,
+    /// Where heads and chunk-size lines are written before they are split
+    /// off as segments; reuses its allocation once earlier segments are
+    /// written.
+    scratch: BytesMut,
+    /// Bytes ever queued.
+    queued: u64,
+    /// Bytes ever handed out for writing.
+    sent: u64,
+}
+
+const CRLF: Bytes = Bytes::from_static(b"\r\n");
+
+impl Sender {
+    pub(crate) fn new() -> Self {
+        Sender {
+            state: SendState::Idle,
+            queue: VecDeque::new(),
+            scratch: BytesMut::new(),
+            queued: 0,
+            sent: 0,
+        }
+    }
+
+    /// Checks that a new request may start now.
+    pub(crate) fn check_ready(&self) -> Result<(), Error> {
+        match self.state {
+            SendState::Idle => Ok(()),
+            SendState::AwaitContinue { .. } => Err(Error::State(StateError::AwaitingContinue)),
+            SendState::Sized { .. } | SendState::Chunked { .. } => {
+                Err(Error::State(StateError::BodyUnfinished))
+            }
+            SendState::Cancelled => Err(Error::State(StateError::Closing)),
+        }
+    }
+
+    /// Queues a request head (and a whole body, unless it waits for 100).
+    pub(crate) fn start<I>(
+        &mut self,
+        id: RequestId,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<(RequestFacts, Progress), Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.check_ready()?;
+        let framing = match &body {
+            Body::Empty => BodyFraming::None,
+            Body::Full(b) => BodyFraming::Length(b.len() as u64),
+            Body::Sized(n) => BodyFraming::Length(*n),
+            Body::Chunked => BodyFraming::Chunked,
+        };
+        let facts = head::write_request_head(&mut self.scratch, method, target, headers, framing)
+            .map_err(Error::InvalidRequest)?;
+        let head = self.scratch.split().freeze();
+        self.push(head);
+        let held = match body {
+            Body::Empty | Body::Sized(0) => None,
+            Body::Full(b) if b.is_empty() => None,
+            Body::Full(b) => Some(Held::Full(b)),
+            Body::Sized(n) => Some(Held::Sized(n)),
+            Body::Chunked => Some(Held::Chunked),
+        };
+        let progress = match held {
+            None => self.complete(id),
+            Some(held) if facts.expects_continue => {
+                self.state = SendState::AwaitContinue { id, held };
+                Progress::Pending
+            }
+            Some(held) => self.release_into(id, held),
+        };
+        Ok((facts, progress))
+    }
+
+    /// Releases a held body (after `100 Continue` or its deadline).
+    pub(crate) fn release(&mut self) -> Progress {
+        match core::mem::replace(&mut self.state, SendState::Idle) {
+            SendState::AwaitContinue { id, held } => self.release_into(id, held),
+            other => {
+                self.state = other;
+                Progress::Pending
+            }
+        }
+    }
+
+    fn release_into(&mut self, id: RequestId, held: Held) -> Progress {
+        match held {
+            Held::Full(body) => {
+                self.push(body);
+                self.complete(id)
+            }
+            Held::Sized(remaining) => {
+                self.state = SendState::Sized { id, remaining };
+                Progress::Pending
+            }
+            Held::Chunked => {
+                self.state = SendState::Chunked { id };
+                Progress::Pending
+            }
+        }
+    }
+
+    /// The server sent a final response to `id`. If `id` still waits for
+    /// 100, its body is dropped; returns true if bytes were owed, in which
+    /// case the connection cannot be reused.
+    pub(crate) fn cancel_if_awaiting(&mut self, id: RequestId) -> bool {
+        match &self.state {
+            SendState::AwaitContinue { id: waiting, .. } if *waiting == id => {
+                self.state = SendState::Cancelled;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The request waiting for `100 Continue` with a body held, if any.
+    pub(crate) fn awaiting_continue(&self) -> Option<RequestId> {
+        match self.state {
+            SendState::AwaitContinue { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// True while the caller owes body bytes (so silence from the server is
+    /// expected).
+    pub(crate) fn is_streaming(&self) -> bool {
+        matches!(
+            self.state,
+            SendState::Sized { .. } | SendState::Chunked { .. }
+        )
+    }
+
+    /// True when no request is being sent.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.state == SendState::Idle
+    }
+
+    /// Queues a piece of a streaming body.
+    pub(crate) fn send_body(&mut self, data: Bytes) -> Result<Progress, Error> {
+        match &mut self.state {
+            SendState::Sized { id, remaining } => {
+                let len = data.len() as u64;
+                if len > *remaining {
+                    return Err(Error::ExcessBodyData {
+                        excess: len - *remaining,
+                    });
+                }
+                *remaining -= len;
+                let (id, done) = (*id, *remaining == 0);
+                if len > 0 {
+                    self.push(data);
+                }
+                Ok(if done {
+                    self.complete(id)
+                } else {
+                    Progress::Pending
+                })
+            }
+            SendState::Chunked { .. } => {
+                if !data.is_empty() {
+                    head::put_hex(&mut self.scratch, data.len() as u64);
+                    self.scratch.extend_from_slice(b"\r\n");
+                    let line = self.scratch.split().freeze();
+                    self.push(line);
+                    self.push(data);
+                    self.push(CRLF);
+                }
+                Ok(Progress::Pending)
+            }
+            state => Err(Error::State(Self::no_body_error(state))),
+        }
+    }
+
+    /// Ends a chunked body with optional trailers.
+    pub(crate) fn finish<I>(&mut self, trailers: I) -> Result<Progress, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        match &self.state {
+            SendState::Chunked { id } => {
+                let id = *id;
+                head::write_last_chunk(&mut self.scratch, trailers)
+                    .map_err(|e: InvalidRequest| Error::InvalidRequest(e))?;
+                let last = self.scratch.split().freeze();
+                self.push(last);
+                Ok(self.complete(id))
+            }
+            SendState::Sized { .. } => Err(Error::State(StateError::NotChunked)),
+            state => Err(Error::State(Self::no_body_error(state))),
+        }
+    }
+
+    fn no_body_error(state: &SendState) -> StateError {
+        match state {
+            SendState::AwaitContinue { .. } => StateError::AwaitingContinue,
+            SendState::Cancelled => StateError::BodyCancelled,
+            _ => StateError::NoBody,
+        }
+    }
+
+    fn complete(&mut self, id: RequestId) -> Progress {
+        self.state = SendState::Idle;
+        Progress::Complete(id, self.queued)
+    }
+
+    fn push(&mut self, segment: Bytes) {
+        self.queued += segment.len() as u64;
+        self.queue.push_back(segment);
+    }
+
+    /// Bytes ever handed out for writing.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Drops everything not yet handed out (the connection is dead).
+    pub(crate) fn clear(&mut self) {
+        self.queue.clear();
+    }
+
+    pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
+        let segment = self.queue.pop_front()?;
+        self.sent += segment.len() as u64;
+        Some(segment)
+    }
+
+    pub(crate) fn segments(&self) -> impl ExactSizeIterator<Item = &Bytes> + '_ {
+        self.queue.iter()
+    }
+
+    pub(crate) fn pending_bytes(&self) -> u64 {
+        self.queued - self.sent
+    }
+
+    /// Marks `n` bytes from the front of the queue as written.
+    pub(crate) fn consume(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.queue.front_mut() else {
+                break;
+            };
+            let take = n.min(front.len());
+            front.advance(take);
+            self.sent += take as u64;
+            n -= take;
+            if front.is_empty() {
+                self.queue.pop_front();
+            }
+        }
+    }
+}
