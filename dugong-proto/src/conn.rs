@@ -472,7 +472,14 @@ impl Connection {
                 trailers,
                 announced_close,
             } => {
-                self.in_flight.pop_front();
+                let done = self.in_flight.pop_front();
+                if self.closing == Some(Closing::Upgrade)
+                    && done.is_some_and(|r| r.facts.connect || r.facts.upgrade)
+                {
+                    // The server refused the tunnel or upgrade: plain HTTP
+                    // goes on.
+                    self.closing = None;
+                }
                 if announced_close {
                     self.closing = Some(Closing::Announced);
                     if self.in_flight.is_empty() {
