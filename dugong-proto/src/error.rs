@@ -384,3 +384,89 @@ pub enum StateError {
     #[error("bytes received after end of stream")]
     AfterEof,
 }
+
+/// For adapters that implement `std::io::Read`/`Write`: the error becomes
+/// the inner error of an [`std::io::Error`] whose kind matches
+/// ([`ConnectionAborted`](std::io::ErrorKind::ConnectionAborted) for a
+/// closed connection, [`InvalidData`](std::io::ErrorKind::InvalidData) for
+/// bad responses, [`TimedOut`](std::io::ErrorKind::TimedOut),
+/// [`InvalidInput`](std::io::ErrorKind::InvalidInput) for the caller's
+/// mistakes). Get it back with `downcast`.
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(error: Error) -> Self {
+        use std::io::ErrorKind as Io;
+        let kind = match error.kind() {
+            ErrorKind::Closed => Io::ConnectionAborted,
+            ErrorKind::Invalid | ErrorKind::Unsupported | ErrorKind::TooLarge => Io::InvalidData,
+            ErrorKind::TimedOut => Io::TimedOut,
+            ErrorKind::Usage => Io::InvalidInput,
+        };
+        std::io::Error::new(kind, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_kind_and_fatality() {
+        let cases = [
+            (Error::ConnectionClosed(Closed::default()), "closed", true),
+            (Error::invalid(InvalidResponse::BareLf, 3), "invalid", true),
+            (
+                Error::UnsupportedResponse(Unsupported::TransferCoding),
+                "unsupported",
+                true,
+            ),
+            (Error::TooLarge(Limit::HeadBytes(10)), "too_large", true),
+            (Error::TimedOut(Timeout::Read), "timed_out", true),
+            (
+                Error::InvalidRequest(InvalidRequest::Method),
+                "usage",
+                false,
+            ),
+            (Error::State(StateError::NoBody), "usage", false),
+            (Error::ExcessBodyData { excess: 1 }, "usage", false),
+        ];
+        for (error, kind, fatal) in cases {
+            assert_eq!(error.kind().as_str(), kind, "{error}");
+            assert_eq!(error.is_fatal(), fatal, "{error}");
+        }
+    }
+
+    #[test]
+    fn closed_splits_by_fate() {
+        let closed = Closed::new(alloc::vec![
+            Unanswered {
+                id: RequestId(0),
+                fate: Fate::BodyIncomplete
+            },
+            Unanswered {
+                id: RequestId(1),
+                fate: Fate::MaybeProcessed
+            },
+            Unanswered {
+                id: RequestId(2),
+                fate: Fate::NotProcessed
+            },
+        ]);
+        let ids = |it: &mut dyn Iterator<Item = RequestId>| it.map(|id| id.0).collect::<Vec<_>>();
+        assert_eq!(ids(&mut closed.not_processed()), [2]);
+        assert_eq!(ids(&mut closed.maybe_processed()), [0, 1]);
+        let text = alloc::format!("{}", Error::ConnectionClosed(closed));
+        assert!(text.contains("#2: not processed, safe to resend"), "{text}");
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn converts_to_io_error_and_back() {
+        let io: std::io::Error = Error::TimedOut(Timeout::Read).into();
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+        let inner = io.into_inner().and_then(|e| e.downcast::<Error>().ok());
+        assert_eq!(inner.as_deref(), Some(&Error::TimedOut(Timeout::Read)));
+        let io: std::io::Error = Error::ConnectionClosed(Closed::default()).into();
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionAborted);
+    }
+}
