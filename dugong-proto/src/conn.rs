@@ -93,7 +93,10 @@ impl Timer {
 /// [`poll_event`](Self::poll_event) until it returns `Ok(None)`, and, if it
 /// uses deadlines, call [`poll_timeout`](Self::poll_timeout) to learn when to
 /// call [`handle_timeout`](Self::handle_timeout) next. Bytes are written in
-/// the order they are handed out.
+/// the order they are handed out. To keep memory bounded, read more bytes
+/// only after `poll_event` returned `Ok(None)`, and a bounded amount at a
+/// time: the limits of the [`Config`] are checked as bytes are parsed, so
+/// the receive buffer then never holds much more than one head or one read.
 ///
 /// After an error from the peer's side (see [`Error::is_fatal`]) the
 /// connection is dead: every later call returns that error again, and the
