@@ -178,7 +178,7 @@ impl core::fmt::Display for Closed {
         write!(f, "{} request(s) unanswered (", self.unanswered.len())?;
         for (i, u) in self.unanswered.iter().enumerate() {
             if i > 0 {
-                f.write_str(", ")?;
+                f.write_str("; ")?;
             }
             write!(f, "#{}: {}", u.id.as_u64(), u.fate)?;
         }

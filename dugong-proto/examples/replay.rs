@@ -1,0 +1,343 @@
+//! `replay`: feeds a raw response stream through the state machine and
+//! prints the event trace, one JSON object per line.
+//!
+//! ```text
+//! cargo run -q -p dugong-proto --example replay -- \
+//!     [--request METHOD[:expect100|:upgrade]]... [--split N] [--eof] < response-bytes
+//! ```
+//!
+//! - `--request METHOD[:FLAG]`: one per request in flight, in order
+//!   (default: one `GET`). `PUT:expect100` sends `Expect: 100-continue` with
+//!   a small body held back for `100 Continue`; `GET:upgrade` sends
+//!   `Connection: upgrade` and `Upgrade: websocket`; `CONNECT` uses the
+//!   authority-form target `example.com:443`. Every request carries
+//!   `Host: example.com`; the request bytes go nowhere.
+//! - `--split N`: feed stdin N bytes at a time (N at least 1; default: all
+//!   at once), printing the events after each piece.
+//! - `--eof`: tell the connection the peer closed after the input.
+//!
+//! Each event is one line:
+//!
+//! ```text
+//! {"event":"continue"}
+//! {"event":"informational","status":103,"reason":"Early Hints","headers":[["Link","</a.css>"]]}
+//! {"event":"headers","status":200,"reason":"OK","headers":[["Content-Length","5"]]}
+//! {"event":"data","b64":"aGVsbG8="}
+//! {"event":"end","trailers":[]}
+//! {"event":"tunnel","b64":"..."}
+//! {"event":"error","kind":"closed","message":"...","unanswered":[1]}
+//! ```
+//!
+//! Header names, values and reason phrases are decoded as latin-1 (each byte
+//! is the character U+0000 to U+00FF); in JSON strings `"` and `\` are
+//! escaped with a backslash and control characters (U+0000 to U+001F and
+//! U+007F to U+009F) as `\u00XX`. Data pieces may be split anywhere:
+//! concatenate them. After a `2xx` to `CONNECT` or a `101` to an upgrade
+//! request, the `headers` event is followed by one `tunnel` event holding
+//! every byte of the input after that head, and nothing more is parsed.
+//! `kind` is `invalid`, `unsupported`, `closed` or `too_large`; `unanswered`
+//! (the ids, counted from 0, of the requests that got no complete response)
+//! is present for `closed` only. After an error nothing more is printed.
+//!
+//! The exit status is 0 whatever the input (errors in the stream are
+//! events), 2 for bad arguments (printed with the usage on stderr), and 1
+//! only if reading stdin or writing stdout fails.
+
+use std::fmt::Write as _;
+use std::io::{self, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use dugong_proto::{Body, Bytes, Connection, Error, Event, Headers, RequestId, Response};
+
+const USAGE: &str =
+    "usage: replay [--request METHOD[:expect100|:upgrade]]... [--split N] [--eof] < response-bytes";
+
+const HELP: &str = "\
+Feeds the response bytes on stdin to a dugong-proto connection with the given
+requests in flight and prints one JSON object per event.
+
+  --request METHOD[:expect100|:upgrade]  a request in flight, in order (default: GET)
+  --split N                              feed the input N bytes at a time
+  --eof                                  the peer closes after the input";
+
+/// The parsed command line.
+struct Options {
+    requests: Vec<String>,
+    split: Option<usize>,
+    eof: bool,
+    help: bool,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        requests: Vec::new(),
+        split: None,
+        eof: false,
+        help: false,
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--request" => {
+                let spec = args.next().ok_or("--request needs a value")?;
+                options.requests.push(spec);
+            }
+            "--split" => {
+                let n = args.next().ok_or("--split needs a value")?;
+                match n.parse::<usize>() {
+                    Ok(n) if n > 0 => options.split = Some(n),
+                    _ => return Err(format!("--split needs a positive integer, not {n:?}")),
+                }
+            }
+            "--eof" => options.eof = true,
+            "-h" | "--help" => options.help = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if options.requests.is_empty() {
+        options.requests.push("GET".to_owned());
+    }
+    Ok(options)
+}
+
+/// Sends one request in the `METHOD[:expect100|:upgrade]` syntax.
+fn send_spec(conn: &mut Connection, spec: &str) -> Result<RequestId, String> {
+    let (method, flag) = spec.split_once(':').unwrap_or((spec, ""));
+    let target = if method == "CONNECT" {
+        "example.com:443"
+    } else {
+        "/"
+    };
+    let mut headers = vec![("Host", "example.com")];
+    let body = match flag {
+        "expect100" => {
+            headers.push(("Expect", "100-continue"));
+            Body::Full(Bytes::from_static(b"body"))
+        }
+        "upgrade" => {
+            headers.push(("Connection", "upgrade"));
+            headers.push(("Upgrade", "websocket"));
+            Body::Empty
+        }
+        "" => Body::Empty,
+        other => return Err(format!("unknown request flag {other:?} in {spec:?}")),
+    };
+    conn.send_request(method, target, headers, body)
+        .map_err(|e| format!("request {spec:?} rejected: {e}"))
+}
+
+/// Appends `s` as a JSON string.
+fn json_str(out: &mut String, s: impl IntoIterator<Item = char>) {
+    out.push('"');
+    for c in s {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends latin-1 bytes as a JSON string.
+fn json_latin1(out: &mut String, bytes: &[u8]) {
+    json_str(out, bytes.iter().map(|&b| char::from(b)));
+}
+
+/// Appends fields as `[["name","value"],...]`.
+fn json_fields(out: &mut String, fields: &Headers) {
+    out.push('[');
+    for (i, (name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        json_latin1(out, name.as_bytes());
+        out.push(',');
+        json_latin1(out, value);
+        out.push(']');
+    }
+    out.push(']');
+}
+
+/// Appends the standard base64 encoding (with padding) of `bytes`.
+fn base64(out: &mut String, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for group in bytes.chunks(3) {
+        let b = [
+            group[0],
+            group.get(1).copied().unwrap_or(0),
+            group.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+}
+
+fn response_line(event: &str, response: &Response) -> String {
+    let mut line = format!(
+        "{{\"event\":\"{event}\",\"status\":{},\"reason\":",
+        response.status()
+    );
+    json_latin1(&mut line, response.reason());
+    line.push_str(",\"headers\":");
+    json_fields(&mut line, response.headers());
+    line.push('}');
+    line
+}
+
+fn bytes_line(event: &str, bytes: &[u8]) -> String {
+    let mut line = format!("{{\"event\":\"{event}\",\"b64\":\"");
+    base64(&mut line, bytes);
+    line.push_str("\"}");
+    line
+}
+
+fn error_line(error: &Error) -> String {
+    let mut line = format!(
+        "{{\"event\":\"error\",\"kind\":\"{}\"",
+        error.kind().as_str()
+    );
+    line.push_str(",\"message\":");
+    json_str(&mut line, error.to_string().chars());
+    if let Error::ConnectionClosed(closed) = error {
+        line.push_str(",\"unanswered\":[");
+        for (i, u) in closed.unanswered().iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            let _ = write!(line, "{}", u.id.as_u64());
+        }
+        line.push(']');
+    }
+    line.push('}');
+    line
+}
+
+/// Whether to go on feeding input.
+enum Flow {
+    More,
+    Stop,
+}
+
+/// Hands out (and drops) the request bytes waiting to be written.
+fn drain_transmit(conn: &mut Connection) {
+    while conn.poll_transmit().is_some() {}
+}
+
+/// Prints events until more input is needed. `later` is the input not fed
+/// yet: after an upgrade it belongs to the tunnel.
+fn drain(conn: &mut Connection, later: &[u8], out: &mut impl Write) -> io::Result<Flow> {
+    loop {
+        let line = match conn.poll_event() {
+            Ok(None) => return Ok(Flow::More),
+            Ok(Some(Event::Continue(_))) => "{\"event\":\"continue\"}".to_owned(),
+            Ok(Some(Event::Informational(response))) => response_line("informational", &response),
+            Ok(Some(Event::Headers(response))) => response_line("headers", &response),
+            Ok(Some(Event::Data(data))) => bytes_line("data", &data),
+            Ok(Some(Event::End { trailers })) => {
+                let mut line = "{\"event\":\"end\",\"trailers\":".to_owned();
+                json_fields(&mut line, &trailers);
+                line.push('}');
+                line
+            }
+            Ok(Some(Event::Upgraded { rest })) => {
+                let mut tunnel = rest.to_vec();
+                tunnel.extend_from_slice(later);
+                writeln!(out, "{}", bytes_line("tunnel", &tunnel))?;
+                return Ok(Flow::Stop);
+            }
+            Ok(Some(other)) => unreachable!("an event this example does not know: {other:?}"),
+            Err(error) => {
+                writeln!(out, "{}", error_line(&error))?;
+                return Ok(Flow::Stop);
+            }
+        };
+        writeln!(out, "{line}")?;
+        // A `100 Continue` releases a held body: write it out (nowhere).
+        drain_transmit(conn);
+    }
+}
+
+/// Feeds the input and prints the trace.
+fn replay(
+    conn: &mut Connection,
+    input: &[u8],
+    options: &Options,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let split = options.split.unwrap_or(input.len()).max(1);
+    let mut fed = 0;
+    loop {
+        let piece = &input[fed..input.len().min(fed + split)];
+        fed += piece.len();
+        if !piece.is_empty() {
+            if let Err(error) = conn.receive(piece) {
+                writeln!(out, "{}", error_line(&error))?;
+                return Ok(());
+            }
+        }
+        if let Flow::Stop = drain(conn, &input[fed..], out)? {
+            return Ok(());
+        }
+        if fed == input.len() {
+            break;
+        }
+    }
+    if options.eof {
+        conn.receive_eof();
+        drain(conn, &[], out)?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(
+        std::env::args_os()
+            .skip(1)
+            .map(|arg| arg.to_string_lossy().into_owned()),
+    ) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("replay: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if options.help {
+        println!("{USAGE}\n\n{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    let mut conn = Connection::default();
+    for spec in &options.requests {
+        if let Err(message) = send_spec(&mut conn, spec) {
+            eprintln!("replay: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        drain_transmit(&mut conn);
+    }
+    let mut input = Vec::new();
+    if let Err(e) = io::stdin().lock().read_to_end(&mut input) {
+        eprintln!("replay: reading stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match replay(&mut conn, &input, &options, &mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`| head`) needs no message.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("replay: writing stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

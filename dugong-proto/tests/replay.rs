@@ -1,0 +1,524 @@
+//! The `replay` example: the language-neutral event trace of DESIGN.md, run
+//! as a program with bytes on stdin, as other-language bindings and
+//! conformance suites run it.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+const SAMPLE: &[u8] = include_bytes!("../examples/sample-response.http");
+const SAMPLE_REQUESTS: &[&str] = &["--request", "GET", "--request", "HEAD", "--request", "GET"];
+
+/// The trace of the sample stream, as the README shows it.
+const SAMPLE_TRACE: &[&str] = &[
+    r#"{"event":"informational","status":103,"reason":"Early Hints","headers":[["Link","</a.css>; rel=preload"]]}"#,
+    r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Type","text/plain"],["Content-Length","5"]]}"#,
+    r#"{"event":"data","b64":"aGVsbG8="}"#,
+    r#"{"event":"end","trailers":[]}"#,
+    r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Type","text/html"],["Content-Length","1024"]]}"#,
+    r#"{"event":"end","trailers":[]}"#,
+    r#"{"event":"headers","status":200,"reason":"OK","headers":[["Transfer-Encoding","chunked"],["Trailer","Checksum"]]}"#,
+    r#"{"event":"data","b64":"aGVsbG8g"}"#,
+    r#"{"event":"data","b64":"d29ybGQ="}"#,
+    r#"{"event":"end","trailers":[["Checksum","0a1b2c3d"]]}"#,
+];
+
+/// The example binary, built fresh. `cargo test` builds examples, but
+/// `cargo test --test replay` does not, so a binary found next to this test
+/// may be stale: ask cargo to bring it up to date first (a no-op when it
+/// is). `None` if it is not where it should be; then tests use `cargo run`.
+fn example_binary() -> Option<&'static PathBuf> {
+    static BINARY: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            // target/<profile>/deps/replay-<hash> -> target/<profile>
+            let exe = std::env::current_exe().ok()?;
+            let profile_dir = exe.parent()?.parent()?;
+            let binary = profile_dir
+                .join("examples")
+                .join(format!("replay{}", std::env::consts::EXE_SUFFIX));
+            let mut build = Command::new(env!("CARGO"));
+            build
+                .args(["build", "-q", "-p", "dugong-proto", "--example", "replay"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            match profile_dir.file_name()?.to_str()? {
+                "debug" => {}
+                "release" => {
+                    build.arg("--release");
+                }
+                profile => {
+                    build.args(["--profile", profile]);
+                }
+            }
+            if let Some(target_dir) = profile_dir.parent() {
+                build.env("CARGO_TARGET_DIR", target_dir);
+            }
+            let built = build.status().is_ok_and(|s| s.success());
+            (built && binary.is_file()).then_some(binary)
+        })
+        .as_ref()
+}
+
+/// Runs the example with `args` and `input` on stdin.
+fn replay(args: &[&str], input: &[u8]) -> Output {
+    let mut command = match example_binary() {
+        Some(binary) => Command::new(binary),
+        None => {
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
+                .args([
+                    "run",
+                    "-q",
+                    "-p",
+                    "dugong-proto",
+                    "--example",
+                    "replay",
+                    "--",
+                ])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            cargo
+        }
+    };
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the replay example starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        // The example may stop reading early only by failing; ignore that.
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("the replay example runs");
+    writer.join().expect("stdin writer");
+    output
+}
+
+/// Runs the example, expects exit status 0 and no stderr, and returns the
+/// stdout lines.
+fn trace(args: &[&str], input: &[u8]) -> Vec<String> {
+    let output = replay(args, input);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "replay {args:?} failed: {:?}\n{stderr}",
+        output.status
+    );
+    assert!(
+        stderr.is_empty(),
+        "replay {args:?} wrote to stderr: {stderr}"
+    );
+    let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
+    assert!(
+        stdout.is_empty() || stdout.ends_with('\n'),
+        "last line unterminated: {stdout:?}"
+    );
+    stdout.lines().map(str::to_owned).collect()
+}
+
+fn assert_trace(args: &[&str], input: &[u8], expected: &[&str]) {
+    assert_eq!(trace(args, input), expected, "replay {args:?}");
+}
+
+const DATA_PREFIX: &str = r#"{"event":"data","b64":""#;
+const DATA_SUFFIX: &str = r#""}"#;
+
+/// Merges adjacent `data` lines, so traces from different splits compare
+/// equal.
+fn merge_data(lines: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut data: Option<Vec<u8>> = None;
+    for line in lines {
+        if let Some(b64) = line
+            .strip_prefix(DATA_PREFIX)
+            .and_then(|rest| rest.strip_suffix(DATA_SUFFIX))
+        {
+            data.get_or_insert_with(Vec::new).extend(decode_base64(b64));
+            continue;
+        }
+        if let Some(bytes) = data.take() {
+            out.push(data_line(&bytes));
+        }
+        out.push(line);
+    }
+    if let Some(bytes) = data.take() {
+        out.push(data_line(&bytes));
+    }
+    out
+}
+
+fn data_line(bytes: &[u8]) -> String {
+    format!("{DATA_PREFIX}{}{DATA_SUFFIX}", encode_base64(bytes))
+}
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding, written independently of the example's.
+fn encode_base64(bytes: &[u8]) -> String {
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = String::new();
+    for &b in bytes {
+        bits = bits << 8 | u32::from(b);
+        n += 8;
+        while n >= 6 {
+            n -= 6;
+            out.push(char::from(ALPHABET[(bits >> n) as usize & 63]));
+        }
+    }
+    if n > 0 {
+        out.push(char::from(ALPHABET[(bits << (6 - n)) as usize & 63]));
+    }
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
+}
+
+fn decode_base64(text: &str) -> Vec<u8> {
+    assert_eq!(text.len() % 4, 0, "base64 length: {text:?}");
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.trim_end_matches('=').bytes() {
+        let v = ALPHABET
+            .iter()
+            .position(|&a| a == c)
+            .unwrap_or_else(|| panic!("not base64: {text:?}"));
+        bits = bits << 6 | v as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn sample_file() {
+    assert_trace(SAMPLE_REQUESTS, SAMPLE, SAMPLE_TRACE);
+}
+
+#[test]
+fn sample_file_is_crlf_only() {
+    for (i, &b) in SAMPLE.iter().enumerate() {
+        if b == b'\n' {
+            assert_eq!(SAMPLE[i - 1], b'\r', "bare LF at byte {i} of the sample");
+        }
+    }
+}
+
+#[test]
+fn split_does_not_change_the_trace() {
+    let whole = merge_data(trace(SAMPLE_REQUESTS, SAMPLE));
+    for n in [1, 2, 3, 5, 7, 16, 100, SAMPLE.len(), SAMPLE.len() + 1] {
+        let split = n.to_string();
+        let mut args = SAMPLE_REQUESTS.to_vec();
+        args.extend(["--split", &split]);
+        let lines = trace(&args, SAMPLE);
+        if n == 1 {
+            // One byte at a time: every byte of body is its own piece.
+            let pieces = lines.iter().filter(|l| l.starts_with(DATA_PREFIX)).count();
+            assert_eq!(pieces, "hellohello world".len());
+        }
+        assert_eq!(merge_data(lines), whole, "--split {n}");
+    }
+}
+
+#[test]
+fn bare_lf_is_an_invalid_response() {
+    let input = b"HTTP/1.1 200 OK\nContent-Length: 0\n\n";
+    let expected = [
+        r#"{"event":"error","kind":"invalid","message":"invalid response at byte 15 of the stream: line ends in a bare LF"}"#,
+    ];
+    assert_trace(&[], input, &expected);
+    assert_trace(&["--split", "1", "--eof"], input, &expected);
+}
+
+#[test]
+fn nothing_is_printed_after_an_error() {
+    // The second response is never parsed: the chunk data of the first is
+    // not followed by CRLF.
+    let input = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    assert_trace(
+        &["--request", "GET", "--request", "GET", "--eof"],
+        input,
+        &[
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["Transfer-Encoding","chunked"]]}"#,
+            r#"{"event":"data","b64":"YWJj"}"#,
+            r#"{"event":"error","kind":"invalid","message":"invalid response at byte 53 of the stream: chunk data not followed by CRLF"}"#,
+        ],
+    );
+}
+
+#[test]
+fn eof_mid_body_is_closed_with_the_unanswered_ids() {
+    let input = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello";
+    let expected = [
+        r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Length","10"]]}"#,
+        r#"{"event":"data","b64":"aGVsbG8="}"#,
+        r#"{"event":"error","kind":"closed","message":"connection closed: 2 request(s) unanswered (#0: body cut short, #1: no response, may have been processed)","unanswered":[0,1]}"#,
+    ];
+    let args = ["--request", "GET", "--request", "GET", "--eof"];
+    assert_trace(&args, input, &expected);
+    let mut split = args.to_vec();
+    split.extend(["--split", "4"]);
+    assert_eq!(merge_data(trace(&split, input)), expected);
+
+    // Without --eof the connection just waits for more.
+    assert_trace(&args[..4], input, &expected[..2]);
+}
+
+#[test]
+fn eof_before_any_response() {
+    assert_trace(
+        &["--eof"],
+        b"",
+        &[
+            r#"{"event":"error","kind":"closed","message":"connection closed: 1 request(s) unanswered (#0: no response, may have been processed)","unanswered":[0]}"#,
+        ],
+    );
+    assert_trace(&[], b"", &[]);
+}
+
+#[test]
+fn close_delimited_body_ends_at_eof() {
+    assert_eq!(
+        merge_data(trace(
+            &["--eof", "--split", "3"],
+            b"HTTP/1.0 200 OK\r\n\r\nabc"
+        )),
+        [
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[]}"#,
+            r#"{"event":"data","b64":"YWJj"}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    );
+}
+
+#[test]
+fn connection_close_leaves_pipelined_requests_unanswered() {
+    assert_trace(
+        &["--request", "GET", "--request", "GET", "--request", "HEAD"],
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["Connection","close"],["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+            r#"{"event":"error","kind":"closed","message":"connection closed: 2 request(s) unanswered (#1: not processed, safe to resend; #2: not processed, safe to resend)","unanswered":[1,2]}"#,
+        ],
+    );
+}
+
+#[test]
+fn connect_hands_over_the_rest_as_a_tunnel() {
+    let input =
+        b"HTTP/1.1 200 Connection Established\r\n\r\n\x16\x03\x01\x00\xffHTTP/1.1 200 OK\r\n\r\n";
+    let mut rest = b"\x16\x03\x01\x00\xff".to_vec();
+    rest.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\n");
+    let tunnel = format!(r#"{{"event":"tunnel","b64":"{}"}}"#, encode_base64(&rest));
+    let expected = [
+        r#"{"event":"headers","status":200,"reason":"Connection Established","headers":[]}"#,
+        tunnel.as_str(),
+    ];
+    for split in ["1", "7", "40", "41", "1000"] {
+        assert_trace(
+            &["--request", "CONNECT", "--split", split, "--eof"],
+            input,
+            &expected,
+        );
+    }
+    // Nothing after the head: an empty tunnel.
+    assert_trace(
+        &["--request", "CONNECT", "--eof"],
+        b"HTTP/1.1 200 OK\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[]}"#,
+            r#"{"event":"tunnel","b64":""}"#,
+        ],
+    );
+}
+
+#[test]
+fn refused_connect_is_an_ordinary_response() {
+    assert_trace(
+        &["--request", "CONNECT"],
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno",
+        &[
+            r#"{"event":"headers","status":407,"reason":"Proxy Authentication Required","headers":[["Content-Length","2"]]}"#,
+            r#"{"event":"data","b64":"bm8="}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    );
+}
+
+#[test]
+fn switching_protocols_to_an_upgrade_request() {
+    assert_trace(
+        &["--request", "GET:upgrade", "--split", "2"],
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello",
+        &[
+            r#"{"event":"headers","status":101,"reason":"Switching Protocols","headers":[["Upgrade","websocket"],["Connection","Upgrade"]]}"#,
+            r#"{"event":"tunnel","b64":"gQVoZWxsbw=="}"#,
+        ],
+    );
+    // A 101 nobody asked for.
+    assert_trace(
+        &[],
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+        &[
+            r#"{"event":"error","kind":"unsupported","message":"unsupported response: 101 Switching Protocols to a request that did not ask for it"}"#,
+        ],
+    );
+}
+
+#[test]
+fn expect_100_continue() {
+    assert_trace(
+        &["--request", "PUT:expect100"],
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"continue"}"#,
+            r#"{"event":"headers","status":201,"reason":"Created","headers":[["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    );
+    // After `100 Continue` the body was sent, so the request may have been
+    // processed.
+    assert_trace(
+        &["--request", "PUT:expect100", "--eof"],
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        &[
+            r#"{"event":"continue"}"#,
+            r#"{"event":"error","kind":"closed","message":"connection closed: 1 request(s) unanswered (#0: no response, may have been processed)","unanswered":[0]}"#,
+        ],
+    );
+}
+
+#[test]
+fn informational_then_bodiless_final() {
+    assert_trace(
+        &[],
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+        &[
+            r#"{"event":"informational","status":103,"reason":"Early Hints","headers":[["Link","</a.css>"]]}"#,
+            r#"{"event":"headers","status":204,"reason":"No Content","headers":[]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    );
+}
+
+#[test]
+fn unsupported_and_too_large() {
+    assert_trace(
+        &[],
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        &[
+            r#"{"event":"error","kind":"unsupported","message":"unsupported response: transfer coding other than chunked"}"#,
+        ],
+    );
+    let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();
+    huge.extend_from_slice(b"X-Filler: ");
+    huge.resize(huge.len() + 70_000, b'x');
+    huge.extend_from_slice(b"\r\n");
+    huge.extend_from_slice(b"\r\n");
+    assert_trace(
+        &[],
+        &huge,
+        &[
+            r#"{"event":"error","kind":"too_large","message":"response too large: response head longer than 65536 bytes"}"#,
+        ],
+    );
+}
+
+#[test]
+fn latin1_text_is_json_escaped() {
+    // Reason and values hold latin-1 (é, ÿ, a C1 control), quotes,
+    // backslashes and tabs; an obs-fold is replaced by spaces.
+    let input = b"HTTP/1.1 200 \xe9t\xe9 \"q\" \\ ok\r\n\
+        X-V: a\tb\x85\xff\r\n\
+        \x20folded\r\n\
+        Content-Length: 0\r\n\r\n";
+    assert_trace(
+        &[],
+        input,
+        &[
+            r#"{"event":"headers","status":200,"reason":"été \"q\" \\ ok","headers":[["X-V","a\u0009b\u0085ÿ   folded"],["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    );
+}
+
+#[test]
+fn base64_of_every_tail_length() {
+    for body in [
+        &b"f"[..],
+        b"fo",
+        b"foo",
+        b"foob",
+        b"fooba",
+        b"foobar",
+        b"\xff\xfe\xfd\x00",
+    ] {
+        let mut input =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        input.extend_from_slice(body);
+        let lines = trace(&[], &input);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[1], data_line(body));
+    }
+    assert_eq!(encode_base64(b"foobar"), "Zm9vYmFy");
+    assert_eq!(encode_base64(b"fooba"), "Zm9vYmE=");
+    assert_eq!(encode_base64(b"foob"), "Zm9vYg==");
+    assert_eq!(decode_base64("Zm9vYg=="), b"foob");
+}
+
+#[test]
+fn trailers_are_printed_with_end() {
+    assert_trace(
+        &["--split", "5"],
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: two words\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["Transfer-Encoding","chunked"]]}"#,
+            r#"{"event":"end","trailers":[["A","1"],["B","two words"]]}"#,
+        ],
+    );
+}
+
+#[test]
+fn bad_arguments_exit_with_status_2() {
+    for args in [
+        &["--bogus"][..],
+        &["--split"],
+        &["--split", "0"],
+        &["--split", "-1"],
+        &["--split", "many"],
+        &["--request"],
+        &["--request", "GET:sideways"],
+        &["--request", "G T"],
+        &["--request", ""],
+        // The core refuses these: nothing can follow a request waiting for
+        // 100 Continue, or a CONNECT.
+        &["--request", "PUT:expect100", "--request", "GET"],
+        &["--request", "CONNECT", "--request", "GET"],
+        &["GET"],
+    ] {
+        let output = replay(args, b"HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(output.status.code(), Some(2), "replay {args:?}");
+        assert!(output.stdout.is_empty(), "replay {args:?} printed events");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("usage:"), "replay {args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn help_goes_to_stdout() {
+    let output = replay(&["--help"], b"");
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("usage: replay"));
+}
