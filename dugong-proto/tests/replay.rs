@@ -263,7 +263,7 @@ fn eof_mid_body_is_closed_with_the_unanswered_ids() {
     let expected = [
         r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Length","10"]]}"#,
         r#"{"event":"data","b64":"aGVsbG8="}"#,
-        r#"{"event":"error","kind":"closed","message":"connection closed: 2 request(s) unanswered (#0: body cut short, #1: no response, may have been processed)","unanswered":[0,1]}"#,
+        r#"{"event":"error","kind":"closed","message":"connection closed: 2 request(s) unanswered (#0: body cut short; #1: no response, may have been processed)","unanswered":[0,1]}"#,
     ];
     let args = ["--request", "GET", "--request", "GET", "--eof"];
     assert_trace(&args, input, &expected);
