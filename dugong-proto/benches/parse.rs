@@ -1,1 +1,225 @@
-fn main() {}
+//! Response parsing benchmarks.
+//!
+//! - `response_head/{dugong,httparse}/{small,typical,large}`: one response
+//!   head, bytes in to a parsed head. dugong-proto goes through a
+//!   [`Connection`] with one GET in flight (`receive`, then `poll_event` up
+//!   to [`Event::Headers`]); the connection is made, the request sent and its
+//!   bytes drained outside the timed part. httparse parses the same bytes
+//!   with `Response::parse` into a reused `[EMPTY_HEADER; 64]` array.
+//! - `pipelined_1000/dugong/...`: 1,000 small responses (head and a
+//!   100-byte body) through one connection with 1,000 GETs in flight, every
+//!   event drained, fed either as one buffer or in 16 KiB reads.
+//!
+//! Run with `cargo bench -p dugong-proto --bench parse -- --quick`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use dugong_proto::{Body, Connection, Event, Response};
+
+/// 3 header fields, 88 bytes.
+const SMALL: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: nginx/1.27.3\r\n\
+Content-Type: text/plain\r\n\
+Content-Length: 100\r\n\
+\r\n";
+
+/// 10 header fields, nginx behind a CDN.
+const TYPICAL: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: nginx/1.27.3\r\n\
+Date: Tue, 25 Nov 2025 03:23:00 GMT\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+Content-Length: 100\r\n\
+Connection: keep-alive\r\n\
+Last-Modified: Mon, 24 Nov 2025 18:02:11 GMT\r\n\
+ETag: \"6743a1b3-64\"\r\n\
+Cache-Control: public, max-age=3600\r\n\
+Vary: Accept-Encoding\r\n\
+X-Cache: HIT from edge-fra1\r\n\
+\r\n";
+
+/// 32 header fields: a CDN response with cookies and security headers.
+const LARGE: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: nginx/1.27.3\r\n\
+Date: Tue, 25 Nov 2025 03:23:00 GMT\r\n\
+Content-Type: application/json; charset=utf-8\r\n\
+Content-Length: 100\r\n\
+Connection: keep-alive\r\n\
+Keep-Alive: timeout=60, max=1000\r\n\
+Last-Modified: Mon, 24 Nov 2025 18:02:11 GMT\r\n\
+ETag: W/\"6743a1b3-64-5f2c9a0e1b\"\r\n\
+Cache-Control: public, max-age=3600, stale-while-revalidate=60\r\n\
+Expires: Tue, 25 Nov 2025 04:23:00 GMT\r\n\
+Vary: Accept-Encoding, Origin, Accept-Language\r\n\
+Accept-Ranges: bytes\r\n\
+Age: 1187\r\n\
+Via: 1.1 varnish, 1.1 edge-fra1.example-cdn.net\r\n\
+X-Cache: HIT, MISS\r\n\
+X-Cache-Hits: 12, 0\r\n\
+X-Served-By: cache-fra-eddf8230045-FRA, cache-ams-ehaf2140021-AMS\r\n\
+X-Timer: S1764040980.123456,VS0,VE1\r\n\
+X-Request-Id: 9f1c2b7e-5a3d-4e8f-b6a1-0c2d3e4f5a6b\r\n\
+X-Content-Type-Options: nosniff\r\n\
+X-Frame-Options: SAMEORIGIN\r\n\
+Referrer-Policy: strict-origin-when-cross-origin\r\n\
+Strict-Transport-Security: max-age=63072000; includeSubDomains; preload\r\n\
+Content-Security-Policy: default-src 'self'; img-src 'self' data: https://img.example-cdn.net; script-src 'self' https://static.example-cdn.net; frame-ancestors 'none'\r\n\
+Permissions-Policy: geolocation=(), microphone=(), camera=()\r\n\
+Access-Control-Allow-Origin: https://www.example.com\r\n\
+Access-Control-Allow-Credentials: true\r\n\
+Access-Control-Expose-Headers: X-Request-Id, X-Cache\r\n\
+Set-Cookie: session=3f9a7c1e5b2d4f6a8c0e2b4d6f8a0c2e; Path=/; Secure; HttpOnly; SameSite=Lax\r\n\
+Set-Cookie: __cf_bm=Yk2l9Q0pVb3x7ZrT1uWm5sNc8aJhFgDe; Path=/; Domain=.example.com; Expires=Tue, 25 Nov 2025 03:53:00 GMT; Secure; HttpOnly\r\n\
+Timing-Allow-Origin: *\r\n\
+Alt-Svc: h3=\":443\"; ma=86400\r\n\
+\r\n";
+
+const HEADS: [(&str, &[u8], usize); 3] = [
+    ("small", SMALL, 3),
+    ("typical", TYPICAL, 10),
+    ("large", LARGE, 32),
+];
+
+/// A connection with one GET in flight, its request bytes written out and
+/// room in the receive buffer, as after a socket read buffer was set up.
+fn connection_awaiting_response() -> Connection {
+    let mut conn = Connection::default();
+    conn.send_request("GET", "/", [("Host", "example.com")], Body::Empty)
+        .expect("valid request");
+    while conn.poll_transmit().is_some() {}
+    conn.recv_buf().reserve(4096);
+    conn
+}
+
+/// Bytes in to the parsed head, through the connection.
+fn dugong_head(conn: &mut Connection, bytes: &[u8]) -> Response {
+    conn.receive(bytes).expect("receive");
+    match conn.poll_event() {
+        Ok(Some(Event::Headers(response))) => response,
+        other => panic!("expected a response head, got {other:?}"),
+    }
+}
+
+fn httparse_head<'b>(headers: &mut [httparse::Header<'b>], bytes: &'b [u8]) -> (usize, u16, usize) {
+    let mut response = httparse::Response::new(headers);
+    match response.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => {
+            (len, response.code.unwrap_or(0), response.headers.len())
+        }
+        other => panic!("expected a complete response head, got {other:?}"),
+    }
+}
+
+fn response_head(c: &mut Criterion) {
+    // Both parsers must agree on every head before anything is timed.
+    for (name, bytes, fields) in HEADS {
+        let response = dugong_head(&mut connection_awaiting_response(), bytes);
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(response.headers().len(), fields, "{name}");
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        assert_eq!(
+            httparse_head(&mut headers, bytes),
+            (bytes.len(), 200, fields),
+            "{name}"
+        );
+    }
+
+    let mut group = c.benchmark_group("response_head");
+    for (name, bytes, fields) in HEADS {
+        let id = format!("{name}/{fields}h_{}B", bytes.len());
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_with_input(BenchmarkId::new("dugong", &id), bytes, |b, bytes| {
+            b.iter_batched(
+                connection_awaiting_response,
+                // The connection and response are dropped after timing.
+                |mut conn| {
+                    let response = dugong_head(&mut conn, black_box(bytes));
+                    (conn, response)
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_with_input(BenchmarkId::new("httparse", &id), bytes, |b, bytes| {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            b.iter(|| httparse_head(&mut headers, black_box(bytes)));
+        });
+    }
+    group.finish();
+}
+
+const PIPELINED: usize = 1000;
+const BODY_LEN: usize = 100;
+const READ_SIZE: usize = 16 * 1024;
+
+/// `PIPELINED` responses of `SMALL` (which announces a 100-byte body) and a
+/// 100-byte body each.
+fn pipelined_stream() -> Vec<u8> {
+    let body = [b'x'; BODY_LEN];
+    let mut stream = Vec::with_capacity(PIPELINED * (SMALL.len() + BODY_LEN));
+    for _ in 0..PIPELINED {
+        stream.extend_from_slice(SMALL);
+        stream.extend_from_slice(&body);
+    }
+    stream
+}
+
+/// A connection with `PIPELINED` GETs in flight, all written out.
+fn connection_pipelining() -> Connection {
+    let mut conn = Connection::default();
+    for _ in 0..PIPELINED {
+        conn.send_request("GET", "/", [("Host", "example.com")], Body::Empty)
+            .expect("valid request");
+    }
+    while conn.poll_transmit().is_some() {}
+    conn
+}
+
+/// Feeds `stream` in pieces of `read_size` bytes, draining every event after
+/// each; returns (responses, body bytes, connection).
+fn dugong_pipelined(
+    mut conn: Connection,
+    stream: &[u8],
+    read_size: usize,
+) -> (usize, usize, Connection) {
+    let (mut heads, mut ends, mut body) = (0, 0, 0);
+    for piece in stream.chunks(read_size) {
+        conn.receive(piece).expect("receive");
+        while let Some(event) = conn.poll_event().expect("valid stream") {
+            match event {
+                Event::Headers(_) => heads += 1,
+                Event::Data(data) => body += data.len(),
+                Event::End { .. } => ends += 1,
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+    }
+    assert_eq!(heads, ends);
+    (ends, body, conn)
+}
+
+fn pipelined(c: &mut Criterion) {
+    let stream = pipelined_stream();
+    for read_size in [stream.len(), READ_SIZE] {
+        let (responses, body, conn) = dugong_pipelined(connection_pipelining(), &stream, read_size);
+        assert_eq!(responses, PIPELINED);
+        assert_eq!(body, PIPELINED * BODY_LEN);
+        assert!(conn.is_idle());
+    }
+
+    let mut group = c.benchmark_group("pipelined_1000");
+    group.throughput(Throughput::Bytes(stream.len() as u64));
+    let cases = [("one_read", stream.len()), ("16KiB_reads", READ_SIZE)];
+    for (name, read_size) in cases {
+        group.bench_with_input(BenchmarkId::new("dugong", name), &stream, |b, stream| {
+            b.iter_batched(
+                connection_pipelining,
+                |conn| dugong_pipelined(conn, black_box(stream), read_size),
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, response_head, pipelined);
+criterion_main!(benches);
