@@ -172,6 +172,13 @@ impl Headers {
         self.get(name).is_some()
     }
 
+    /// All fields as raw `(name, value)` bytes.
+    pub(crate) fn raw_iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.fields
+            .iter()
+            .map(|f| (self.raw_name(f), self.value(f)))
+    }
+
     fn raw_name(&self, f: &Field) -> &[u8] {
         &self.buf[f.name.0..f.name.1]
     }

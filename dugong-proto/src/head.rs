@@ -102,6 +102,12 @@ pub(crate) enum Section {
 }
 
 impl SectionScan {
+    /// The number of field lines seen so far (obs-fold continuations not
+    /// counted): once the section is complete, exactly its field count.
+    pub(crate) fn fields(&self) -> usize {
+        self.fields
+    }
+
     /// Looks for the empty line that ends the section at the start of `buf`.
     /// Returns the section's length including that line, or `None` if more
     /// bytes are needed. `base` is the stream offset of `buf[0]`.
@@ -157,7 +163,8 @@ pub(crate) struct Head {
 
 /// Parses a complete head found by [`SectionScan`]. Replaces each obs-fold
 /// in `head` with spaces (RFC 9112 §5.2).
-pub(crate) fn parse_head(head: &mut [u8], base: u64) -> Result<Head, Error> {
+/// `field_count` sizes the field list (from [`SectionScan::fields`]).
+pub(crate) fn parse_head(head: &mut [u8], field_count: usize, base: u64) -> Result<Head, Error> {
     // The scan guarantees a CRLF-terminated first line.
     let lf = memchr::memchr(b'\n', head).unwrap_or(head.len());
     let line = &head[..lf.saturating_sub(1)];
@@ -192,7 +199,7 @@ pub(crate) fn parse_head(head: &mut [u8], base: u64) -> Result<Head, Error> {
         }
         Some(_) => return err(InvalidResponse::Status, 12),
     };
-    let mut fields = Vec::new();
+    let mut fields = Vec::with_capacity(field_count);
     parse_fields(head, lf + 1, base, &mut fields)?;
     Ok(Head {
         version,
@@ -294,8 +301,7 @@ pub(crate) fn framing(headers: &Headers) -> Framing {
     let mut te_seen = false;
     let mut close = false;
     let mut keep_alive = false;
-    for (name, value) in headers.iter() {
-        let name = name.as_bytes();
+    for (name, value) in headers.raw_iter() {
         if name.eq_ignore_ascii_case(b"content-length") {
             content_length = content_length.and_then(|prev| merge_length(prev, value));
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {

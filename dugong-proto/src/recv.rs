@@ -209,10 +209,11 @@ impl Receiver {
         let Some(len) = found else {
             return self.need_more(false);
         };
+        let field_count = scan.fields();
         let base = self.consumed;
         let mut raw = self.take(len);
         self.state = RecvState::Head(SectionScan::default());
-        let parsed = head::parse_head(&mut raw, base)?;
+        let parsed = head::parse_head(&mut raw, field_count, base)?;
         let response = Response {
             id: front.id,
             version: parsed.version,
@@ -380,9 +381,10 @@ impl Receiver {
                     let Some(len) = found else {
                         return self.need_more(true);
                     };
+                    let field_count = scan.fields();
                     let base = self.consumed;
                     let mut raw = self.take(len);
-                    let mut fields = alloc::vec::Vec::new();
+                    let mut fields = alloc::vec::Vec::with_capacity(field_count);
                     head::parse_fields(&mut raw, 0, base, &mut fields)?;
                     let trailers = Headers {
                         buf: raw.freeze(),
