@@ -226,6 +226,7 @@ impl Connection {
             self.continue_timer.restart = true;
         }
         self.read_timer.restart = true;
+        self.idle_timer = Timer::default();
         Ok(id)
     }
 
@@ -391,6 +392,9 @@ impl Connection {
     /// delivered.
     pub fn receive_eof(&mut self) {
         self.recv.set_eof();
+        if matches!(self.closing, None | Some(Closing::Upgrade)) {
+            self.closing = Some(Closing::PeerClosed);
+        }
     }
 
     fn check_alive(&self) -> Result<(), Error> {

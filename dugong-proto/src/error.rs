@@ -334,9 +334,10 @@ pub enum InvalidRequest {
     /// A header (or trailer) field name is empty or not a token.
     #[error("header field name is not a token")]
     HeaderName,
-    /// A header (or trailer) field value holds CR, LF or NUL, or starts or
-    /// ends with whitespace.
-    #[error("header field value holds CR, LF or NUL, or leading/trailing whitespace")]
+    /// A header (or trailer) field value holds CR, LF, NUL or another
+    /// control character (HTAB aside), or starts or ends with whitespace
+    /// (RFC 9110 §5.5).
+    #[error("header field value holds a control character, or leading/trailing whitespace")]
     HeaderValue,
     /// `Content-Length` or `Transfer-Encoding` was given as a header: the
     /// body argument decides framing, so the two can never disagree.

@@ -578,7 +578,9 @@ fn check_field(name: &[u8], value: &[u8]) -> Result<(), InvalidRequest> {
     if !is_token(name) {
         return Err(InvalidRequest::HeaderName);
     }
-    if !all_in(value, FIELD) {
+    let edge_ws =
+        value.first().is_some_and(|&b| is_ows(b)) || value.last().is_some_and(|&b| is_ows(b));
+    if edge_ws || !all_in(value, FIELD) {
         return Err(InvalidRequest::HeaderValue);
     }
     Ok(())
@@ -593,7 +595,9 @@ fn check_target(method: &[u8], target: &[u8]) -> Result<(), InvalidRequest> {
     } else if target == b"*" {
         method == b"OPTIONS"
     } else {
-        target[0] == b'/' || is_absolute_form(target)
+        // `example.com:443` also reads as scheme `example.com`: authority-form
+        // wins, and is for CONNECT only.
+        target[0] == b'/' || (is_absolute_form(target) && !is_authority_form(target))
     };
     if ok {
         Ok(())

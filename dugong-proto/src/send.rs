@@ -305,6 +305,9 @@ impl Sender {
     /// Drops everything not yet handed out (the connection is dead).
     pub(crate) fn clear(&mut self) {
         self.queue.clear();
+        // Nothing is pending any more; what was dropped never reaches the
+        // peer (fates are decided before this is called).
+        self.sent = self.queued;
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {

@@ -6,9 +6,16 @@ use dugong_proto::{Body, Bytes, Connection, Error, Event};
 
 /// One request in flight, in the `replay` example's syntax: `METHOD`,
 /// `METHOD:expect100` or `METHOD:upgrade`.
-pub fn send_spec(conn: &mut Connection, spec: &str) -> Result<dugong_proto::RequestId, Error> {
+pub(crate) fn send_spec(
+    conn: &mut Connection,
+    spec: &str,
+) -> Result<dugong_proto::RequestId, Error> {
     let (method, flag) = spec.split_once(':').unwrap_or((spec, ""));
-    let target = if method == "CONNECT" { "example.com:443" } else { "/" };
+    let target = if method == "CONNECT" {
+        "example.com:443"
+    } else {
+        "/"
+    };
     let mut headers = vec![("Host", "example.com")];
     let body = match flag {
         "expect100" => {
@@ -27,7 +34,7 @@ pub fn send_spec(conn: &mut Connection, spec: &str) -> Result<dugong_proto::Requ
 }
 
 /// A connection with these requests in flight and their bytes written.
-pub fn conn_with(specs: &[&str]) -> Connection {
+pub(crate) fn conn_with(specs: &[&str]) -> Connection {
     let mut conn = Connection::default();
     for spec in specs {
         send_spec(&mut conn, spec).expect("request accepted");
@@ -38,7 +45,7 @@ pub fn conn_with(specs: &[&str]) -> Connection {
 
 /// Polls events until more bytes are needed or an error (which ends the
 /// list).
-pub fn drain(conn: &mut Connection, out: &mut Vec<Result<Event, Error>>) {
+pub(crate) fn drain(conn: &mut Connection, out: &mut Vec<Result<Event, Error>>) {
     loop {
         match conn.poll_event() {
             Ok(Some(event)) => out.push(Ok(event)),
@@ -54,7 +61,12 @@ pub fn drain(conn: &mut Connection, out: &mut Vec<Result<Event, Error>>) {
 /// Feeds `input` in pieces of `split` bytes (0 = all at once), draining
 /// events after each, then the end of stream if `eof`. Stops at the first
 /// error.
-pub fn feed(conn: &mut Connection, input: &[u8], split: usize, eof: bool) -> Vec<Result<Event, Error>> {
+pub(crate) fn feed(
+    conn: &mut Connection,
+    input: &[u8],
+    split: usize,
+    eof: bool,
+) -> Vec<Result<Event, Error>> {
     let mut out = Vec::new();
     let pieces: Vec<&[u8]> = if split == 0 || input.is_empty() {
         vec![input]
@@ -77,7 +89,7 @@ pub fn feed(conn: &mut Connection, input: &[u8], split: usize, eof: bool) -> Vec
 
 /// Merges adjacent `Data` events, so traces from different splits compare
 /// equal.
-pub fn normalize(events: Vec<Result<Event, Error>>) -> Vec<Result<Event, Error>> {
+pub(crate) fn normalize(events: Vec<Result<Event, Error>>) -> Vec<Result<Event, Error>> {
     let mut out: Vec<Result<Event, Error>> = Vec::with_capacity(events.len());
     for event in events {
         if let (Some(Ok(Event::Data(prev))), Ok(Event::Data(next))) = (out.last_mut(), &event) {
@@ -93,7 +105,7 @@ pub fn normalize(events: Vec<Result<Event, Error>>) -> Vec<Result<Event, Error>>
 
 /// `requests` in flight, `input` received whole, then EOF if `eof`:
 /// the normalized events.
-pub fn run(requests: &[&str], input: &[u8], eof: bool) -> Vec<Result<Event, Error>> {
+pub(crate) fn run(requests: &[&str], input: &[u8], eof: bool) -> Vec<Result<Event, Error>> {
     let mut conn = conn_with(requests);
     normalize(feed(&mut conn, input, 0, eof))
 }
