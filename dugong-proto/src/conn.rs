@@ -503,19 +503,24 @@ impl Connection {
                 self.send.clear();
                 Event::Upgraded { rest }
             }
-            Recv::Eof { head_received } => {
+            Recv::Eof {
+                head_received,
+                announced_close,
+            } => {
                 self.closing.get_or_insert(Closing::PeerClosed);
                 if self.in_flight.is_empty() {
                     self.recv.finish();
                     return Ok(None);
                 }
-                return Err(Error::ConnectionClosed(self.unanswered(head_received)));
+                return Err(Error::ConnectionClosed(
+                    self.unanswered(head_received, announced_close),
+                ));
             }
         };
         Ok(Some(event))
     }
 
-    fn unanswered(&self, head_received: bool) -> Closed {
+    fn unanswered(&self, head_received: bool, announced_close: bool) -> Closed {
         let sent = self.send.sent();
         let unanswered: Vec<_> = self
             .in_flight
@@ -524,6 +529,8 @@ impl Connection {
             .map(|(i, r)| {
                 let fate = if i == 0 && head_received {
                     Fate::BodyIncomplete
+                } else if announced_close && i > 0 {
+                    Fate::NotProcessed
                 } else if r.end.is_some_and(|end| sent >= end) {
                     Fate::MaybeProcessed
                 } else {

@@ -259,8 +259,7 @@ pub enum InvalidResponse {
     /// `Transfer-Encoding` in an HTTP/1.0 response (RFC 9112 §6.1).
     #[error("Transfer-Encoding in an HTTP/1.0 response")]
     TransferEncodingOnHttp10,
-    /// `Transfer-Encoding` is empty, or chunked is not the final coding or
-    /// is applied twice.
+    /// `Transfer-Encoding` is empty, or applies chunked twice.
     #[error("malformed Transfer-Encoding")]
     TransferEncoding,
     /// A chunk-size line is not hex digits with valid extensions.
@@ -281,8 +280,9 @@ pub enum InvalidResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum Unsupported {
-    /// A transfer coding other than exactly `chunked`. The still-encoded
-    /// bytes are never handed over as the body.
+    /// A transfer coding other than exactly `chunked` (such as `gzip`, or
+    /// `chunked, gzip`). The still-coded bytes are never handed over as the
+    /// body.
     #[error("transfer coding other than chunked")]
     TransferCoding,
     /// `101 Switching Protocols` to a request that did not ask to upgrade.

@@ -233,8 +233,14 @@ pub(crate) fn parse_fields(
             if !all_in(&buf[pos..line_end], FIELD) {
                 return err(InvalidResponse::HeaderValue, pos);
             }
+            // The whole obs-fold (CRLF and the RWS after it) becomes SP.
             buf[pos - 2] = b' ';
             buf[pos - 1] = b' ';
+            let rws = buf[pos..line_end]
+                .iter()
+                .take_while(|&&b| is_ows(b))
+                .count();
+            buf[pos..pos + rws].fill(b' ');
             let value_start = last.value.0;
             let trimmed = trim_ows(&buf[value_start..line_end]);
             let lead = buf[value_start..line_end]
@@ -277,7 +283,7 @@ pub(crate) enum TransferEncoding {
     Chunked,
     /// Another or an extra coding.
     Unsupported,
-    /// Malformed: empty, chunked twice, or chunked not last.
+    /// Malformed: empty, or chunked applied twice (RFC 9112 §7).
     Invalid,
 }
 
@@ -296,7 +302,6 @@ pub(crate) fn framing(headers: &Headers) -> Framing {
     let mut content_length = Ok(None);
     let mut te_elements = 0usize;
     let mut chunked = 0usize;
-    let mut last_chunked = false;
     let mut other = false;
     let mut te_seen = false;
     let mut close = false;
@@ -308,8 +313,7 @@ pub(crate) fn framing(headers: &Headers) -> Framing {
             te_seen = true;
             for element in list(value) {
                 te_elements += 1;
-                last_chunked = element.eq_ignore_ascii_case(b"chunked");
-                if last_chunked {
+                if element.eq_ignore_ascii_case(b"chunked") {
                     chunked += 1;
                 } else {
                     other = true;
@@ -324,7 +328,7 @@ pub(crate) fn framing(headers: &Headers) -> Framing {
     }
     let transfer_encoding = if !te_seen {
         TransferEncoding::Absent
-    } else if te_elements == 0 || chunked > 1 || (chunked == 1 && !last_chunked) {
+    } else if te_elements == 0 || chunked > 1 {
         TransferEncoding::Invalid
     } else if other {
         TransferEncoding::Unsupported

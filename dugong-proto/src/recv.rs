@@ -53,8 +53,13 @@ pub(crate) enum Recv {
     /// The connection was handed over; these bytes followed the head.
     Upgraded(Bytes),
     /// The peer closed and more bytes were needed. `head_received`: the
-    /// front response's head had arrived (its body is cut short).
-    Eof { head_received: bool },
+    /// front response's head had arrived (its body is cut short);
+    /// `announced_close`: that head announced the close, so nothing
+    /// pipelined behind it was processed.
+    Eof {
+        head_received: bool,
+        announced_close: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -164,7 +169,17 @@ impl Receiver {
     }
 
     fn need_more(&self, head_received: bool) -> Result<Option<Recv>, Error> {
-        Ok(self.eof.then_some(Recv::Eof { head_received }))
+        let announced_close = matches!(
+            self.state,
+            RecvState::Body {
+                announced_close: true,
+                ..
+            }
+        );
+        Ok(self.eof.then_some(Recv::Eof {
+            head_received,
+            announced_close,
+        }))
     }
 
     fn poll_head(
@@ -240,11 +255,13 @@ impl Receiver {
             framing.close || (response.version == Version::Http10 && !framing.keep_alive);
         let invalid = |kind| Err(Error::invalid(kind, base));
         // RFC 9112 §6.3, in order.
-        let body = if front.facts.head || status == 204 || status == 304 {
-            BodyState::Empty
-        } else if front.facts.connect && (200..300).contains(&status) {
+        // Any 2xx to CONNECT (even 204) opens the tunnel right after the head.
+        if front.facts.connect && (200..300).contains(&status) {
             self.state = RecvState::Upgrade;
             return Ok(Some(Recv::Final(response)));
+        }
+        let body = if front.facts.head || status == 204 || status == 304 {
+            BodyState::Empty
         } else if framing.transfer_encoding != TransferEncoding::Absent {
             if framing.content_length != Ok(None) {
                 return invalid(InvalidResponse::TransferEncodingWithContentLength);
