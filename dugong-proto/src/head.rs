@@ -233,14 +233,13 @@ pub(crate) fn parse_fields(
             if !all_in(&buf[pos..line_end], FIELD) {
                 return err(InvalidResponse::HeaderValue, pos);
             }
-            // The whole obs-fold (CRLF and the RWS after it) becomes SP.
-            buf[pos - 2] = b' ';
-            buf[pos - 1] = b' ';
+            // obs-fold = OWS CRLF RWS (RFC 9112 §5.2): all of it becomes SP.
+            // Only whitespace follows the trimmed value up to the CR.
             let rws = buf[pos..line_end]
                 .iter()
                 .take_while(|&&b| is_ows(b))
                 .count();
-            buf[pos..pos + rws].fill(b' ');
+            buf[last.value.1..pos + rws].fill(b' ');
             let value_start = last.value.0;
             let trimmed = trim_ows(&buf[value_start..line_end]);
             let lead = buf[value_start..line_end]
