@@ -563,6 +563,7 @@ impl Connection {
     /// response is owed and the caller owes no body bytes, restarted by
     /// every byte received or handed out; the
     /// [idle timeout](Config::idle_timeout) while nothing is in flight.
+    #[must_use]
     pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
         self.refresh_timers(now);
         [

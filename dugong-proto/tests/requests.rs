@@ -1398,28 +1398,13 @@ fn feed_read_into(
     split: usize,
     eof: bool,
 ) -> Vec<Result<Event, Error>> {
-    let mut out = Vec::new();
-    let pieces: Vec<&[u8]> = if split == 0 || input.is_empty() {
-        vec![input]
-    } else {
-        input.chunks(split).collect()
-    };
-    for piece in pieces {
-        if matches!(out.last(), Some(Err(_))) {
-            return out;
-        }
+    common::feed_with(conn, input, split, eof, |conn, piece| {
         let n = conn.read_into(piece.len() + 7, |buf| {
             buf[..piece.len()].copy_from_slice(piece);
             Ok::<usize, std::io::Error>(piece.len())
         });
         assert_eq!(n.unwrap(), piece.len());
-        common::drain(conn, &mut out);
-    }
-    if eof && !matches!(out.last(), Some(Err(_))) {
-        conn.receive_eof();
-        common::drain(conn, &mut out);
-    }
-    out
+    })
 }
 
 macro_rules! read_into_cases {

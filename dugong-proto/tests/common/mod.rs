@@ -67,6 +67,19 @@ pub(crate) fn feed(
     split: usize,
     eof: bool,
 ) -> Vec<Result<Event, Error>> {
+    feed_with(conn, input, split, eof, |conn, piece| {
+        conn.receive(piece).expect("receive accepted");
+    })
+}
+
+/// Like [`feed`], with `give` handing each piece to the connection.
+pub(crate) fn feed_with(
+    conn: &mut Connection,
+    input: &[u8],
+    split: usize,
+    eof: bool,
+    mut give: impl FnMut(&mut Connection, &[u8]),
+) -> Vec<Result<Event, Error>> {
     let mut out = Vec::new();
     let pieces: Vec<&[u8]> = if split == 0 || input.is_empty() {
         vec![input]
@@ -77,7 +90,7 @@ pub(crate) fn feed(
         if matches!(out.last(), Some(Err(_))) {
             return out;
         }
-        conn.receive(piece).expect("receive accepted");
+        give(conn, piece);
         drain(conn, &mut out);
     }
     if eof && !matches!(out.last(), Some(Err(_))) {
