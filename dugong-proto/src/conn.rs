@@ -380,6 +380,13 @@ impl Connection {
     /// (such as tokio's `read_buf`). The caller MUST only append to it; the
     /// connection parses what was appended at the next
     /// [`poll_event`](Self::poll_event).
+    ///
+    /// An adapter that shares the connection behind a lock between a sending
+    /// and a receiving task need not hold the lock while it waits for bytes:
+    /// it can take the buffer out (`std::mem::take(conn.recv_buf())`), read
+    /// into it unlocked, and put the same buffer back before the next
+    /// `poll_event`. Only the receiving side may do this, and it must not
+    /// poll events while the buffer is out.
     pub fn recv_buf(&mut self) -> &mut BytesMut {
         self.recv.buf_mut()
     }
