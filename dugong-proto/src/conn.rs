@@ -464,8 +464,7 @@ impl Connection {
             return Ok(None);
         };
         let event = match step {
-            Recv::Continue => {
-                let id = front.map_or(RequestId(0), |f| f.id);
+            Recv::Continue(id) => {
                 if self.send.awaiting_continue() == Some(id) {
                     let progress = self.send.release();
                     self.note_send_progress(progress);

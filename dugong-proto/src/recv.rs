@@ -36,7 +36,7 @@ pub(crate) struct Expecting {
 #[derive(Debug)]
 pub(crate) enum Recv {
     /// `100 Continue` for the front request.
-    Continue,
+    Continue(RequestId),
     /// A 1xx other than 100 and 101.
     Informational(Response),
     /// A final response head.
@@ -241,7 +241,7 @@ impl Receiver {
         };
         let status = response.status;
         match status {
-            100 => return Ok(Some(Recv::Continue)),
+            100 => return Ok(Some(Recv::Continue(front.id))),
             101 if front.facts.upgrade => {
                 self.state = RecvState::Upgrade;
                 return Ok(Some(Recv::Final(response)));
