@@ -5,7 +5,6 @@
 //! Most groups are tables: a macro turns each row into its own `#[test]`, so
 //! a failure names the rule that broke.
 
-// The shared helpers are `pub` for every test crate that includes them.
 mod common;
 
 use core::time::Duration;

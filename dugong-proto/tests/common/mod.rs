@@ -2,35 +2,19 @@
 //! one line, feed it bytes in pieces, and collect its events.
 #![allow(dead_code)]
 
-use dugong_proto::{Body, Bytes, Connection, Error, Event};
+use dugong_proto::{Bytes, Connection, Error, Event, RequestId};
 
-/// One request in flight, in the `replay` example's syntax: `METHOD`,
-/// `METHOD:expect100` or `METHOD:upgrade`.
-pub(crate) fn send_spec(
-    conn: &mut Connection,
-    spec: &str,
-) -> Result<dugong_proto::RequestId, Error> {
-    let (method, flag) = spec.split_once(':').unwrap_or((spec, ""));
-    let target = if method == "CONNECT" {
-        "example.com:443"
-    } else {
-        "/"
-    };
-    let mut headers = vec![("Host", "example.com")];
-    let body = match flag {
-        "expect100" => {
-            headers.push(("Expect", "100-continue"));
-            Body::Full(Bytes::from_static(b"body"))
-        }
-        "upgrade" => {
-            headers.push(("Connection", "upgrade"));
-            headers.push(("Upgrade", "websocket"));
-            Body::Empty
-        }
-        "" => Body::Empty,
-        other => panic!("unknown request flag {other:?}"),
-    };
-    conn.send_request(method, target, headers, body)
+#[path = "../../examples/replay/spec.rs"]
+mod spec;
+
+/// Sends one request in the `replay` example's syntax (`METHOD`,
+/// `METHOD:expect100` or `METHOD:upgrade`); panics on an unknown flag.
+pub(crate) fn send_spec(conn: &mut Connection, spec: &str) -> Result<RequestId, Error> {
+    match spec::send_spec(conn, spec) {
+        Ok(id) => Ok(id),
+        Err(spec::SpecError::Rejected(e)) => Err(e),
+        Err(spec::SpecError::UnknownFlag(flag)) => panic!("unknown request flag {flag:?}"),
+    }
 }
 
 /// A connection with these requests in flight and their bytes written.

@@ -47,7 +47,10 @@ use std::fmt::Write as _;
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
-use dugong_proto::{Body, Bytes, Connection, Error, Event, Headers, RequestId, Response};
+mod spec;
+
+use dugong_proto::{Connection, Error, Event, Headers, Response};
+use spec::{send_spec, SpecError};
 
 const USAGE: &str =
     "usage: replay [--request METHOD[:expect100|:upgrade]]... [--split N] [--eof] < response-bytes";
@@ -98,32 +101,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
         options.requests.push("GET".to_owned());
     }
     Ok(options)
-}
-
-/// Sends one request in the `METHOD[:expect100|:upgrade]` syntax.
-fn send_spec(conn: &mut Connection, spec: &str) -> Result<RequestId, String> {
-    let (method, flag) = spec.split_once(':').unwrap_or((spec, ""));
-    let target = if method == "CONNECT" {
-        "example.com:443"
-    } else {
-        "/"
-    };
-    let mut headers = vec![("Host", "example.com")];
-    let body = match flag {
-        "expect100" => {
-            headers.push(("Expect", "100-continue"));
-            Body::Full(Bytes::from_static(b"body"))
-        }
-        "upgrade" => {
-            headers.push(("Connection", "upgrade"));
-            headers.push(("Upgrade", "websocket"));
-            Body::Empty
-        }
-        "" => Body::Empty,
-        other => return Err(format!("unknown request flag {other:?} in {spec:?}")),
-    };
-    conn.send_request(method, target, headers, body)
-        .map_err(|e| format!("request {spec:?} rejected: {e}"))
 }
 
 /// Appends `s` as a JSON string.
@@ -318,7 +295,14 @@ fn main() -> ExitCode {
     }
     let mut conn = Connection::default();
     for spec in &options.requests {
-        if let Err(message) = send_spec(&mut conn, spec) {
+        let refused = match send_spec(&mut conn, spec) {
+            Ok(_) => None,
+            Err(SpecError::UnknownFlag(flag)) => {
+                Some(format!("unknown request flag {flag:?} in {spec:?}"))
+            }
+            Err(SpecError::Rejected(e)) => Some(format!("request {spec:?} rejected: {e}")),
+        };
+        if let Some(message) = refused {
             eprintln!("replay: {message}\n{USAGE}");
             return ExitCode::from(2);
         }
