@@ -1,0 +1,1 @@
+//! Blocking HTTP/1.1 client over std sockets.

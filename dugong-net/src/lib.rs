@@ -1,0 +1,1 @@
+//! Transport plumbing shared by the dugong adapters.

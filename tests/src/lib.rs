@@ -1,0 +1,1 @@
+//! Test servers shared by the adapters' integration tests.
