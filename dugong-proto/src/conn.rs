@@ -296,6 +296,44 @@ impl Connection {
 
     // ----- bytes out ------------------------------------------------------
 
+    /// Stream offset of the next byte to write: the number of bytes handed
+    /// out by [`poll_transmit`](Self::poll_transmit) or marked written with
+    /// [`consume_transmit`](Self::consume_transmit) so far.
+    pub fn transmitted(&self) -> u64 {
+        self.send.sent()
+    }
+
+    /// Records where secret header values (`Authorization`,
+    /// `Proxy-Authorization`, `Cookie`) go in the byte stream of later
+    /// requests, so that a traffic trace can redact them; see
+    /// [`secret_spans`](Self::secret_spans). Off by default.
+    pub fn set_track_secrets(&mut self, on: bool) {
+        self.send.track_secrets(on);
+    }
+
+    /// The stream ranges (offsets as in [`transmitted`](Self::transmitted))
+    /// of secret header values not yet entirely written, in order, when
+    /// [`set_track_secrets`](Self::set_track_secrets) is on. A trace writer
+    /// masks the bytes of each write that fall into one of these ranges.
+    ///
+    /// ```
+    /// use dugong_proto::{Body, Connection};
+    ///
+    /// let mut conn = Connection::default();
+    /// conn.set_track_secrets(true);
+    /// conn.send_request("GET", "/", [("Host", "a"), ("Cookie", "k=v")], Body::Empty)?;
+    /// let spans: Vec<_> = conn.secret_spans().collect();
+    /// let wire = conn.poll_transmit().unwrap();
+    /// assert_eq!(spans.len(), 1);
+    /// let span = spans[0].start as usize..spans[0].end as usize;
+    /// assert_eq!(&wire[span], b"k=v");
+    /// assert_eq!(conn.secret_spans().count(), 0);
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn secret_spans(&self) -> impl Iterator<Item = core::ops::Range<u64>> + '_ {
+        self.send.secrets()
+    }
+
     /// The next segment of bytes to write, in order. A segment handed out
     /// counts as written.
     #[must_use]
@@ -374,6 +412,67 @@ impl Connection {
             self.recv.buf_mut().clear();
         }
         result.map(|_| n)
+    }
+
+    /// How many bytes of the current response body the caller may read
+    /// straight from the transport into its own buffer, bypassing the
+    /// receive buffer, and so save a copy; 0 if it may not now.
+    ///
+    /// It is non-zero only while a body is being received, the receive
+    /// buffer is empty (every event so far was polled) and the end of
+    /// stream is not reported: the rest of a `Content-Length` body, the rest
+    /// of the current chunk, or [`u64::MAX`] for a body delimited by the
+    /// connection's close. Report what was read with
+    /// [`note_direct_read`](Self::note_direct_read); those bytes are not
+    /// delivered again as [`Event::Data`].
+    pub fn direct_read_len(&self) -> u64 {
+        if self.dead.is_some() || self.upgraded {
+            return 0;
+        }
+        self.recv.direct_len()
+    }
+
+    /// Reports `n` body bytes that the caller read directly (see
+    /// [`direct_read_len`](Self::direct_read_len)). They count as received
+    /// for the read timeout, and once the body is complete the next
+    /// [`poll_event`](Self::poll_event) returns [`Event::End`] (or, for a
+    /// chunked body, goes on with the next chunk).
+    ///
+    /// ```
+    /// use dugong_proto::{Body, Connection, Event};
+    ///
+    /// let mut conn = Connection::default();
+    /// conn.send_request("GET", "/", [("Host", "a")], Body::Empty)?;
+    /// conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")?;
+    /// assert!(matches!(conn.poll_event()?, Some(Event::Headers(_))));
+    /// assert_eq!(conn.poll_event()?, None);
+    /// assert_eq!(conn.direct_read_len(), 5);
+    /// // The caller read "hello" from its socket into its own buffer.
+    /// conn.note_direct_read(5)?;
+    /// assert!(matches!(conn.poll_event()?, Some(Event::End { .. })));
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::DirectReadTooLong`] if `n` exceeds
+    /// [`direct_read_len`](Self::direct_read_len) (nothing is counted);
+    /// the connection's fatal error if it is dead.
+    pub fn note_direct_read(&mut self, n: usize) -> Result<(), Error> {
+        self.check_alive()?;
+        if n as u64 > self.recv.direct_len() {
+            return Err(Error::State(StateError::DirectReadTooLong));
+        }
+        self.recv.direct_consumed(n as u64);
+        Ok(())
+    }
+
+    /// Sets the `Host` value sent with later requests that carry no `Host`
+    /// field of their own (a `CONNECT` request without one gets its
+    /// target). Adapters set it from the address they connected to.
+    /// `None` sends no default.
+    pub fn set_host(&mut self, host: Option<Bytes>) {
+        self.send.set_default_host(host);
     }
 
     /// The receive buffer itself, for adapters that read into a `BytesMut`

@@ -384,6 +384,11 @@ pub enum StateError {
     /// Received bytes after the peer's end of stream was reported.
     #[error("bytes received after end of stream")]
     AfterEof,
+    /// More body bytes reported as read directly than
+    /// [`Connection::direct_read_len`](crate::Connection::direct_read_len)
+    /// allowed.
+    #[error("more body bytes read directly than allowed")]
+    DirectReadTooLong,
 }
 
 /// For adapters that implement `std::io::Read`/`Write`: the error becomes

@@ -4,6 +4,7 @@
 //! `send.rs` and `recv.rs` decide when to call what.
 
 use alloc::vec::Vec;
+use core::ops::Range;
 
 use bytes::{BufMut, BytesMut};
 
@@ -493,6 +494,19 @@ impl<T: HeaderField + ?Sized> HeaderField for &T {
     }
 }
 
+/// Field names whose values are secrets: their positions are recorded for
+/// traffic traces that redact them.
+const SECRET_FIELDS: &[&[u8]] = &[b"authorization", b"proxy-authorization", b"cookie"];
+
+/// Connection-wide choices for writing request heads.
+#[derive(Debug, Default)]
+pub(crate) struct HeadOptions<'a> {
+    /// `Host` value added when the caller gives none.
+    pub(crate) default_host: Option<&'a [u8]>,
+    /// Where to record the byte ranges (within the head) of secret values.
+    pub(crate) secrets: Option<&'a mut Vec<Range<usize>>>,
+}
+
 /// Appends a request head to `out`, validating everything. On error `out`
 /// is left as it was: nothing is emitted.
 pub(crate) fn write_request_head<I>(
@@ -501,15 +515,20 @@ pub(crate) fn write_request_head<I>(
     target: &str,
     headers: I,
     body: BodyFraming,
+    mut options: HeadOptions<'_>,
 ) -> Result<RequestFacts, InvalidRequest>
 where
     I: IntoIterator,
     I::Item: HeaderField,
 {
     let start = out.len();
-    let result = write_head_inner(out, method, target, headers, body);
+    let secrets_before = options.secrets.as_ref().map_or(0, |s| s.len());
+    let result = write_head_inner(out, method, target, headers, body, &mut options);
     if result.is_err() {
         out.truncate(start);
+        if let Some(secrets) = options.secrets {
+            secrets.truncate(secrets_before);
+        }
     }
     result
 }
@@ -520,6 +539,7 @@ fn write_head_inner<I>(
     target: &str,
     headers: I,
     body: BodyFraming,
+    options: &mut HeadOptions<'_>,
 ) -> Result<RequestFacts, InvalidRequest>
 where
     I: IntoIterator,
@@ -540,10 +560,19 @@ where
     out.put_u8(b' ');
     out.put_slice(target.as_bytes());
     out.put_slice(b" HTTP/1.1\r\n");
+    let mut has_host = false;
     for field in headers {
         let (name, value) = (field.name(), field.value());
         check_field(name, value)?;
-        if name.eq_ignore_ascii_case(b"content-length")
+        if let Some(secrets) = options.secrets.as_deref_mut() {
+            if SECRET_FIELDS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+                let at = out.len() + name.len() + 2;
+                secrets.push(at..at + value.len());
+            }
+        }
+        if name.eq_ignore_ascii_case(b"host") {
+            has_host = true;
+        } else if name.eq_ignore_ascii_case(b"content-length")
             || name.eq_ignore_ascii_case(b"transfer-encoding")
         {
             return Err(InvalidRequest::FramingHeader);
@@ -555,6 +584,20 @@ where
             facts.expects_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
         }
         put_field(out, name, value);
+    }
+    if !has_host {
+        // CONNECT names its authority in the target (RFC 9110 §9.3.6).
+        let host = if facts.connect {
+            Some(target.as_bytes())
+        } else {
+            options.default_host
+        };
+        if let Some(host) = host {
+            if !all_in(host, FIELD) || host.is_empty() {
+                return Err(InvalidRequest::HeaderValue);
+            }
+            put_field(out, b"Host", host);
+        }
     }
     match body {
         BodyFraming::None => {}

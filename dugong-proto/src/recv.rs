@@ -130,6 +130,48 @@ impl Receiver {
         matches!(self.state, RecvState::Finished)
     }
 
+    /// How many bytes of the current body may be read past the receive
+    /// buffer (which must be empty): the rest of a length-delimited body or
+    /// of the current chunk, or unbounded for a close-delimited body.
+    pub(crate) fn direct_len(&self) -> u64 {
+        if !self.buf.is_empty() || self.eof {
+            return 0;
+        }
+        match &self.state {
+            RecvState::Body { body, .. } => match body {
+                BodyState::Length(n) | BodyState::Chunked(Chunk::Data(n)) => *n,
+                BodyState::UntilClose => u64::MAX,
+                BodyState::Empty | BodyState::Chunked(_) => 0,
+            },
+            _ => 0,
+        }
+    }
+
+    /// Counts `n` body bytes read past the receive buffer; `n` is at most
+    /// [`direct_len`](Self::direct_len).
+    pub(crate) fn direct_consumed(&mut self, n: u64) {
+        if let RecvState::Body { body, .. } = &mut self.state {
+            match body {
+                BodyState::Length(r) => {
+                    *r -= n;
+                    if *r == 0 {
+                        *body = BodyState::Empty;
+                    }
+                }
+                BodyState::Chunked(chunk @ Chunk::Data(_)) => {
+                    if let Chunk::Data(r) = chunk {
+                        *r -= n;
+                        if *r == 0 {
+                            *chunk = Chunk::DataEnd;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.consumed += n;
+    }
+
     /// Ignores everything from now on.
     pub(crate) fn finish(&mut self) {
         self.state = RecvState::Finished;

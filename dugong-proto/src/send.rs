@@ -17,12 +17,14 @@
 //! ```
 
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{Error, InvalidRequest, StateError};
 use crate::event::RequestId;
-use crate::head::{self, BodyFraming, HeaderField, RequestFacts};
+use crate::head::{self, BodyFraming, HeadOptions, HeaderField, RequestFacts};
 
 /// The body of a request, chosen by the caller. It decides the framing
 /// header, so callers never write `Content-Length` or `Transfer-Encoding`
@@ -91,6 +93,13 @@ pub(crate) struct Sender {
     queued: u64,
     /// Bytes ever handed out for writing.
     sent: u64,
+    /// `Host` value for requests that carry none.
+    default_host: Option<Bytes>,
+    /// Stream ranges of secret header values not yet handed out, when
+    /// tracked.
+    secrets: Option<VecDeque<Range<u64>>>,
+    /// Head-relative secret ranges of the head being written.
+    head_secrets: Vec<Range<usize>>,
 }
 
 const CRLF: Bytes = Bytes::from_static(b"\r\n");
@@ -103,6 +112,34 @@ impl Sender {
             scratch: BytesMut::new(),
             queued: 0,
             sent: 0,
+            default_host: None,
+            secrets: None,
+            head_secrets: Vec::new(),
+        }
+    }
+
+    pub(crate) fn set_default_host(&mut self, host: Option<Bytes>) {
+        self.default_host = host;
+    }
+
+    pub(crate) fn track_secrets(&mut self, on: bool) {
+        match (on, self.secrets.is_some()) {
+            (true, false) => self.secrets = Some(VecDeque::new()),
+            (false, true) => self.secrets = None,
+            _ => {}
+        }
+    }
+
+    /// Stream ranges of secret values that are not entirely handed out yet.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = Range<u64>> + '_ {
+        self.secrets.iter().flatten().cloned()
+    }
+
+    fn prune_secrets(&mut self) {
+        if let Some(secrets) = &mut self.secrets {
+            while secrets.front().is_some_and(|r| r.end <= self.sent) {
+                secrets.pop_front();
+            }
         }
     }
 
@@ -138,8 +175,22 @@ impl Sender {
             Body::Sized(n) => BodyFraming::Length(*n),
             Body::Chunked => BodyFraming::Chunked,
         };
-        let facts = head::write_request_head(&mut self.scratch, method, target, headers, framing)
-            .map_err(Error::InvalidRequest)?;
+        self.head_secrets.clear();
+        let options = HeadOptions {
+            default_host: self.default_host.as_deref(),
+            secrets: self.secrets.is_some().then_some(&mut self.head_secrets),
+        };
+        let facts =
+            head::write_request_head(&mut self.scratch, method, target, headers, framing, options)
+                .map_err(Error::InvalidRequest)?;
+        if let Some(secrets) = &mut self.secrets {
+            let base = self.queued;
+            secrets.extend(
+                self.head_secrets
+                    .drain(..)
+                    .map(|r| base + r.start as u64..base + r.end as u64),
+            );
+        }
         let head = self.scratch.split().freeze();
         self.push(head);
         let held = match body {
@@ -308,11 +359,13 @@ impl Sender {
         // Nothing is pending any more; what was dropped never reaches the
         // peer (fates are decided before this is called).
         self.sent = self.queued;
+        self.prune_secrets();
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
         let segment = self.queue.pop_front()?;
         self.sent += segment.len() as u64;
+        self.prune_secrets();
         Some(segment)
     }
 
@@ -338,5 +391,6 @@ impl Sender {
                 self.queue.pop_front();
             }
         }
+        self.prune_secrets();
     }
 }
