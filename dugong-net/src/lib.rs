@@ -1,1 +1,38 @@
-//! Transport plumbing shared by the dugong adapters.
+//! Transport plumbing shared by the dugong adapters (`dugong-blocking` and
+//! `dugong-tokio`), so that both name the same ideas the same way: one
+//! [`Error`] type with the same [`ErrorKind`]s and
+//! [`is_temporary`](Error::is_temporary), [`Url`]s, name resolution that
+//! tells a missing host from a broken resolver ([`resolve`]), TLS settings
+//! ([`tls`], feature `tls`), HTTP [`Proxy`]s, and traffic [`Trace`]s.
+//!
+//! It holds no HTTP protocol logic: that lives in `dugong-proto`. Most users
+//! meet these types through an adapter, which re-exports them.
+//!
+//! ```
+//! use dugong_net::{ErrorKind, Url};
+//!
+//! let url = Url::parse("http://no-such-host.invalid/")?;
+//! let error = dugong_net::resolve(url.host_name(), url.port()).unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::HostNotFound);
+//! assert_eq!(error.kind().as_str(), "host not found");
+//! assert!(!error.is_temporary());
+//! # Ok::<(), dugong_net::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod error;
+mod proxy;
+mod resolve;
+#[cfg(feature = "tls")]
+pub mod tls;
+pub mod trace;
+mod url;
+
+pub use error::{is_peer_gone, Error, ErrorKind, Phase};
+pub use proxy::Proxy;
+pub use resolve::resolve;
+pub use trace::Trace;
+pub use url::{Scheme, Url};
+
+pub use dugong_proto;
