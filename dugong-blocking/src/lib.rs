@@ -1,1 +1,89 @@
-//! Blocking HTTP/1.1 client over std sockets.
+//! A blocking HTTP/1.1 client with pipelining and `100 Continue`, driving
+//! the sans-IO state machine of [`dugong_proto`] over std sockets (plain
+//! TCP, TLS with rustls, HTTP proxies) or any [`Transport`].
+//!
+//! It holds no protocol logic of its own: it moves bytes between the socket
+//! and the state machine, waits, and maps errors to [`Error`] (shared with
+//! `dugong-tokio` through [`dugong_net`]).
+//!
+//! # Pipelining
+//!
+//! Send any number of requests, then read the responses in order. One
+//! thread can do this without deadlock: while a write would block, the
+//! connection keeps reading responses into its buffer (up to
+//! [`Builder::max_buffered`]).
+//!
+//! ```no_run
+//! use dugong_blocking::{Body, Connection};
+//!
+//! let mut conn = Connection::connect("127.0.0.1", 8080)?;
+//! for path in ["/a", "/b", "/c"] {
+//!     conn.send_request("GET", path, [("Accept", "*/*")], Body::Empty)?;
+//! }
+//! while conn.response_pending() {
+//!     let head = conn.read_response()?;
+//!     let body = conn.read_all()?;
+//!     println!("{} {} bytes", head.status(), body.len());
+//! }
+//! # Ok::<(), dugong_blocking::Error>(())
+//! ```
+//!
+//! # 100-continue
+//!
+//! ```no_run
+//! use dugong_blocking::{Body, Connection};
+//!
+//! # let mut conn = Connection::connect("127.0.0.1", 8080)?;
+//! let body = b"a large upload";
+//! conn.send_request(
+//!     "PUT",
+//!     "/upload",
+//!     [("Expect", "100-continue")],
+//!     Body::Sized(body.len() as u64),
+//! )?;
+//! let head = conn.read_response()?;
+//! if head.status() == 100 {
+//!     conn.write_body(body)?;
+//!     let head = conn.read_response()?;
+//!     println!("stored: {}", head.status());
+//! } else {
+//!     println!("refused before the body was sent: {}", head.status());
+//! }
+//! conn.discard()?;
+//! # Ok::<(), dugong_blocking::Error>(())
+//! ```
+//!
+//! # Errors
+//!
+//! One [`Error`] type; [`Error::kind`] tells closed connections (every way
+//! a peer can go away is one [`ErrorKind::Closed`], naming the requests
+//! left unanswered), invalid, unsupported or too large responses, timeouts,
+//! missing hosts, broken name resolution, TLS and proxy failures, and the
+//! caller's mistakes apart; [`Error::is_temporary`] says whether a retry
+//! makes sense. A body cut short is an error, never a short `Ok`.
+//!
+//! # Tracing
+//!
+//! With `DUGONG_TRACEFILE=/tmp/conn-%d.trace`, every connection writes the
+//! bytes it sends and receives to its own file (secrets masked; see
+//! [`dugong_net::trace`]). Connection, request, response and error events
+//! also go to the [`tracing`] crate at debug level.
+
+#![deny(missing_docs)]
+
+mod builder;
+mod conn;
+#[cfg(feature = "tls")]
+mod tls;
+mod transport;
+
+pub use builder::{Builder, DEFAULT_MAX_BUFFERED};
+pub use conn::{BodyReader, BodyWriter, Connection};
+#[cfg(feature = "tls")]
+pub use tls::Tls;
+#[cfg(unix)]
+pub use transport::Unix;
+pub use transport::{Blocking, Interest, Ready, Tcp, Transport};
+
+pub use dugong_net::{self, Error, ErrorKind, Phase, Proxy, Scheme, Url};
+pub use dugong_proto::{self, Body, Bytes, Config, Headers, RequestId, Response};

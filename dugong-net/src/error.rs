@@ -86,6 +86,12 @@ pub enum Error {
         limit: usize,
     },
 
+    /// The caller used the connection the wrong way (for example, asked for
+    /// the next response while the body of the current one is unread, or
+    /// used a connection after `disconnect`).
+    #[error("usage error: {0}")]
+    Usage(&'static str),
+
     /// Another I/O error of the transport.
     #[error("i/o error: {0}")]
     Io(Arc<io::Error>),
@@ -194,7 +200,7 @@ impl Error {
             Error::Connect { .. } | Error::Io(_) => ErrorKind::Io,
             Error::Tls(_) => ErrorKind::Tls,
             Error::ProxyRefused { .. } => ErrorKind::Proxy,
-            Error::InvalidUrl { .. } => ErrorKind::Usage,
+            Error::InvalidUrl { .. } | Error::Usage(_) => ErrorKind::Usage,
             Error::ReceiveBufferFull { .. } => ErrorKind::TooLarge,
         }
     }

@@ -76,6 +76,34 @@ pub struct Response {
 }
 
 impl Response {
+    /// A `100 Continue` head with no fields for request `id`, made up by an
+    /// adapter that reports [`Event::Continue`] (which carries no head), or
+    /// an expired [continue delay](crate::Config::continue_delay), in the
+    /// same place as responses.
+    ///
+    /// ```
+    /// use dugong_proto::{Response, RequestId, Version};
+    ///
+    /// # let id = dugong_proto::Connection::default()
+    /// #     .send_request("GET", "/", [("Host", "a")], dugong_proto::Body::Empty)?;
+    /// let head = Response::continue_for(id);
+    /// assert_eq!((head.status(), head.reason(), head.version()), (100, &b"Continue"[..], Version::Http11));
+    /// assert!(head.headers().is_empty());
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn continue_for(id: RequestId) -> Response {
+        Response {
+            id,
+            version: Version::Http11,
+            status: 100,
+            reason: (0, 8),
+            headers: Headers {
+                buf: Bytes::from_static(b"Continue"),
+                fields: Vec::new(),
+            },
+        }
+    }
+
     /// The request this responds to.
     pub fn id(&self) -> RequestId {
         self.id

@@ -1,1 +1,37 @@
 //! Test servers shared by the adapters' integration tests.
+//!
+//! Every server here listens on loopback (`127.0.0.1`) on a port chosen by
+//! the operating system, stops by itself when its handle is dropped, and
+//! bounds every wait, so a test that uses them cannot hang on them and
+//! never touches the network beyond this machine.
+//!
+//! | server | what it is |
+//! | --- | --- |
+//! | [`HyperServer`] | hyper 1 HTTP/1.1 server with routes for sizes, chunked bodies, trailers, echo, 100-continue, close, status codes, slowness |
+//! | [`TlsServer`] | the same routes over TLS, with a CA and leaf certificate generated at start |
+//! | [`Nginx`] | the `nginx` binary (Debian's `nginx-light`) serving given files, with 100-continue upload locations |
+//! | [`Proxy`] | the `tinyproxy` binary: absolute-form forwarding and `CONNECT` tunnels |
+//! | [`SilentServer`] | accepts connections and never answers |
+//! | [`ScriptServer`] | plays a script of raw sends, drips, pauses, reads, closes and resets |
+//!
+//! The external programs ([`Nginx`], [`Proxy`]) may be missing on a
+//! developer's machine: their `start` returns `None` then, and tests skip
+//! with [`peer_or_skip!`] unless `DUGONG_REQUIRE_PEERS` is set (as CI does),
+//! in which case a missing program fails the test.
+
+#![deny(missing_docs)]
+
+mod hyper_server;
+mod nginx;
+mod proxy;
+mod script;
+mod silent;
+mod util;
+
+pub use hyper_server::{body_byte, expected_body, unrelated_ca_pem, HyperServer, TlsServer};
+pub use nginx::Nginx;
+pub use proxy::Proxy;
+pub use script::{ScriptServer, Step};
+pub use silent::{refused_addr, SilentServer};
+pub use tempfile::TempDir;
+pub use util::{free_port, require_peer, temp_dir, which, REQUIRE_PEERS_ENV};

@@ -1,0 +1,888 @@
+//! [`Connection`]: one HTTP/1.1 connection, driven over a [`Transport`].
+
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dugong_net::trace::Record;
+use dugong_net::{is_peer_gone, Error, Phase, Trace};
+use dugong_proto::{Body, Event, HeaderField, Headers, RequestId, Response};
+
+use crate::transport::{Interest, Transport};
+
+/// How many bytes one read asks for.
+const READ_SIZE: usize = 64 * 1024;
+/// Caller buffers at least this large are filled straight from the
+/// transport when a body allows it (no copy through the receive buffer).
+const DIRECT_MIN: usize = 4 * 1024;
+/// How many segments one vectored write passes.
+const MAX_SLICES: usize = 64;
+
+/// An HTTP/1.1 connection to one server: send requests (pipelined, as many
+/// as you like before reading), then read their responses in order.
+///
+/// Made by [`Connection::connect`] or a [`Builder`](crate::Builder), or over
+/// any transport with [`Builder::over`](crate::Builder::over).
+///
+/// # Errors and reuse
+///
+/// Every method returns [`dugong_net::Error`]; its
+/// [`kind`](Error::kind) says what happened and
+/// [`is_temporary`](Error::is_temporary) whether retrying makes sense. The
+/// caller's mistakes (a call at the wrong time, bad request data) leave the
+/// connection as it was. Any other error — from the server, the transport,
+/// a timeout — breaks it: every later call returns that error again, until
+/// [`reconnect`](Self::reconnect).
+pub struct Connection {
+    proto: dugong_proto::Connection,
+    io: Box<dyn Transport>,
+    timeout: Option<Duration>,
+    max_buffered: usize,
+    started: Instant,
+    trace: Option<Trace>,
+    /// The error that broke the transport, repeated by every later call.
+    broken: Option<Error>,
+    /// Writing failed because the peer went away; reading goes on.
+    send_closed: bool,
+    /// The peer closed its side.
+    eof: bool,
+    /// A response head was returned and its body is not finished.
+    in_body: bool,
+    /// Body bytes received but not yet given to the caller.
+    pending: Bytes,
+    trailers: Option<Headers>,
+    informational: Vec<Response>,
+    upgraded: Option<Bytes>,
+    /// Prefix that turns origin-form targets into absolute form (requests
+    /// to a proxy), and header fields every request carries.
+    absolute_prefix: Option<String>,
+    extra_fields: Vec<(&'static str, String)>,
+    #[cfg(feature = "tls")]
+    tls_info: Option<dugong_net::tls::TlsInfo>,
+    builder: Option<crate::Builder>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("transport", &self.io)
+            .field("in_flight", &self.proto.in_flight())
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the receive loop produced.
+enum Step {
+    Event(Event),
+    /// The continue delay passed: the held body of this request may go.
+    Released(RequestId),
+}
+
+/// A header field given by the caller or added by the connection.
+enum Field<'a, H> {
+    Caller(H),
+    Added(&'a (&'static str, String)),
+}
+
+impl<H: HeaderField> HeaderField for Field<'_, H> {
+    fn name(&self) -> &[u8] {
+        match self {
+            Field::Caller(h) => h.name(),
+            Field::Added(f) => f.0.as_bytes(),
+        }
+    }
+    fn value(&self) -> &[u8] {
+        match self {
+            Field::Caller(h) => h.value(),
+            Field::Added(f) => f.1.as_bytes(),
+        }
+    }
+}
+
+/// Settings a [`Builder`](crate::Builder) hands to a new connection.
+pub(crate) struct Setup {
+    pub(crate) config: dugong_proto::Config,
+    pub(crate) host: Option<String>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_buffered: usize,
+    pub(crate) trace: Option<Trace>,
+    pub(crate) absolute_prefix: Option<String>,
+    pub(crate) extra_fields: Vec<(&'static str, String)>,
+    pub(crate) builder: Option<crate::Builder>,
+}
+
+impl Connection {
+    pub(crate) fn new(io: Box<dyn Transport>, setup: Setup) -> Connection {
+        let mut proto = dugong_proto::Connection::new(setup.config);
+        proto.set_host(setup.host.map(Bytes::from));
+        if setup.trace.as_ref().is_some_and(|t| !t.keeps_secrets()) {
+            proto.set_track_secrets(true);
+        }
+        Connection {
+            proto,
+            io,
+            timeout: setup.timeout,
+            max_buffered: setup.max_buffered,
+            started: Instant::now(),
+            trace: setup.trace,
+            broken: None,
+            send_closed: false,
+            eof: false,
+            in_body: false,
+            pending: Bytes::new(),
+            trailers: None,
+            informational: Vec::new(),
+            upgraded: None,
+            absolute_prefix: setup.absolute_prefix,
+            extra_fields: setup.extra_fields,
+            #[cfg(feature = "tls")]
+            tls_info: None,
+            builder: setup.builder,
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn set_tls_info(&mut self, info: dugong_net::tls::TlsInfo) {
+        self.tls_info = Some(info);
+    }
+
+    /// Connects to `http://host:port` with default settings (no timeout,
+    /// no proxy). Use a [`Builder`](crate::Builder) for TLS, proxies and
+    /// timeouts.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::HostNotFound`](dugong_net::ErrorKind::HostNotFound),
+    /// [`DnsUnavailable`](dugong_net::ErrorKind::DnsUnavailable), or
+    /// [`Io`](dugong_net::ErrorKind::Io) when no address accepts.
+    pub fn connect(host: &str, port: u16) -> Result<Connection, Error> {
+        crate::Builder::new(host, port).connect()
+    }
+
+    // ----- sending ----------------------------------------------------------
+
+    /// Sends a request head, and the body if it is given whole. Returns
+    /// once the bytes are written (or handed to the kernel), without waiting
+    /// for the response: call it again to pipeline more requests.
+    ///
+    /// - `target` is the path and query (`/a?b`); through an HTTP proxy it
+    ///   is sent in absolute form for you.
+    /// - `Host` is added unless `headers` has one.
+    /// - `body` decides the framing: [`Body::Empty`], [`Body::Full`] (sent
+    ///   now), [`Body::Sized`] (then [`send_body`](Self::send_body) or
+    ///   [`write_body`](Self::write_body) exactly that many bytes), or
+    ///   [`Body::Chunked`] (then pieces, and [`finish`](Self::finish)).
+    /// - With an `Expect: 100-continue` field the body waits:
+    ///   [`read_response`](Self::read_response) returns a `100 Continue`
+    ///   (the server's, or made up once the continue delay passed) before
+    ///   you send it, or the final response, in which case you must not.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Usage`](dugong_net::ErrorKind::Usage) for invalid
+    /// request data or a request while the previous body is unfinished (the
+    /// connection is unchanged); [`ErrorKind::Closed`](dugong_net::ErrorKind::Closed)
+    /// if the server is gone; timeouts and I/O errors.
+    pub fn send_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.check_send()?;
+        let absolute;
+        let target = match &self.absolute_prefix {
+            Some(prefix) if target.starts_with('/') => {
+                absolute = format!("{prefix}{target}");
+                absolute.as_str()
+            }
+            _ => target,
+        };
+        let fields = headers
+            .into_iter()
+            .map(Field::Caller)
+            .chain(self.extra_fields.iter().map(Field::Added));
+        let id = self.proto.send_request(method, target, fields, body)?;
+        if let Some(trace) = &self.trace {
+            let mut spec = method.to_owned();
+            if self.proto.awaiting_continue() == Some(id) {
+                spec.push_str(":expect100");
+            }
+            trace.record(Record::Request, spec.as_bytes());
+        }
+        tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
+        self.flush()?;
+        Ok(id)
+    }
+
+    /// Sends a piece of the body of the request being sent (one sent with
+    /// [`Body::Sized`] or [`Body::Chunked`]), without copying it.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage): more bytes than announced
+    /// (nothing of the piece is sent), no body is being sent, or the body
+    /// still waits for `100 Continue` or was refused by a final response.
+    /// [`Closed`](dugong_net::ErrorKind::Closed): the server went away; the
+    /// response it may have sent first can still be read.
+    pub fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
+        self.check_send()?;
+        self.proto.send_body(data)?;
+        self.flush()
+    }
+
+    /// Like [`send_body`](Self::send_body), copying `data`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_body`](Self::send_body).
+    pub fn write_body(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send_body(Bytes::copy_from_slice(data))
+    }
+
+    /// The body of the request being sent as a [`std::io::Write`] (each
+    /// `write` sends; `flush` does nothing more).
+    pub fn body_writer(&mut self) -> BodyWriter<'_> {
+        BodyWriter { conn: self }
+    }
+
+    /// Ends a chunked request body.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage) if no chunked body is being
+    /// sent; transport errors.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        self.finish_with_trailers([] as [(&str, &str); 0])
+    }
+
+    /// Ends a chunked request body with trailer fields.
+    ///
+    /// # Errors
+    ///
+    /// As [`finish`](Self::finish), and
+    /// [`Usage`](dugong_net::ErrorKind::Usage) for a field that may not be a
+    /// trailer.
+    pub fn finish_with_trailers<I>(&mut self, trailers: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.check_send()?;
+        self.proto.finish(trailers)?;
+        self.flush()
+    }
+
+    // ----- receiving --------------------------------------------------------
+
+    /// Reads the head of the next response, in the order the requests were
+    /// sent. Returns a `100 Continue` head for a request that waits for it
+    /// (the server's, or made up when the continue delay passed with no
+    /// answer: send the body then). Other 1xx responses are skipped and
+    /// kept in [`informational`](Self::informational).
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage) if no response is pending or
+    /// the previous body is not read to its end (read it or
+    /// [`discard`](Self::discard) it); [`Closed`](dugong_net::ErrorKind::Closed)
+    /// if the server closed first (naming the unanswered requests);
+    /// [`Invalid`](dugong_net::ErrorKind::Invalid),
+    /// [`Unsupported`](dugong_net::ErrorKind::Unsupported),
+    /// [`TooLarge`](dugong_net::ErrorKind::TooLarge) for bad responses;
+    /// timeouts and I/O errors.
+    pub fn read_response(&mut self) -> Result<Response, Error> {
+        self.check()?;
+        if self.in_body {
+            return Err(Error::Usage(
+                "the previous response's body is not read to its end; read or discard it",
+            ));
+        }
+        if self.proto.in_flight() == 0 {
+            return Err(Error::Usage("no response is pending"));
+        }
+        self.informational.clear();
+        loop {
+            match self.next_step()? {
+                Step::Released(id) => return Ok(Response::continue_for(id)),
+                Step::Event(Event::Continue(id)) => return Ok(Response::continue_for(id)),
+                Step::Event(Event::Informational(head)) => self.informational.push(head),
+                Step::Event(Event::Headers(head)) => {
+                    tracing::debug!(
+                        id = head.id().as_u64(),
+                        status = head.status(),
+                        "dugong: response head"
+                    );
+                    self.in_body = true;
+                    self.trailers = None;
+                    return Ok(head);
+                }
+                Step::Event(other) => {
+                    // Body events belong to a head already returned.
+                    tracing::warn!(?other, "dugong: body event with no head pending");
+                }
+            }
+        }
+    }
+
+    /// The 1xx responses (other than `100 Continue`) that came before the
+    /// last head [`read_response`](Self::read_response) returned, such as
+    /// `103 Early Hints`.
+    pub fn informational(&self) -> &[Response] {
+        &self.informational
+    }
+
+    /// Reads body bytes of the current response into `buf`; `Ok(0)` at the
+    /// end of the body. A body of known length is read straight from the
+    /// transport into `buf` when `buf` is large (no copy in between).
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`](dugong_net::ErrorKind::Closed) if the connection closed
+    /// before the body was complete — a short body is never reported as
+    /// whole; bad framing; timeouts; I/O errors.
+    pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if !self.pending.is_empty() {
+                let n = buf.len().min(self.pending.len());
+                buf[..n].copy_from_slice(&self.pending.split_to(n));
+                return Ok(n);
+            }
+            if !self.in_body {
+                return Ok(0);
+            }
+            self.check()?;
+            if buf.len() >= DIRECT_MIN {
+                if let Some(n) = self.read_direct(buf)? {
+                    return Ok(n);
+                }
+            }
+            self.receive_body_step()?;
+        }
+    }
+
+    /// The next piece of the current response's body, without copying it
+    /// (a slice of the receive buffer); `None` at the end of the body.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        loop {
+            if !self.pending.is_empty() {
+                return Ok(Some(std::mem::take(&mut self.pending)));
+            }
+            if !self.in_body {
+                return Ok(None);
+            }
+            self.check()?;
+            self.receive_body_step()?;
+        }
+    }
+
+    /// Reads the rest of the current response's body.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        while let Some(piece) = self.read_chunk()? {
+            out.extend_from_slice(&piece);
+        }
+        Ok(out)
+    }
+
+    /// Skips the rest of the current response's body, so the next response
+    /// can be read.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub fn discard(&mut self) -> Result<(), Error> {
+        while self.read_chunk()?.is_some() {}
+        Ok(())
+    }
+
+    /// The body of the current response as a [`std::io::Read`].
+    pub fn body_reader(&mut self) -> BodyReader<'_> {
+        BodyReader { conn: self }
+    }
+
+    /// The trailer fields of the last response whose body was read to its
+    /// end (empty for bodies that were not chunked).
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.trailers.as_ref()
+    }
+
+    /// True while requests wait for (the rest of) their responses.
+    pub fn response_pending(&self) -> bool {
+        self.proto.in_flight() > 0 || self.in_body
+    }
+
+    /// True while the body of the response last returned by
+    /// [`read_response`](Self::read_response) is not read to its end.
+    pub fn body_pending(&self) -> bool {
+        self.in_body
+    }
+
+    // ----- the connection ---------------------------------------------------
+
+    /// True if the connection can take another request now: not broken, not
+    /// closing, the server did not go away.
+    pub fn is_usable(&self) -> bool {
+        self.broken.is_none()
+            && !self.send_closed
+            && !self.eof
+            && self.proto.error().is_none()
+            && !self.proto.must_close()
+            && self.upgraded.is_none()
+    }
+
+    /// The error that broke the connection, if one did.
+    pub fn error(&self) -> Option<Error> {
+        self.broken
+            .clone()
+            .or_else(|| self.proto.error().cloned().map(Error::Protocol))
+    }
+
+    /// Closes the connection. Every later call fails with a usage error
+    /// until [`reconnect`](Self::reconnect).
+    pub fn disconnect(&mut self) {
+        let _ = self.io.shutdown_write();
+        self.io = Box::new(Disconnected);
+        self.broken = Some(Error::Usage("the connection was disconnected"));
+        if let Some(trace) = &self.trace {
+            trace.note("disconnected");
+        }
+    }
+
+    /// Opens a new connection with the same settings, replacing this one
+    /// (after an error, or [`disconnect`](Self::disconnect)). Responses still
+    /// owed on the old connection are lost.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage) for a connection made over a
+    /// caller's transport; the errors of [`Builder::connect`](crate::Builder::connect).
+    pub fn reconnect(&mut self) -> Result<(), Error> {
+        let builder = self.builder.clone().ok_or(Error::Usage(
+            "a connection over a caller's transport cannot reconnect",
+        ))?;
+        self.disconnect();
+        *self = builder.connect()?;
+        Ok(())
+    }
+
+    /// The negotiated TLS parameters and the server's certificates, for a
+    /// TLS connection.
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self) -> Option<&dugong_net::tls::TlsInfo> {
+        self.tls_info.as_ref()
+    }
+
+    /// The protocol state machine, for inspection.
+    pub fn proto(&self) -> &dugong_proto::Connection {
+        &self.proto
+    }
+
+    /// After a `2xx` to `CONNECT` or a `101` to an upgrade request (and its
+    /// head read with [`read_response`](Self::read_response)), hands over
+    /// the transport and the bytes that followed the head.
+    ///
+    /// # Errors
+    ///
+    /// Gives the connection back if it was not handed over.
+    pub fn into_upgraded(mut self) -> Result<(Box<dyn Transport>, Bytes), Box<Connection>> {
+        if self.upgraded.is_none() && self.in_body {
+            // The tunnel is announced by its head; its "body" is the hand-over.
+            let _ = self.read_chunk();
+        }
+        match self.upgraded.take() {
+            Some(rest) => Ok((
+                std::mem::replace(&mut self.io, Box::new(Disconnected)),
+                rest,
+            )),
+            None => Err(Box::new(self)),
+        }
+    }
+
+    // ----- driving ------------------------------------------------------------
+
+    fn check(&self) -> Result<(), Error> {
+        match &self.broken {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn check_send(&self) -> Result<(), Error> {
+        self.check()?;
+        if self.send_closed {
+            return Err(Error::closed_while_sending());
+        }
+        Ok(())
+    }
+
+    /// Records an error that breaks the connection.
+    fn fail(&mut self, error: Error) -> Error {
+        tracing::debug!(%error, "dugong: connection broken");
+        if let Some(trace) = &self.trace {
+            trace.note(&format!("error: {error}"));
+        }
+        self.broken = Some(error.clone());
+        error
+    }
+
+    fn now(&self) -> dugong_proto::Instant {
+        dugong_proto::Instant::from_elapsed(self.started.elapsed())
+    }
+
+    /// Reads one step of the body of the current response into `pending`.
+    fn receive_body_step(&mut self) -> Result<(), Error> {
+        match self.next_step()? {
+            Step::Event(Event::Data(data)) => self.pending = data,
+            Step::Event(Event::End { trailers }) => {
+                self.in_body = false;
+                self.trailers = Some(trailers);
+            }
+            Step::Event(Event::Upgraded { rest }) => {
+                self.in_body = false;
+                self.upgraded = Some(rest);
+            }
+            Step::Event(other) => {
+                tracing::warn!(?other, "dugong: unexpected event inside a body");
+            }
+            Step::Released(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Reads body bytes straight into `buf` when the state machine allows;
+    /// `None` if it does not now.
+    fn read_direct(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+        loop {
+            let allowed = self.proto.direct_read_len();
+            if allowed == 0 || self.proto.transmit_len() > 0 {
+                return Ok(None);
+            }
+            let max = usize::try_from(allowed).map_or(buf.len(), |a| a.min(buf.len()));
+            match self.io.read(&mut buf[..max]) {
+                Ok(0) => {
+                    self.peer_closed();
+                    return Ok(None);
+                }
+                Ok(n) => {
+                    self.proto.note_direct_read(n)?;
+                    if let Some(trace) = &self.trace {
+                        trace.record(Record::Recv, &buf[..n]);
+                    }
+                    return Ok(Some(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.wait(
+                        Interest {
+                            read: true,
+                            write: false,
+                        },
+                        Phase::Reading,
+                    )?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_peer_gone(&e) => {
+                    self.peer_closed();
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.fail(Error::io(e))),
+            }
+        }
+    }
+
+    /// The next event, reading (and writing what is queued) as needed.
+    fn next_step(&mut self) -> Result<Step, Error> {
+        loop {
+            self.check()?;
+            let awaiting = self.proto.awaiting_continue();
+            match self.proto.poll_event() {
+                Ok(Some(event)) => {
+                    if self.proto.transmit_len() > 0 {
+                        // A Continue released a held body.
+                        self.flush_while_receiving()?;
+                    }
+                    if let Event::Continue(id) = event {
+                        if awaiting != Some(id) {
+                            // Unsolicited: nothing waits for it.
+                            continue;
+                        }
+                    }
+                    return Ok(Step::Event(event));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let error = Error::Protocol(e);
+                    if let Some(trace) = &self.trace {
+                        trace.note(&format!("error: {error}"));
+                    }
+                    tracing::debug!(%error, "dugong: protocol error");
+                    return Err(error);
+                }
+            }
+            if self.eof {
+                // The state machine has seen the end and wants nothing more.
+                return Err(Error::closed_while_sending());
+            }
+            self.flush_while_receiving()?;
+            if !self.read_some()? {
+                self.wait(
+                    Interest {
+                        read: true,
+                        write: false,
+                    },
+                    Phase::Reading,
+                )?;
+                if let Some(id) = awaiting {
+                    if self.proto.awaiting_continue().is_none() && self.proto.is_sending_body() {
+                        return Ok(Step::Released(id));
+                    }
+                }
+                if self.proto.transmit_len() > 0 {
+                    self.flush_while_receiving()?;
+                }
+            }
+        }
+    }
+
+    /// Writes what is queued while the receiving side is in charge: a peer
+    /// that stopped reading is not an error here (its response may be on
+    /// the way).
+    fn flush_while_receiving(&mut self) -> Result<(), Error> {
+        if self.send_closed || self.proto.transmit_len() == 0 {
+            return Ok(());
+        }
+        match self.flush() {
+            Err(e) if e.closed().is_some() && self.send_closed => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Writes everything queued. While a write is blocked, reads what
+    /// arrives into the receive buffer (up to `max_buffered`), so a peer that
+    /// answers before reading more requests cannot deadlock us.
+    fn flush(&mut self) -> Result<(), Error> {
+        while self.proto.transmit_len() > 0 {
+            if self.send_closed {
+                return Err(Error::closed_while_sending());
+            }
+            match self.write_some() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let ready = self.wait(
+                        Interest {
+                            read: !self.eof,
+                            write: true,
+                        },
+                        Phase::Writing,
+                    )?;
+                    if ready.read {
+                        if self.proto.recv_buf().len() >= self.max_buffered {
+                            let limit = self.max_buffered;
+                            return Err(self.fail(Error::ReceiveBufferFull { limit }));
+                        }
+                        self.read_some()?;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.write_failed(e)),
+            }
+        }
+        loop {
+            match self.io.flush() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.wait(
+                        Interest {
+                            read: false,
+                            write: true,
+                        },
+                        Phase::Writing,
+                    )?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.write_failed(e)),
+            }
+        }
+    }
+
+    fn write_failed(&mut self, e: io::Error) -> Error {
+        if is_peer_gone(&e) || e.kind() == io::ErrorKind::WriteZero {
+            self.send_closed = true;
+            if let Some(trace) = &self.trace {
+                trace.note(&format!("write failed: {e}"));
+            }
+            tracing::debug!(error = %e, "dugong: peer stopped reading");
+            Error::closed_while_sending()
+        } else {
+            self.fail(Error::io(e))
+        }
+    }
+
+    /// One vectored write of the queued segments.
+    fn write_some(&mut self) -> io::Result<()> {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let mut count = 0;
+        for (slot, segment) in slices.iter_mut().zip(self.proto.transmit_segments()) {
+            *slot = IoSlice::new(segment);
+            count += 1;
+        }
+        let n = self.io.write_vectored(&slices[..count])?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        if let Some(trace) = &self.trace {
+            let mut offset = self.proto.transmitted();
+            let mut left = n;
+            for segment in self.proto.transmit_segments() {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(segment.len());
+                trace.sent(offset, &segment[..take], self.proto.secret_spans());
+                offset += take as u64;
+                left -= take;
+            }
+        }
+        self.proto.consume_transmit(n);
+        Ok(())
+    }
+
+    /// Reads once into the receive buffer; false if nothing was there.
+    fn read_some(&mut self) -> Result<bool, Error> {
+        if self.eof {
+            return Ok(false);
+        }
+        let io = &mut self.io;
+        match self.proto.read_into(READ_SIZE, |buf| io.read(buf)) {
+            Ok(0) => {
+                self.peer_closed();
+                Ok(true)
+            }
+            Ok(n) => {
+                if let Some(trace) = &self.trace {
+                    let buf = self.proto.recv_buf();
+                    trace.record(Record::Recv, &buf[buf.len().saturating_sub(n)..]);
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+            Err(e) if is_peer_gone(&e) => {
+                if let Some(trace) = &self.trace {
+                    trace.note(&format!("read failed: {e}"));
+                }
+                self.peer_closed();
+                Ok(true)
+            }
+            Err(e) => Err(self.fail(Error::io(e))),
+        }
+    }
+
+    fn peer_closed(&mut self) {
+        self.eof = true;
+        self.proto.receive_eof();
+        if let Some(trace) = &self.trace {
+            trace.record(Record::Eof, b"");
+        }
+    }
+
+    /// Waits for the transport (or the state machine's next deadline). A
+    /// wait that ends with nothing ready and no deadline due is a timeout.
+    fn wait(&mut self, interest: Interest, phase: Phase) -> Result<crate::transport::Ready, Error> {
+        let now = self.now();
+        let deadline = self.proto.poll_timeout(now);
+        let until_deadline = deadline.map(|d| d.saturating_duration_since(now));
+        let limit = match (self.timeout, until_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let ready = self
+            .io
+            .wait(interest, limit)
+            .map_err(|e| self.fail(Error::io(e)))?;
+        if ready.is_timeout() {
+            let now = self.now();
+            if deadline.is_some_and(|d| d <= now) {
+                self.proto.handle_timeout(now);
+            } else if self.timeout.is_some() {
+                return Err(self.fail(Error::TimedOut(phase)));
+            }
+        }
+        Ok(ready)
+    }
+}
+
+/// Stands in for the transport after `disconnect`.
+#[derive(Debug)]
+struct Disconnected;
+
+impl Transport for Disconnected {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::NotConnected.into())
+    }
+    fn write_vectored(&mut self, _: &[IoSlice<'_>]) -> io::Result<usize> {
+        Err(io::ErrorKind::NotConnected.into())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn wait(
+        &mut self,
+        interest: Interest,
+        _: Option<Duration>,
+    ) -> io::Result<crate::transport::Ready> {
+        Ok(crate::transport::Ready {
+            read: interest.read,
+            write: interest.write,
+        })
+    }
+}
+
+/// The body of the current response as a [`std::io::Read`]; errors are
+/// [`dugong_net::Error`]s inside [`std::io::Error`]s (kind
+/// `ConnectionAborted` for a closed connection).
+#[derive(Debug)]
+pub struct BodyReader<'a> {
+    conn: &'a mut Connection,
+}
+
+impl io::Read for BodyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.conn.read_body(buf)?)
+    }
+}
+
+/// The body of the request being sent as a [`std::io::Write`].
+#[derive(Debug)]
+pub struct BodyWriter<'a> {
+    conn: &'a mut Connection,
+}
+
+impl io::Write for BodyWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.write_body(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,195 @@
+//! Small helpers: ports, temporary directories, finding programs, and
+//! running an external server program under supervision.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The environment variable that makes missing peer programs (nginx,
+/// tinyproxy) a test failure instead of a skip; see [`require_peer`].
+pub const REQUIRE_PEERS_ENV: &str = "DUGONG_REQUIRE_PEERS";
+
+/// Returns a loopback TCP port that was free a moment ago.
+///
+/// The port is found by binding `127.0.0.1:0` and dropping the listener, so
+/// another process may take it before the caller binds it; callers that
+/// hand the port to an external program retry on a bind failure.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener
+        .local_addr()
+        .expect("local_addr of a bound listener")
+        .port()
+}
+
+/// Creates a fresh temporary directory whose name starts with `prefix`; it
+/// is removed with everything in it when the returned value is dropped.
+pub fn temp_dir(prefix: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("create a temporary directory")
+}
+
+/// Finds an executable program by name in `PATH` and in the `sbin`
+/// directories (`/usr/local/sbin`, `/usr/sbin`, `/sbin`), which an ordinary
+/// user's `PATH` often lacks (Debian installs nginx in `/usr/sbin`).
+pub fn which(bin: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let extra = [
+        "/usr/local/sbin",
+        "/usr/sbin",
+        "/sbin",
+        "/usr/local/bin",
+        "/usr/bin",
+        "/bin",
+    ];
+    std::env::split_paths(&path)
+        .chain(extra.iter().map(PathBuf::from))
+        .map(|dir| dir.join(bin))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Whether a missing peer program (`name`, e.g. `"nginx"`) must fail the
+/// test rather than skip it: true when the environment variable
+/// `DUGONG_REQUIRE_PEERS` is set to anything but the empty string or `0`.
+///
+/// CI sets it, so a broken install step cannot turn the peer tests into
+/// silent skips. Tests normally use [`peer_or_skip!`](crate::peer_or_skip)
+/// instead of calling this directly.
+pub fn require_peer(name: &str) -> bool {
+    let _ = name;
+    match std::env::var_os(REQUIRE_PEERS_ENV) {
+        Some(value) => !value.is_empty() && value != "0",
+        None => false,
+    }
+}
+
+/// Unwraps the `Option` returned by a peer server's `start` (such as
+/// [`Nginx::start`](crate::Nginx::start) or
+/// [`Proxy::start`](crate::Proxy::start)), or ends the current test early.
+///
+/// When the peer program is missing, the test panics with a clear message if
+/// [`require_peer`](crate::require_peer) says peers are required, and
+/// otherwise prints a note and `return`s from the test function (so use it
+/// only in functions returning `()`).
+///
+/// ```no_run
+/// use dugong_tests::{peer_or_skip, Nginx};
+///
+/// let nginx = peer_or_skip!(Nginx::start(&[("a.txt", b"hi")]), "nginx");
+/// println!("{}", nginx.url("/a.txt"));
+/// ```
+#[macro_export]
+macro_rules! peer_or_skip {
+    ($start:expr, $name:expr) => {
+        match $start {
+            ::std::option::Option::Some(server) => server,
+            ::std::option::Option::None => {
+                let name: &str = $name;
+                assert!(
+                    !$crate::require_peer(name),
+                    "{name} is not installed, but {} requires it",
+                    $crate::REQUIRE_PEERS_ENV,
+                );
+                eprintln!("skipping: {name} is not installed");
+                return;
+            }
+        }
+    };
+}
+
+/// An external server program running in its own temporary directory; it
+/// is killed and reaped on drop, then the directory is removed.
+#[derive(Debug)]
+pub(crate) struct Supervised {
+    child: Child,
+    addr: SocketAddr,
+    // Dropped after the child is killed (fields drop after `Drop::drop`).
+    dir: TempDir,
+}
+
+impl Supervised {
+    /// Starts `command` (whose output goes to `output.log` in `dir`) and
+    /// waits up to `timeout` until `addr` accepts connections.
+    ///
+    /// On failure the program is killed and the error carries its output and
+    /// the contents of `logs` (paths of log files it may have written).
+    pub(crate) fn start(
+        mut command: Command,
+        dir: TempDir,
+        addr: SocketAddr,
+        logs: &[PathBuf],
+        timeout: Duration,
+    ) -> Result<Supervised, String> {
+        let output_path = dir.path().join("output.log");
+        let output = File::create(&output_path).map_err(|e| format!("create output.log: {e}"))?;
+        let output2 = output
+            .try_clone()
+            .map_err(|e| format!("dup output.log: {e}"))?;
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(output))
+            .stderr(Stdio::from(output2));
+        let child = command
+            .spawn()
+            .map_err(|e| format!("spawn {command:?}: {e}"))?;
+        let mut supervised = Supervised { child, addr, dir };
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = supervised.child.try_wait() {
+                return Err(format!(
+                    "{command:?} exited with {status} before accepting on {addr}\n{}",
+                    supervised.logs(logs)
+                ));
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(supervised);
+            }
+            if Instant::now() >= deadline {
+                let logs = supervised.logs(logs);
+                return Err(format!(
+                    "{command:?} did not accept on {addr} within {timeout:?}\n{logs}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn logs(&self, logs: &[PathBuf]) -> String {
+        let mut text = String::new();
+        for path in std::iter::once(self.dir.path().join("output.log")).chain(logs.iter().cloned())
+        {
+            let content = std::fs::read_to_string(&path).unwrap_or_else(|e| format!("({e})"));
+            text.push_str(&format!("--- {} ---\n{content}\n", path.display()));
+        }
+        text
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        // SIGKILL: both programs run in the foreground as one process.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
