@@ -1,0 +1,278 @@
+//! dugong-blocking against scripted peers and failures: the continue delay,
+//! a server that answers and hangs up mid-upload, cut and reset bodies,
+//! bad framing, timeouts, name resolution, refused connections, traces,
+//! and a caller's own transport.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use dugong_blocking::dugong_net::trace;
+use dugong_blocking::dugong_proto::Fate;
+use dugong_blocking::{Body, Builder, Connection, ErrorKind, Phase};
+use dugong_tests::{refused_addr, temp_dir, ScriptServer, SilentServer, Step};
+
+const NO_FIELDS: [(&str, &str); 0] = [];
+
+fn builder(port: u16) -> Builder {
+    Builder::new("127.0.0.1", port)
+        .timeout(Duration::from_secs(10))
+        .no_trace()
+}
+
+fn send(bytes: &[u8]) -> Step {
+    Step::Send(bytes.to_vec())
+}
+
+#[test]
+fn continue_delay_releases_a_held_body_when_the_server_is_silent() {
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        Step::ReadBytes(5),
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood"),
+    ]);
+    let mut conn = builder(server.addr().port())
+        .continue_delay(Duration::from_millis(50))
+        .connect()
+        .unwrap();
+    conn.send_request("PUT", "/", [("Expect", "100-continue")], Body::Sized(5))
+        .unwrap();
+    let head = conn.read_response().unwrap();
+    assert_eq!(head.status(), 100, "made up once the delay passed");
+    conn.write_body(b"hello").unwrap();
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    assert_eq!(conn.read_all().unwrap(), b"good");
+    assert!(server.received().ends_with(b"\r\n\r\nhello"));
+}
+
+#[test]
+fn server_that_answers_and_hangs_up_mid_upload() {
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        send(b"HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 8\r\n\r\ntoo big!"),
+        Step::Sleep(Duration::from_millis(100)),
+        Step::Reset,
+    ]);
+    let mut conn = builder(server.addr().port()).connect().unwrap();
+    let total = 256 * 1024 * 1024;
+    conn.send_request("PUT", "/", NO_FIELDS, Body::Sized(total))
+        .unwrap();
+    let piece = vec![b'x'; 64 * 1024];
+    let mut sent = 0;
+    let error = loop {
+        match conn.write_body(&piece) {
+            Ok(()) => sent += piece.len() as u64,
+            Err(e) => break e,
+        }
+        assert!(sent < total, "the server never went away");
+    };
+    assert_eq!(
+        error.kind(),
+        ErrorKind::Closed,
+        "write reports the close: {error}"
+    );
+    // The response the server sent before it left is still readable.
+    let head = conn.read_response().unwrap();
+    assert_eq!(head.status(), 413);
+    assert_eq!(conn.read_all().unwrap(), b"too big!");
+    assert!(!conn.is_usable());
+}
+
+#[test]
+fn a_body_cut_short_is_an_error_never_a_short_ok() {
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"),
+        send(&[b'a'; 50]),
+        Step::Close,
+    ]);
+    let mut conn = builder(server.addr().port()).connect().unwrap();
+    let id = conn
+        .send_request("GET", "/", NO_FIELDS, Body::Empty)
+        .unwrap();
+    conn.read_response().unwrap();
+    let mut got = Vec::new();
+    let error = conn.body_reader().read_to_end(&mut got).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionAborted);
+    assert_eq!(got.len(), 50, "the bytes that came are delivered");
+    let e = conn.read_all().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Closed);
+    let unanswered = e.closed().unwrap().unanswered().to_vec();
+    assert_eq!(unanswered.len(), 1);
+    assert_eq!(
+        (unanswered[0].id, unanswered[0].fate),
+        (id, Fate::BodyIncomplete)
+    );
+}
+
+#[test]
+fn a_reset_is_the_same_closed_error() {
+    let server = ScriptServer::start(vec![
+        Step::ReadHeads(2),
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\npart"),
+        Step::Sleep(Duration::from_millis(50)),
+        Step::Reset,
+    ]);
+    let mut conn = builder(server.addr().port()).connect().unwrap();
+    conn.send_request("GET", "/1", NO_FIELDS, Body::Empty)
+        .unwrap();
+    let second = conn
+        .send_request("GET", "/2", NO_FIELDS, Body::Empty)
+        .unwrap();
+    conn.read_response().unwrap();
+    assert_eq!(conn.read_all().unwrap(), b"ok");
+    conn.read_response().unwrap();
+    let e = conn.read_all().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+    assert_eq!(e.closed().unwrap().unanswered()[0].id, second);
+    assert!(e.is_temporary());
+}
+
+#[test]
+fn bad_framing_is_invalid_and_breaks_the_connection() {
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+        Step::StallForever,
+    ]);
+    let mut conn = builder(server.addr().port()).connect().unwrap();
+    conn.send_request("GET", "/", NO_FIELDS, Body::Empty)
+        .unwrap();
+    let e = conn.read_response().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
+    assert!(!e.is_temporary());
+    assert!(!conn.is_usable());
+    let again = conn
+        .send_request("GET", "/", NO_FIELDS, Body::Empty)
+        .unwrap_err();
+    assert_eq!(
+        again.kind(),
+        ErrorKind::Invalid,
+        "the error repeats: {again}"
+    );
+}
+
+#[test]
+fn a_silent_server_times_out_and_the_timeout_sticks() {
+    let server = SilentServer::start();
+    let mut conn = Builder::new("127.0.0.1", server.addr().port())
+        .timeout(Duration::from_millis(200))
+        .no_trace()
+        .connect()
+        .unwrap();
+    conn.send_request("GET", "/", NO_FIELDS, Body::Empty)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let e = conn.read_response().unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(190));
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert!(matches!(
+        e,
+        dugong_blocking::Error::TimedOut(Phase::Reading)
+    ));
+    assert!(e.is_temporary());
+    assert_eq!(
+        conn.read_response().unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+}
+
+#[test]
+fn a_drip_fed_response_arrives_whole() {
+    let response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        Step::Drip(response.to_vec(), Duration::from_millis(1)),
+        Step::StallForever,
+    ]);
+    let mut conn = builder(server.addr().port()).connect().unwrap();
+    conn.send_request("GET", "/", NO_FIELDS, Body::Empty)
+        .unwrap();
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    assert_eq!(conn.read_all().unwrap(), b"abc");
+}
+
+#[test]
+fn names_that_cannot_exist_are_host_not_found() {
+    let e = Connection::connect("no-such-host.invalid", 80).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::HostNotFound, "{e}");
+    assert_eq!(e.kind().as_str(), "host not found");
+    assert!(!e.is_temporary());
+}
+
+#[test]
+fn a_refused_connection_is_temporary() {
+    let addr = refused_addr();
+    let e = Connection::connect("127.0.0.1", addr.port()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert!(e.is_temporary());
+}
+
+#[test]
+fn the_trace_file_records_both_directions_with_secrets_masked() {
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+        Step::Close,
+    ]);
+    let dir = temp_dir("dugong-trace");
+    let path = dir.path().join("conn.trace");
+    let mut conn = Builder::new("127.0.0.1", server.addr().port())
+        .trace_file(&path)
+        .connect()
+        .unwrap();
+    let fields = [("Authorization", "Bearer s3cret"), ("Cookie", "id=42")];
+    conn.send_request("GET", "/x", fields, Body::Empty).unwrap();
+    conn.read_response().unwrap();
+    assert_eq!(conn.read_all().unwrap(), b"hi");
+    drop(conn);
+    let records = trace::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let kinds: Vec<&str> = records.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"note"), "{kinds:?}");
+    assert!(kinds.contains(&"request"));
+    let sent: Vec<u8> = records
+        .iter()
+        .filter(|(k, _)| k == "send")
+        .flat_map(|(_, b)| b.clone())
+        .collect();
+    let sent = String::from_utf8(sent).unwrap();
+    assert!(sent.contains("Authorization: *************\r\n"), "{sent}");
+    assert!(sent.contains("Cookie: *****\r\n"), "{sent}");
+    assert!(!sent.contains("s3cret"));
+    let received: Vec<u8> = records
+        .iter()
+        .filter(|(k, _)| k == "recv")
+        .flat_map(|(_, b)| b.clone())
+        .collect();
+    assert_eq!(received, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+}
+
+#[cfg(unix)]
+#[test]
+fn any_read_write_transport_can_be_driven() {
+    use std::os::unix::net::UnixStream;
+
+    let (client, mut server) = UnixStream::pair().unwrap();
+    let peer = std::thread::spawn(move || {
+        let mut head = Vec::new();
+        let mut byte = [0];
+        while !head.ends_with(b"\r\n\r\n") {
+            server.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        server
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nunix!")
+            .unwrap();
+        head
+    });
+    let mut conn = Builder::new("unix.local", 80)
+        .no_trace()
+        .over(dugong_blocking::Blocking(client));
+    conn.send_request("GET", "/sock", NO_FIELDS, Body::Empty)
+        .unwrap();
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    assert_eq!(conn.read_all().unwrap(), b"unix!");
+    let head = peer.join().unwrap();
+    assert_eq!(head, b"GET /sock HTTP/1.1\r\nHost: unix.local\r\n\r\n");
+    let e = conn.reconnect().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Usage);
+}
