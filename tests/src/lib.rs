@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+mod examples;
 mod hyper_server;
 mod nginx;
 mod proxy;
@@ -28,6 +29,7 @@ mod script;
 mod silent;
 mod util;
 
+pub use examples::example;
 pub use hyper_server::{body_byte, expected_body, unrelated_ca_pem, HyperServer, TlsServer};
 pub use nginx::Nginx;
 pub use proxy::Proxy;
