@@ -9,7 +9,7 @@ use dugong_net::trace::Record;
 use dugong_net::{is_peer_gone, Error, Phase, Trace};
 use dugong_proto::{Body, Event, HeaderField, Headers, RequestId, Response};
 
-use crate::transport::{Interest, Transport};
+use crate::transport::{Interest, Ready, Transport, Waiter};
 
 /// How many bytes one read asks for.
 const READ_SIZE: usize = 64 * 1024;
@@ -61,6 +61,15 @@ pub struct Connection {
     #[cfg(feature = "tls")]
     tls_info: Option<dugong_net::tls::TlsInfo>,
     builder: Option<crate::Builder>,
+    /// Shared by the two halves of a split: waits happen outside, so
+    /// `wait` records what to wait for in `blocked` and stops.
+    shared: bool,
+    blocked: Option<(Interest, Phase)>,
+    /// A request whose held body the continue delay released, to be
+    /// reported by `read_response` as a `100 Continue`.
+    released: Option<RequestId>,
+    /// `informational` holds 1xx heads of a `read_response` in progress.
+    collecting: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -140,6 +149,10 @@ impl Connection {
             #[cfg(feature = "tls")]
             tls_info: None,
             builder: setup.builder,
+            shared: false,
+            blocked: None,
+            released: None,
+            collecting: false,
         }
     }
 
@@ -196,28 +209,7 @@ impl Connection {
         I: IntoIterator,
         I::Item: HeaderField,
     {
-        self.check_send()?;
-        let absolute;
-        let target = match &self.absolute_prefix {
-            Some(prefix) if target.starts_with('/') => {
-                absolute = format!("{prefix}{target}");
-                absolute.as_str()
-            }
-            _ => target,
-        };
-        let fields = headers
-            .into_iter()
-            .map(Field::Caller)
-            .chain(self.extra_fields.iter().map(Field::Added));
-        let id = self.proto.send_request(method, target, fields, body)?;
-        if let Some(trace) = &self.trace {
-            let mut spec = method.to_owned();
-            if self.proto.awaiting_continue() == Some(id) {
-                spec.push_str(":expect100");
-            }
-            trace.record(Record::Request, spec.as_bytes());
-        }
-        tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
+        let id = self.queue_request(method, target, headers, body)?;
         self.flush()?;
         Ok(id)
     }
@@ -233,8 +225,7 @@ impl Connection {
     /// [`Closed`](dugong_net::ErrorKind::Closed): the server went away; the
     /// response it may have sent first can still be read.
     pub fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
-        self.check_send()?;
-        self.proto.send_body(data)?;
+        self.queue_body(data)?;
         self.flush()
     }
 
@@ -275,8 +266,7 @@ impl Connection {
         I: IntoIterator,
         I::Item: HeaderField,
     {
-        self.check_send()?;
-        self.proto.finish(trailers)?;
+        self.queue_finish(trailers)?;
         self.flush()
     }
 
@@ -308,13 +298,19 @@ impl Connection {
         if self.proto.in_flight() == 0 {
             return Err(Error::Usage("no response is pending"));
         }
-        self.informational.clear();
+        if !self.collecting {
+            self.informational.clear();
+            self.collecting = true;
+        }
         loop {
-            match self.next_step()? {
-                Step::Released(id) => return Ok(Response::continue_for(id)),
-                Step::Event(Event::Continue(id)) => return Ok(Response::continue_for(id)),
+            match self.next_step(true)? {
+                Step::Released(id) | Step::Event(Event::Continue(id)) => {
+                    self.collecting = false;
+                    return Ok(Response::continue_for(id));
+                }
                 Step::Event(Event::Informational(head)) => self.informational.push(head),
                 Step::Event(Event::Headers(head)) => {
+                    self.collecting = false;
                     tracing::debug!(
                         id = head.id().as_u64(),
                         status = head.status(),
@@ -550,7 +546,7 @@ impl Connection {
 
     /// Reads one step of the body of the current response into `pending`.
     fn receive_body_step(&mut self) -> Result<(), Error> {
-        match self.next_step()? {
+        match self.next_step(false)? {
             Step::Event(Event::Data(data)) => self.pending = data,
             Step::Event(Event::End { trailers }) => {
                 self.in_body = false;
@@ -609,9 +605,16 @@ impl Connection {
     }
 
     /// The next event, reading (and writing what is queued) as needed.
-    fn next_step(&mut self) -> Result<Step, Error> {
+    /// With `released`, a body released by the continue delay is reported
+    /// too.
+    fn next_step(&mut self, released: bool) -> Result<Step, Error> {
         loop {
             self.check()?;
+            if released {
+                if let Some(id) = self.released.take() {
+                    return Ok(Step::Released(id));
+                }
+            }
             let awaiting = self.proto.awaiting_continue();
             match self.proto.poll_event() {
                 Ok(Some(event)) => {
@@ -643,21 +646,8 @@ impl Connection {
             }
             self.flush_while_receiving()?;
             if !self.read_some()? {
-                self.wait(
-                    Interest {
-                        read: true,
-                        write: false,
-                    },
-                    Phase::Reading,
-                )?;
-                if let Some(id) = awaiting {
-                    if self.proto.awaiting_continue().is_none() && self.proto.is_sending_body() {
-                        return Ok(Step::Released(id));
-                    }
-                }
-                if self.proto.transmit_len() > 0 {
-                    self.flush_while_receiving()?;
-                }
+                let write = self.proto.transmit_len() > 0 && !self.send_closed;
+                self.wait(Interest { read: true, write }, Phase::Reading)?;
             }
         }
     }
@@ -671,6 +661,9 @@ impl Connection {
         }
         match self.flush() {
             Err(e) if e.closed().is_some() && self.send_closed => Ok(()),
+            // Split: the receiving half does not wait for writes here; its
+            // next wait includes them.
+            Err(_) if self.blocked.take().is_some() => Ok(()),
             other => other,
         }
     }
@@ -688,7 +681,8 @@ impl Connection {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let ready = self.wait(
                         Interest {
-                            read: !self.eof,
+                            // Split: the receiving half reads.
+                            read: !self.eof && !self.shared,
                             write: true,
                         },
                         Phase::Writing,
@@ -806,7 +800,24 @@ impl Connection {
 
     /// Waits for the transport (or the state machine's next deadline). A
     /// wait that ends with nothing ready and no deadline due is a timeout.
-    fn wait(&mut self, interest: Interest, phase: Phase) -> Result<crate::transport::Ready, Error> {
+    /// Split, it only records what to wait for and returns
+    /// [`Blocked`](blocked_error) for the half to wait without the lock.
+    fn wait(&mut self, interest: Interest, phase: Phase) -> Result<Ready, Error> {
+        if self.shared {
+            self.blocked = Some((interest, phase));
+            return Err(blocked_error());
+        }
+        let (limit, deadline) = self.wait_limit();
+        let ready = self
+            .io
+            .wait(interest, limit)
+            .map_err(|e| self.fail(Error::io(e)))?;
+        self.after_wait(ready, deadline, phase)?;
+        Ok(ready)
+    }
+
+    /// How long the next wait may last, and the state machine's deadline.
+    pub(crate) fn wait_limit(&mut self) -> (Option<Duration>, Option<dugong_proto::Instant>) {
         let now = self.now();
         let deadline = self.proto.poll_timeout(now);
         let until_deadline = deadline.map(|d| d.saturating_duration_since(now));
@@ -814,20 +825,124 @@ impl Connection {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let ready = self
-            .io
-            .wait(interest, limit)
-            .map_err(|e| self.fail(Error::io(e)))?;
-        if ready.is_timeout() {
-            let now = self.now();
-            if deadline.is_some_and(|d| d <= now) {
-                self.proto.handle_timeout(now);
-            } else if self.timeout.is_some() {
-                return Err(self.fail(Error::TimedOut(phase)));
-            }
-        }
-        Ok(ready)
+        (limit, deadline)
     }
+
+    /// After a wait: runs the state machine's deadline if it is due, or
+    /// fails with a timeout if nothing was ready.
+    pub(crate) fn after_wait(
+        &mut self,
+        ready: Ready,
+        deadline: Option<dugong_proto::Instant>,
+        phase: Phase,
+    ) -> Result<(), Error> {
+        if !ready.is_timeout() {
+            return Ok(());
+        }
+        let now = self.now();
+        if deadline.is_some_and(|d| d <= now) {
+            let waiting = self.proto.awaiting_continue();
+            self.proto.handle_timeout(now);
+            if let Some(id) = waiting {
+                if self.proto.awaiting_continue().is_none() && self.proto.is_sending_body() {
+                    self.released = Some(id);
+                }
+            }
+            Ok(())
+        } else if self.timeout.is_some() {
+            Err(self.fail(Error::TimedOut(phase)))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// What a split half must wait for, if the last call stopped for it.
+    pub(crate) fn take_blocked(&mut self) -> Option<(Interest, Phase)> {
+        self.blocked.take()
+    }
+
+    /// Queues a request without writing it (for the sending half).
+    pub(crate) fn queue_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.check_send()?;
+        let absolute;
+        let target = match &self.absolute_prefix {
+            Some(prefix) if target.starts_with('/') => {
+                absolute = format!("{prefix}{target}");
+                absolute.as_str()
+            }
+            _ => target,
+        };
+        let fields = headers
+            .into_iter()
+            .map(Field::Caller)
+            .chain(self.extra_fields.iter().map(Field::Added));
+        let id = self.proto.send_request(method, target, fields, body)?;
+        if let Some(trace) = &self.trace {
+            let mut spec = method.to_owned();
+            if self.proto.awaiting_continue() == Some(id) {
+                spec.push_str(":expect100");
+            }
+            trace.record(Record::Request, spec.as_bytes());
+        }
+        tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
+        Ok(id)
+    }
+
+    /// Queues a body piece without writing it.
+    pub(crate) fn queue_body(&mut self, data: Bytes) -> Result<(), Error> {
+        self.check_send()?;
+        self.proto.send_body(data)?;
+        Ok(())
+    }
+
+    /// Queues the end of a chunked body without writing it.
+    pub(crate) fn queue_finish<I>(&mut self, trailers: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.check_send()?;
+        self.proto.finish(trailers)?;
+        Ok(())
+    }
+
+    /// Writes what is queued (for the sending half).
+    pub(crate) fn flush_queued(&mut self) -> Result<(), Error> {
+        self.flush()
+    }
+
+    /// Turns the connection into the shared state of a split.
+    pub(crate) fn into_shared(mut self) -> Result<(Connection, Box<dyn Waiter>), Box<Connection>> {
+        match self.io.waiter() {
+            Some(waiter) => {
+                self.shared = true;
+                Ok((self, waiter))
+            }
+            None => Err(Box::new(self)),
+        }
+    }
+
+    /// Back from a split.
+    pub(crate) fn unshare(&mut self) {
+        self.shared = false;
+        self.blocked = None;
+    }
+}
+
+/// The stand-in error a split connection's `wait` returns; the half that
+/// called checks `take_blocked` first, so callers never see it.
+fn blocked_error() -> Error {
+    Error::io(io::ErrorKind::WouldBlock.into())
 }
 
 /// Stands in for the transport after `disconnect`.
@@ -844,12 +959,8 @@ impl Transport for Disconnected {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-    fn wait(
-        &mut self,
-        interest: Interest,
-        _: Option<Duration>,
-    ) -> io::Result<crate::transport::Ready> {
-        Ok(crate::transport::Ready {
+    fn wait(&mut self, interest: Interest, _: Option<Duration>) -> io::Result<Ready> {
+        Ok(Ready {
             read: interest.read,
             write: interest.write,
         })

@@ -73,17 +73,19 @@
 
 mod builder;
 mod conn;
+mod split;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
 
 pub use builder::{Builder, DEFAULT_MAX_BUFFERED};
 pub use conn::{BodyReader, BodyWriter, Connection};
+pub use split::{RecvHalf, SendHalf, SplitBodyReader};
 #[cfg(feature = "tls")]
 pub use tls::Tls;
 #[cfg(unix)]
 pub use transport::Unix;
-pub use transport::{Blocking, Interest, Ready, Tcp, Transport};
+pub use transport::{Blocking, Interest, Ready, Tcp, Transport, Waiter};
 
 pub use dugong_net::{self, Error, ErrorKind, Phase, Proxy, Scheme, Url};
 pub use dugong_proto::{self, Body, Bytes, Config, Headers, RequestId, Response};

@@ -176,6 +176,10 @@ impl<T: Transport> Transport for Tls<T> {
         })
     }
 
+    fn waiter(&self) -> Option<Box<dyn crate::transport::Waiter>> {
+        self.inner.waiter()
+    }
+
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.tls.send_close_notify();
         soft(self.flush_records())?;

@@ -71,6 +71,14 @@ pub trait Transport: Send + fmt::Debug {
     /// I/O errors of the wait itself.
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready>;
 
+    /// A handle that waits for this transport's readiness without borrowing
+    /// it, so a [`Connection`](crate::Connection) split into two halves can
+    /// wait in each thread without holding the other back. `None` (the
+    /// default) if the transport cannot; such a connection cannot be split.
+    fn waiter(&self) -> Option<Box<dyn Waiter>> {
+        None
+    }
+
     /// Closes the sending direction (after the last request), if the
     /// transport can.
     ///
@@ -95,8 +103,33 @@ impl Transport for Box<dyn Transport> {
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
         (**self).wait(interest, timeout)
     }
+    fn waiter(&self) -> Option<Box<dyn Waiter>> {
+        (**self).waiter()
+    }
     fn shutdown_write(&mut self) -> io::Result<()> {
         (**self).shutdown_write()
+    }
+}
+
+/// Waits for a transport's readiness from another thread (see
+/// [`Transport::waiter`]).
+pub trait Waiter: Send + Sync + fmt::Debug {
+    /// As [`Transport::wait`].
+    ///
+    /// # Errors
+    ///
+    /// I/O errors of the wait itself.
+    fn wait(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready>;
+}
+
+/// Waits on a duplicate of a socket's descriptor.
+#[derive(Debug)]
+struct SocketWaiter<S>(S);
+
+#[cfg(unix)]
+impl<S: std::os::fd::AsFd + Send + Sync + fmt::Debug> Waiter for SocketWaiter<S> {
+    fn wait(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
+        poll_socket(&self.0, interest, timeout)
     }
 }
 
@@ -142,6 +175,12 @@ impl Transport for Tcp {
 
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
         poll_socket(&self.stream, interest, timeout)
+    }
+
+    #[cfg(unix)]
+    fn waiter(&self) -> Option<Box<dyn Waiter>> {
+        let clone = self.stream.try_clone().ok()?;
+        Some(Box::new(SocketWaiter(clone)))
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -264,6 +303,11 @@ impl Transport for Unix {
 
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
         poll_socket(&self.stream, interest, timeout)
+    }
+
+    fn waiter(&self) -> Option<Box<dyn Waiter>> {
+        let clone = self.stream.try_clone().ok()?;
+        Some(Box::new(SocketWaiter(clone)))
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {

@@ -522,3 +522,103 @@ fn help_goes_to_stdout() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("usage: replay"));
 }
+
+/// A trace file as an adapter writes it (`dugong_net::trace`): the sample
+/// read in `piece`-byte reads, with the requests and, optionally, the end
+/// of stream recorded.
+fn trace_file(name: &str, piece: usize, eof: bool) -> std::path::PathBuf {
+    let mut data = b"# dugong trace v1: connection to http://example.com/\n".to_vec();
+    let mut record = |kind: &str, bytes: &[u8]| {
+        data.extend_from_slice(format!("@0.000001 {kind} {}\n", bytes.len()).as_bytes());
+        data.extend_from_slice(bytes);
+        data.push(b'\n');
+    };
+    record("note", b"connected to 127.0.0.1:80");
+    for method in ["GET", "HEAD", "GET"] {
+        record("request", method.as_bytes());
+        record(
+            "send",
+            format!("{method} / HTTP/1.1\r\nHost: example.com\r\n\r\n").as_bytes(),
+        );
+    }
+    for chunk in SAMPLE.chunks(piece) {
+        record("recv", chunk);
+    }
+    if eof {
+        record("eof", b"");
+    }
+    let path =
+        std::env::temp_dir().join(format!("dugong-replay-{}-{name}.trace", std::process::id()));
+    std::fs::write(&path, data).expect("write the trace file");
+    path
+}
+
+#[test]
+fn a_trace_file_replays_its_received_side_with_its_requests() {
+    for piece in [1, 7, SAMPLE.len()] {
+        let path = trace_file(&format!("pieces-{piece}"), piece, true);
+        let lines = trace(&["--trace", path.to_str().unwrap()], b"");
+        let expected: Vec<String> = SAMPLE_TRACE.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(merge_data(lines), merge_data(expected), "pieces of {piece}");
+        std::fs::remove_file(path).ok();
+    }
+}
+
+#[test]
+fn a_trace_files_requests_yield_to_given_ones_and_eof_is_replayed() {
+    // Cut inside the third response: with the trace's EOF, the third
+    // request is reported unanswered.
+    let cut = SAMPLE.len() - 10;
+    let mut data = b"# dugong trace v1: x\n".to_vec();
+    data.extend_from_slice(format!("@0 recv {cut}\n").as_bytes());
+    data.extend_from_slice(&SAMPLE[..cut]);
+    data.extend_from_slice(b"\n@0 eof 0\n\n");
+    let path = std::env::temp_dir().join(format!("dugong-replay-{}-cut.trace", std::process::id()));
+    std::fs::write(&path, data).unwrap();
+    let lines = trace(
+        &[
+            "--request",
+            "GET",
+            "--request",
+            "HEAD",
+            "--request",
+            "GET",
+            "--trace",
+            path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let last = lines.last().expect("events");
+    assert!(
+        last.starts_with(r#"{"event":"error","kind":"closed""#),
+        "{last}"
+    );
+    assert!(last.ends_with(r#""unanswered":[2]}"#), "{last}");
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+fn bad_trace_files_exit_with_status_2() {
+    let dir = std::env::temp_dir();
+    let bad = |name: &str, data: &[u8]| {
+        let path = dir.join(format!("dugong-replay-{}-{name}.trace", std::process::id()));
+        std::fs::write(&path, data).unwrap();
+        path
+    };
+    let cases = [
+        bad("not-a-trace", b"HTTP/1.1 200 OK\r\n\r\n"),
+        bad("truncated", b"# dugong trace v1: x\n@0 recv 50\nshort\n"),
+        bad("no-length", b"# dugong trace v1: x\n@0 recv\n"),
+        dir.join("dugong-replay-no-such-file.trace"),
+    ];
+    for path in &cases {
+        let output = replay(&["--trace", path.to_str().unwrap()], b"");
+        assert_eq!(output.status.code(), Some(2), "{}", path.display());
+        assert!(output.stdout.is_empty());
+        std::fs::remove_file(path).ok();
+    }
+    let path = trace_file("split", 5, false);
+    let output = replay(&["--split", "3", "--trace", path.to_str().unwrap()], b"");
+    assert_eq!(output.status.code(), Some(2), "--split with --trace");
+    std::fs::remove_file(path).ok();
+}

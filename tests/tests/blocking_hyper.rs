@@ -421,3 +421,54 @@ fn informational_responses_are_kept() {
     assert_eq!(conn.informational()[0].status(), 103);
     assert_eq!(conn.read_all().unwrap(), b"ok");
 }
+
+#[test]
+fn split_halves_send_and_receive_from_two_threads() {
+    let server = HyperServer::start();
+    let conn = connect(&server);
+    let (mut send, mut recv) = conn.split().expect("TCP connections split");
+    let n = 20_000u64;
+    let sender = std::thread::spawn(move || {
+        for i in 0..n {
+            send.send_request("GET", &format!("/size/{}", i % 40), NO_FIELDS, Body::Empty)
+                .unwrap();
+        }
+        // A streamed upload from the sending thread too.
+        send.send_request("POST", "/echo", NO_FIELDS, Body::Chunked)
+            .unwrap();
+        for _ in 0..100 {
+            send.write_body(&[b'z'; 10_000]).unwrap();
+        }
+        send.finish().unwrap();
+        send
+    });
+    for i in 0..n {
+        let head = recv.read_response().unwrap();
+        assert_eq!(head.id().as_u64(), i);
+        assert_eq!(recv.read_all().unwrap(), expected_body(i % 40));
+    }
+    assert_eq!(recv.read_response().unwrap().status(), 200);
+    let mut echoed = Vec::new();
+    recv.body_reader().read_to_end(&mut echoed).unwrap();
+    assert_eq!(echoed, vec![b'z'; 1_000_000]);
+    let send = sender.join().unwrap();
+    let mut conn = send.unsplit(recv);
+    assert_eq!(get(&mut conn, "/size/3"), (200, expected_body(3)));
+}
+
+#[test]
+fn split_receiver_waits_for_a_slow_response_without_blocking_the_sender() {
+    let server = HyperServer::start();
+    let (mut send, mut recv) = connect(&server).split().unwrap();
+    let reader = std::thread::spawn(move || {
+        let head = recv.read_response().unwrap();
+        (head.status(), recv.read_all().unwrap(), recv)
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    // The receiver is waiting; the sender is not held back by it.
+    send.send_request("GET", "/slow/100", NO_FIELDS, Body::Empty)
+        .unwrap();
+    let (status, body, recv) = reader.join().unwrap();
+    assert_eq!((status, body.as_slice()), (200, &b"slow"[..]));
+    assert!(!recv.response_pending());
+}

@@ -14,7 +14,8 @@ const NO_FIELDS: [(&str, &str); 0] = [];
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn fetch(conn: &mut Connection, path: &str) -> (u16, Vec<u8>) {
-    conn.send_request("GET", path, NO_FIELDS, Body::Empty).unwrap();
+    conn.send_request("GET", path, NO_FIELDS, Body::Empty)
+        .unwrap();
     let head = conn.read_response().unwrap();
     (head.status(), conn.read_all().unwrap())
 }
@@ -56,7 +57,9 @@ fn tls_with_the_right_root_succeeds_and_reports_the_session() {
 #[test]
 fn tls_with_the_wrong_root_fails() {
     let server = TlsServer::start();
-    let e = tls_builder(&server, &unrelated_ca_pem()).connect().unwrap_err();
+    let e = tls_builder(&server, &unrelated_ca_pem())
+        .connect()
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
     assert!(!e.is_temporary());
     assert!(e.to_string().contains("UnknownIssuer"), "{e}");
@@ -81,7 +84,11 @@ fn tls_default_roots_do_not_trust_a_test_certificate() {
         .no_trace()
         .connect()
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Tls, "verification is on by default: {e}");
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Tls,
+        "verification is on by default: {e}"
+    );
 }
 
 // ----- nginx --------------------------------------------------------------------
@@ -111,7 +118,8 @@ fn nginx_static_files_pipelined_with_head() {
         ("GET", "/big.bin"),
         ("GET", "/small.txt"),
     ] {
-        conn.send_request(method, path, NO_FIELDS, Body::Empty).unwrap();
+        conn.send_request(method, path, NO_FIELDS, Body::Empty)
+            .unwrap();
     }
     let mut read = |status: u16| {
         let head = conn.read_response().unwrap();
@@ -120,7 +128,10 @@ fn nginx_static_files_pipelined_with_head() {
     };
     assert_eq!(read(200).1, b"small file\n");
     let (head, body) = read(200);
-    assert_eq!(head.headers().get("content-length"), Some(big.len().to_string().as_bytes()));
+    assert_eq!(
+        head.headers().get("content-length"),
+        Some(big.len().to_string().as_bytes())
+    );
     assert!(body.is_empty(), "HEAD has no body");
     assert!(read(200).1 == medium);
     read(404);
@@ -148,11 +159,18 @@ fn nginx_100_continue_on_upload_and_413_without_it() {
         Body::Sized(body.len() as u64),
     )
     .unwrap();
-    assert_eq!(conn.read_response().unwrap().status(), 100, "nginx said 100");
+    assert_eq!(
+        conn.read_response().unwrap().status(),
+        100,
+        "nginx said 100"
+    );
     conn.write_body(&body).unwrap();
     assert_eq!(conn.read_response().unwrap().status(), 201);
     conn.discard().unwrap();
-    assert_eq!(std::fs::read(nginx.root().join("upload/file.txt")).unwrap(), body);
+    assert_eq!(
+        std::fs::read(nginx.root().join("upload/file.txt")).unwrap(),
+        body
+    );
 
     conn.send_request(
         "PUT",
@@ -198,7 +216,8 @@ fn https_through_tinyproxy_via_connect() {
         .unwrap();
     assert!(conn.tls_info().is_some());
     for _ in 0..3 {
-        conn.send_request("GET", "/size/5000", NO_FIELDS, Body::Empty).unwrap();
+        conn.send_request("GET", "/size/5000", NO_FIELDS, Body::Empty)
+            .unwrap();
     }
     for _ in 0..3 {
         assert_eq!(conn.read_response().unwrap().status(), 200);
@@ -219,4 +238,26 @@ fn a_refused_tunnel_is_a_proxy_error() {
         .connect()
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Proxy, "{e}");
+}
+
+#[test]
+fn tls_connections_split_into_two_threads() {
+    let server = TlsServer::start();
+    let conn = tls_builder(&server, &server.ca_pem()).connect().unwrap();
+    let (mut send, mut recv) = conn.split().expect("TLS over TCP splits");
+    let n = 2_000;
+    let sender = std::thread::spawn(move || {
+        for i in 0..n {
+            send.send_request("GET", &format!("/size/{}", i % 300), NO_FIELDS, Body::Empty)
+                .unwrap();
+        }
+        send
+    });
+    for i in 0..n {
+        assert_eq!(recv.read_response().unwrap().status(), 200);
+        assert_eq!(recv.read_all().unwrap(), expected_body(i % 300));
+    }
+    let send = sender.join().unwrap();
+    let mut conn = send.unsplit(recv);
+    assert_eq!(fetch(&mut conn, "/size/9"), (200, expected_body(9)));
 }

@@ -244,6 +244,28 @@ fn the_trace_file_records_both_directions_with_secrets_masked() {
         .flat_map(|(_, b)| b.clone())
         .collect();
     assert_eq!(received, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+    // The received side replays through the core's `replay` example, with
+    // the requests the trace recorded.
+    let output = dugong_tests::example("dugong-proto", "replay")
+        .arg("--trace")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = events.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Length","2"]]}"#,
+            r#"{"event":"data","b64":"aGk="}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ]
+    );
 }
 
 #[cfg(unix)]

@@ -15,6 +15,11 @@
 //! - `--split N`: feed stdin N bytes at a time (N at least 1; default: all
 //!   at once), printing the events after each piece.
 //! - `--eof`: tell the connection the peer closed after the input.
+//! - `--trace FILE`: instead of stdin, replay the received side of a
+//!   traffic trace written by an adapter (`DUGONG_TRACEFILE`): its `recv`
+//!   records as the pieces (exactly as they were read), an `eof` record as
+//!   the end of stream, and its `request` records as the requests unless
+//!   `--request` is given.
 //!
 //! Each event is one line:
 //!
@@ -53,7 +58,7 @@ use dugong_proto::{Connection, Error, Event, Headers, Response};
 use spec::{send_spec, SpecError};
 
 const USAGE: &str =
-    "usage: replay [--request METHOD[:expect100|:upgrade]]... [--split N] [--eof] < response-bytes";
+    "usage: replay [--request METHOD[:expect100|:upgrade]]... [--split N] [--eof] < response-bytes\n       replay [--request ...]... --trace FILE";
 
 const HELP: &str = "\
 Feeds the response bytes on stdin to a dugong-proto connection with the given
@@ -61,13 +66,17 @@ requests in flight and prints one JSON object per event.
 
   --request METHOD[:expect100|:upgrade]  a request in flight, in order (default: GET)
   --split N                              feed the input N bytes at a time
-  --eof                                  the peer closes after the input";
+  --eof                                  the peer closes after the input
+  --trace FILE                           replay the received side of a DUGONG_TRACEFILE
+                                         trace (its pieces, its end of stream, and its
+                                         requests unless --request is given); stdin unused";
 
 /// The parsed command line.
 struct Options {
     requests: Vec<String>,
     split: Option<usize>,
     eof: bool,
+    trace: Option<String>,
     help: bool,
 }
 
@@ -76,6 +85,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
         requests: Vec::new(),
         split: None,
         eof: false,
+        trace: None,
         help: false,
     };
     let mut args = args.into_iter();
@@ -93,12 +103,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
                 }
             }
             "--eof" => options.eof = true,
+            "--trace" => options.trace = Some(args.next().ok_or("--trace needs a file")?),
             "-h" | "--help" => options.help = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if options.requests.is_empty() {
-        options.requests.push("GET".to_owned());
+    if options.trace.is_some() && options.split.is_some() {
+        return Err("--split cannot be used with --trace (a trace keeps its own pieces)".into());
     }
     Ok(options)
 }
@@ -245,18 +256,19 @@ fn drain(conn: &mut Connection, later: &[u8], out: &mut impl Write) -> io::Resul
     }
 }
 
-/// Feeds the input and prints the trace.
+/// Feeds the input in pieces ending at the offsets `cuts` (ascending, the
+/// last one `input.len()`) and prints the trace.
 fn replay(
     conn: &mut Connection,
     input: &[u8],
-    options: &Options,
+    cuts: &[usize],
+    eof: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let split = options.split.unwrap_or(input.len()).max(1);
     let mut fed = 0;
-    loop {
-        let piece = &input[fed..input.len().min(fed + split)];
-        fed += piece.len();
+    for &cut in cuts {
+        let piece = &input[fed..cut];
+        fed = cut;
         if !piece.is_empty() {
             if let Err(error) = conn.receive(piece) {
                 writeln!(out, "{}", error_line(&error))?;
@@ -266,15 +278,58 @@ fn replay(
         if let Flow::Stop = drain(conn, &input[fed..], out)? {
             return Ok(());
         }
-        if fed == input.len() {
-            break;
-        }
     }
-    if options.eof {
+    if eof {
         conn.receive_eof();
         drain(conn, &[], out)?;
     }
     Ok(())
+}
+
+/// The parts of a traffic trace (the format of `dugong_net::trace`) that a
+/// replay needs.
+struct Trace {
+    requests: Vec<String>,
+    pieces: Vec<Vec<u8>>,
+    eof: bool,
+}
+
+impl Trace {
+    /// Reads `# dugong trace v1...` then records `@<secs> <kind> <len>\n`,
+    /// `<len>` bytes, `\n`.
+    fn parse(data: &[u8]) -> Result<Trace, String> {
+        if !data.starts_with(b"# dugong trace v1") {
+            return Err("not a dugong trace".into());
+        }
+        let mut trace = Trace {
+            requests: Vec::new(),
+            pieces: Vec::new(),
+            eof: false,
+        };
+        let line_end = |d: &[u8]| d.iter().position(|&b| b == b'\n');
+        let mut rest = &data[line_end(data).map_or(data.len(), |i| i + 1)..];
+        while !rest.is_empty() {
+            let eol = line_end(rest).ok_or("truncated record header")?;
+            let header = std::str::from_utf8(&rest[..eol]).map_err(|_| "bad record header")?;
+            let mut fields = header.split(' ').skip(1);
+            let kind = fields.next().ok_or("record without a kind")?;
+            let len: usize = fields
+                .next()
+                .and_then(|l| l.parse().ok())
+                .ok_or("bad record length")?;
+            let body = rest.get(eol + 1..eol + 1 + len).ok_or("truncated record")?;
+            match kind {
+                "recv" => trace.pieces.push(body.to_vec()),
+                "eof" => trace.eof = true,
+                "request" => trace
+                    .requests
+                    .push(String::from_utf8_lossy(body).into_owned()),
+                _ => {}
+            }
+            rest = rest.get(eol + 2 + len..).ok_or("truncated record")?;
+        }
+        Ok(trace)
+    }
 }
 
 fn main() -> ExitCode {
@@ -293,8 +348,30 @@ fn main() -> ExitCode {
         println!("{USAGE}\n\n{HELP}");
         return ExitCode::SUCCESS;
     }
+    let trace = match &options.trace {
+        Some(path) => match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|data| Trace::parse(&data))
+        {
+            Ok(trace) => Some(trace),
+            Err(e) => {
+                eprintln!("replay: trace file {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let requests = match &trace {
+        Some(trace) if options.requests.is_empty() => trace.requests.clone(),
+        _ => options.requests.clone(),
+    };
+    let requests = if requests.is_empty() {
+        vec!["GET".to_owned()]
+    } else {
+        requests
+    };
     let mut conn = Connection::default();
-    for spec in &options.requests {
+    for spec in &requests {
         let refused = match send_spec(&mut conn, spec) {
             Ok(_) => None,
             Err(SpecError::UnknownFlag(flag)) => {
@@ -308,14 +385,34 @@ fn main() -> ExitCode {
         }
         drain_transmit(&mut conn);
     }
-    let mut input = Vec::new();
-    if let Err(e) = io::stdin().lock().read_to_end(&mut input) {
-        eprintln!("replay: reading stdin: {e}");
-        return ExitCode::FAILURE;
-    }
+    let (input, cuts, eof) = match &trace {
+        Some(trace) => {
+            let input = trace.pieces.concat();
+            let cuts = trace
+                .pieces
+                .iter()
+                .scan(0, |end, piece| {
+                    *end += piece.len();
+                    Some(*end)
+                })
+                .collect::<Vec<_>>();
+            (input, cuts, trace.eof || options.eof)
+        }
+        None => {
+            let mut input = Vec::new();
+            if let Err(e) = io::stdin().lock().read_to_end(&mut input) {
+                eprintln!("replay: reading stdin: {e}");
+                return ExitCode::FAILURE;
+            }
+            let split = options.split.unwrap_or(input.len()).max(1);
+            let mut cuts: Vec<usize> = (split..input.len()).step_by(split).collect();
+            cuts.push(input.len());
+            (input, cuts, options.eof)
+        }
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match replay(&mut conn, &input, &options, &mut out).and_then(|()| out.flush()) {
+    match replay(&mut conn, &input, &cuts, eof, &mut out).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that went away (`| head`) needs no message.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::FAILURE,

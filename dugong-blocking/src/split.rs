@@ -1,0 +1,318 @@
+//! A connection split into a sending half and a receiving half, for two
+//! threads.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use dugong_net::Error;
+use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
+
+use crate::conn::Connection;
+use crate::transport::Waiter;
+
+#[derive(Debug)]
+struct Shared {
+    conn: Mutex<Connection>,
+    waiter: Box<dyn Waiter>,
+    /// Signalled when the sending half queues a request or goes away.
+    sent: Condvar,
+    sender_gone: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic in the other half leaves the state machine consistent
+        // (every call either completes or returns before changing it).
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `op` under the lock; when it stops because the transport is not
+    /// ready, waits for it without the lock and runs it again.
+    fn drive<T>(
+        &self,
+        mut op: impl FnMut(&mut Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        loop {
+            let (interest, phase, limit, deadline) = {
+                let mut conn = self.lock();
+                let result = op(&mut conn);
+                match conn.take_blocked() {
+                    None => return result,
+                    Some((interest, phase)) => {
+                        let (limit, deadline) = conn.wait_limit();
+                        (interest, phase, limit, deadline)
+                    }
+                }
+            };
+            let ready = self.waiter.wait(interest, limit).map_err(Error::io)?;
+            self.lock().after_wait(ready, deadline, phase)?;
+        }
+    }
+}
+
+impl Connection {
+    /// Splits the connection into a sending half and a receiving half that
+    /// can be used from two threads at once: one sends requests (and
+    /// streams bodies) while the other reads responses. Neither waits for
+    /// the other; they share the state machine behind a lock that is never
+    /// held while waiting for the network.
+    ///
+    /// ```no_run
+    /// use dugong_blocking::{Body, Connection};
+    ///
+    /// let conn = Connection::connect("127.0.0.1", 8080)?;
+    /// let (mut send, mut recv) = conn.split().expect("a TCP connection can be split");
+    /// let sender = std::thread::spawn(move || {
+    ///     for i in 0..1000 {
+    ///         send.send_request("GET", &format!("/item/{i}"), [("Accept", "*/*")], Body::Empty)?;
+    ///     }
+    ///     Ok::<_, dugong_blocking::Error>(send)
+    /// });
+    /// for _ in 0..1000 {
+    ///     let head = recv.read_response()?;
+    ///     let body = recv.read_all()?;
+    ///     println!("{} {}", head.status(), body.len());
+    /// }
+    /// let send = sender.join().unwrap()?;
+    /// let conn = send.unsplit(recv);
+    /// # Ok::<(), dugong_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Gives the connection back if its transport cannot be waited on from
+    /// two threads (see [`Transport::waiter`](crate::Transport::waiter)):
+    /// TCP, Unix sockets and TLS over them can.
+    pub fn split(self) -> Result<(SendHalf, RecvHalf), Box<Connection>> {
+        let (conn, waiter) = self.into_shared()?;
+        let shared = Arc::new(Shared {
+            conn: Mutex::new(conn),
+            waiter,
+            sent: Condvar::new(),
+            sender_gone: AtomicBool::new(false),
+        });
+        Ok((
+            SendHalf {
+                shared: Arc::clone(&shared),
+            },
+            RecvHalf { shared },
+        ))
+    }
+}
+
+/// The sending half of a [split](Connection::split) connection.
+#[derive(Debug)]
+pub struct SendHalf {
+    shared: Arc<Shared>,
+}
+
+impl SendHalf {
+    /// As [`Connection::send_request`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_request`].
+    pub fn send_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        let id = self
+            .shared
+            .lock()
+            .queue_request(method, target, headers, body)?;
+        self.shared.sent.notify_all();
+        self.shared.drive(Connection::flush_queued)?;
+        Ok(id)
+    }
+
+    /// As [`Connection::send_body`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_body`].
+    pub fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
+        self.shared.lock().queue_body(data)?;
+        self.shared.drive(Connection::flush_queued)
+    }
+
+    /// As [`Connection::write_body`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_body`].
+    pub fn write_body(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send_body(Bytes::copy_from_slice(data))
+    }
+
+    /// As [`Connection::finish`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::finish`].
+    pub fn finish(&mut self) -> Result<(), Error> {
+        self.finish_with_trailers([] as [(&str, &str); 0])
+    }
+
+    /// As [`Connection::finish_with_trailers`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::finish_with_trailers`].
+    pub fn finish_with_trailers<I>(&mut self, trailers: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.shared.lock().queue_finish(trailers)?;
+        self.shared.drive(Connection::flush_queued)
+    }
+
+    /// As [`Connection::is_usable`].
+    pub fn is_usable(&self) -> bool {
+        self.shared.lock().is_usable()
+    }
+
+    /// Joins the two halves into one connection again.
+    ///
+    /// # Panics
+    ///
+    /// If the halves come from different connections.
+    pub fn unsplit(self, recv: RecvHalf) -> Connection {
+        assert!(
+            Arc::ptr_eq(&self.shared, &recv.shared),
+            "the halves belong to different connections"
+        );
+        let shared = Arc::clone(&self.shared);
+        drop(self);
+        drop(recv);
+        let shared =
+            Arc::into_inner(shared).expect("both halves were given, so no other reference exists");
+        let mut conn = shared.conn.into_inner().unwrap_or_else(|p| p.into_inner());
+        conn.unshare();
+        conn
+    }
+}
+
+impl Drop for SendHalf {
+    fn drop(&mut self) {
+        self.shared.sender_gone.store(true, Ordering::SeqCst);
+        self.shared.sent.notify_all();
+    }
+}
+
+/// The receiving half of a [split](Connection::split) connection.
+#[derive(Debug)]
+pub struct RecvHalf {
+    shared: Arc<Shared>,
+}
+
+impl RecvHalf {
+    /// As [`Connection::read_response`], except that when no request is
+    /// pending it waits for the sending half to send one (the receiving
+    /// thread may run ahead of the sending one).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::read_response`]; a usage error if no request is
+    /// pending and the sending half is gone.
+    pub fn read_response(&mut self) -> Result<Response, Error> {
+        {
+            let mut conn = self.shared.lock();
+            while conn.proto().in_flight() == 0
+                && !conn.body_pending()
+                && !self.shared.sender_gone.load(Ordering::SeqCst)
+                && conn.error().is_none()
+            {
+                conn = self
+                    .shared
+                    .sent
+                    .wait(conn)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        self.shared.drive(Connection::read_response)
+    }
+
+    /// As [`Connection::informational`] (a copy).
+    pub fn informational(&self) -> Vec<Response> {
+        self.shared.lock().informational().to_vec()
+    }
+
+    /// As [`Connection::read_body`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::read_body`].
+    pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.shared.drive(|conn| conn.read_body(buf))
+    }
+
+    /// As [`Connection::read_chunk`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::read_body`].
+    pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        self.shared.drive(Connection::read_chunk)
+    }
+
+    /// As [`Connection::read_all`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::read_body`].
+    pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        while let Some(piece) = self.read_chunk()? {
+            out.extend_from_slice(&piece);
+        }
+        Ok(out)
+    }
+
+    /// As [`Connection::discard`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::read_body`].
+    pub fn discard(&mut self) -> Result<(), Error> {
+        while self.read_chunk()?.is_some() {}
+        Ok(())
+    }
+
+    /// As [`Connection::trailers`] (a copy).
+    pub fn trailers(&self) -> Option<Headers> {
+        self.shared.lock().trailers().cloned()
+    }
+
+    /// As [`Connection::response_pending`].
+    pub fn response_pending(&self) -> bool {
+        self.shared.lock().response_pending()
+    }
+
+    /// The body of the current response as a [`std::io::Read`].
+    pub fn body_reader(&mut self) -> SplitBodyReader<'_> {
+        SplitBodyReader { half: self }
+    }
+}
+
+/// The body of the current response of a [`RecvHalf`] as a
+/// [`std::io::Read`].
+#[derive(Debug)]
+pub struct SplitBodyReader<'a> {
+    half: &'a mut RecvHalf,
+}
+
+impl io::Read for SplitBodyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.half.read_body(buf)?)
+    }
+}
