@@ -163,3 +163,28 @@ fn pipeline_example_reports_both_rates() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(server.requests(), 20_000);
 }
+
+#[test]
+fn httpcat_honours_http_proxy_and_no_proxy_from_the_environment() {
+    let proxy = dugong_tests::peer_or_skip!(dugong_tests::Proxy::start(), "tinyproxy");
+    let server = HyperServer::start();
+    let run = |no_proxy: &str| {
+        example("dugong-blocking", "httpcat")
+            .arg(server.url("/headers"))
+            .env("http_proxy", proxy.url())
+            .env("no_proxy", no_proxy)
+            .output()
+            .unwrap()
+    };
+    let output = run("example.com");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let seen = String::from_utf8_lossy(&output.stdout).to_lowercase();
+    assert!(seen.contains("via: "), "went through tinyproxy: {seen}");
+    let output = run("127.0.0.1");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let seen = String::from_utf8_lossy(&output.stdout).to_lowercase();
+    assert!(
+        !seen.contains("via: "),
+        "no_proxy bypasses the proxy: {seen}"
+    );
+}

@@ -298,3 +298,43 @@ fn any_read_write_transport_can_be_driven() {
     let e = conn.reconnect().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_non_blocking_unix_socket_pipelines_without_deadlock() {
+    use std::os::unix::net::UnixStream;
+
+    let (client, mut server) = UnixStream::pair().unwrap();
+    let n = 20_000;
+    // The peer answers only after it has read every head (as a server that
+    // batches would), so nothing comes back until all requests are out.
+    let peer = std::thread::spawn(move || {
+        let mut seen = 0;
+        let mut buf = vec![0; 65536];
+        let mut tail = Vec::new();
+        while seen < n {
+            let got = server.read(&mut buf).unwrap();
+            tail.extend_from_slice(&buf[..got]);
+            while let Some(i) = tail.windows(4).position(|w| w == b"\r\n\r\n") {
+                tail.drain(..i + 4);
+                seen += 1;
+            }
+        }
+        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx";
+        server.write_all(&answer.repeat(n)).unwrap();
+    });
+    let transport = dugong_blocking::Unix::new(client).unwrap();
+    let mut conn = Builder::new("unix.local", 80)
+        .timeout(Duration::from_secs(10))
+        .no_trace()
+        .over(transport);
+    for _ in 0..n {
+        conn.send_request("GET", "/", NO_FIELDS, Body::Empty)
+            .unwrap();
+    }
+    for _ in 0..n {
+        assert_eq!(conn.read_response().unwrap().status(), 200);
+        assert_eq!(conn.read_all().unwrap(), b"x");
+    }
+    peer.join().unwrap();
+}
