@@ -23,6 +23,7 @@ pub struct Config {
     max_headers: usize,
     max_chunk_line_bytes: usize,
     max_trailer_bytes: usize,
+    max_informational: usize,
     continue_delay: Duration,
     read_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
@@ -35,6 +36,7 @@ impl Default for Config {
             max_headers: 128,
             max_chunk_line_bytes: 4 * 1024,
             max_trailer_bytes: 16 * 1024,
+            max_informational: 64,
             continue_delay: Duration::from_secs(1),
             read_timeout: None,
             idle_timeout: None,
@@ -93,6 +95,20 @@ impl Config {
     #[must_use]
     pub fn with_max_trailer_bytes(mut self, bytes: usize) -> Self {
         self.max_trailer_bytes = bytes.max(2);
+        self
+    }
+
+    /// Most interim (1xx) responses accepted before one final response.
+    /// Default 64: a few `103 Early Hints` are normal, an endless stream
+    /// of them is a peer keeping the connection busy.
+    pub fn max_informational(&self) -> usize {
+        self.max_informational
+    }
+
+    /// Sets [`max_informational`](Self::max_informational).
+    #[must_use]
+    pub fn with_max_informational(mut self, count: usize) -> Self {
+        self.max_informational = count;
         self
     }
 

@@ -306,6 +306,9 @@ pub enum Limit {
     /// [`Config::max_trailer_bytes`](crate::Config::max_trailer_bytes).
     #[error("trailer section longer than {0} bytes")]
     TrailerBytes(usize),
+    /// [`Config::max_informational`](crate::Config::max_informational).
+    #[error("more than {0} interim (1xx) responses before a final one")]
+    Informational(usize),
 }
 
 /// Deadlines that can pass.

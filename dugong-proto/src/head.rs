@@ -593,9 +593,10 @@ where
             options.default_host
         };
         if let Some(host) = host {
-            if !all_in(host, FIELD) || host.is_empty() {
+            if host.is_empty() {
                 return Err(InvalidRequest::HeaderValue);
             }
+            check_field(b"Host", host)?;
             put_field(out, b"Host", host);
         }
     }

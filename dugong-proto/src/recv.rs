@@ -97,6 +97,8 @@ pub(crate) struct Receiver {
     /// Stream offset of `buf[0]`.
     consumed: u64,
     eof: bool,
+    /// Interim responses since the last final one.
+    interim: usize,
 }
 
 impl Receiver {
@@ -106,6 +108,7 @@ impl Receiver {
             buf: BytesMut::new(),
             consumed: 0,
             eof: false,
+            interim: 0,
         }
     }
 
@@ -282,6 +285,16 @@ impl Receiver {
             },
         };
         let status = response.status;
+        if status < 200 && status != 101 {
+            self.interim += 1;
+            if self.interim > config.max_informational() {
+                return Err(Error::TooLarge(Limit::Informational(
+                    config.max_informational(),
+                )));
+            }
+        } else {
+            self.interim = 0;
+        }
         match status {
             100 => return Ok(Some(Recv::Continue(front.id))),
             101 if front.facts.upgrade => {

@@ -1047,6 +1047,41 @@ res! {
         ],
     }
 
+    /// A storm of interim responses is cut off at the configured count.
+    informational_storm_is_too_large {
+        reqs: ["GET"],
+        config: Config::default().with_max_informational(2),
+        input: b"HTTP/1.1 103 Early Hints\r\n\r\n\
+                 HTTP/1.1 103 Early Hints\r\n\r\n\
+                 HTTP/1.1 103 Early Hints\r\n\r\n\
+                 HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        eof: false,
+        expect: [
+            info(0, 103, "Early Hints", &[]),
+            info(0, 103, "Early Hints", &[]),
+            too_large(Limit::Informational(2)),
+        ],
+    }
+
+    /// The interim count starts again with each final response.
+    informational_count_is_per_response {
+        reqs: ["GET", "GET"],
+        config: Config::default().with_max_informational(1),
+        input: b"HTTP/1.1 103 Early Hints\r\n\r\n\
+                 HTTP/1.1 204 No Content\r\n\r\n\
+                 HTTP/1.1 103 Early Hints\r\n\r\n\
+                 HTTP/1.1 204 No Content\r\n\r\n",
+        eof: false,
+        expect: [
+            info(0, 103, "Early Hints", &[]),
+            hdr(0, 204, "No Content", &[]),
+            end(),
+            info(1, 103, "Early Hints", &[]),
+            hdr(1, 204, "No Content", &[]),
+            end(),
+        ],
+    }
+
     /// 101 to an upgrade request: Headers, then Upgraded with every byte
     /// after the head.
     upgrade_101_switches {
