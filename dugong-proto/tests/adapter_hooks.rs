@@ -116,6 +116,14 @@ host_case!(
     &[],
     Err(InvalidRequest::HeaderValue)
 );
+host_case!(
+    spaced_default_is_rejected,
+    Some(" a "),
+    "GET",
+    "/",
+    &[],
+    Err(InvalidRequest::HeaderValue)
+);
 
 #[test]
 fn default_host_applies_to_every_later_request() {
