@@ -874,6 +874,9 @@ impl Connection {
         I::Item: HeaderField,
     {
         self.check_send()?;
+        if self.proto.in_flight() == 0 && !self.in_body && self.io.is_nonblocking() {
+            self.check_idle()?;
+        }
         let absolute;
         let target = match &self.absolute_prefix {
             Some(prefix) if target.starts_with('/') => {
@@ -896,6 +899,20 @@ impl Connection {
         }
         tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
         Ok(id)
+    }
+
+    /// On an idle connection, bytes from the server answer nothing: look
+    /// for them before a new request could be taken to be their request.
+    /// A server that closed the idle connection is reported as closed.
+    fn check_idle(&mut self) -> Result<(), Error> {
+        self.read_some()?;
+        if let Err(e) = self.proto.poll_event() {
+            return Err(Error::Protocol(e));
+        }
+        if self.eof {
+            return Err(Error::closed_while_sending());
+        }
+        Ok(())
     }
 
     /// Queues a body piece without writing it.

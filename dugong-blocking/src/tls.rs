@@ -176,6 +176,10 @@ impl<T: Transport> Transport for Tls<T> {
         })
     }
 
+    fn is_nonblocking(&self) -> bool {
+        self.inner.is_nonblocking()
+    }
+
     fn waiter(&self) -> Option<Box<dyn crate::transport::Waiter>> {
         self.inner.waiter()
     }

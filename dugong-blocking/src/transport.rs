@@ -71,6 +71,13 @@ pub trait Transport: Send + fmt::Debug {
     /// I/O errors of the wait itself.
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready>;
 
+    /// True if `read` returns `WouldBlock` instead of waiting when no data is
+    /// there, so the connection may look for unexpected bytes before
+    /// sending a request on an idle connection. Default false.
+    fn is_nonblocking(&self) -> bool {
+        false
+    }
+
     /// A handle that waits for this transport's readiness without borrowing
     /// it, so a [`Connection`](crate::Connection) split into two halves can
     /// wait in each thread without holding the other back. `None` (the
@@ -102,6 +109,9 @@ impl Transport for Box<dyn Transport> {
     }
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
         (**self).wait(interest, timeout)
+    }
+    fn is_nonblocking(&self) -> bool {
+        (**self).is_nonblocking()
     }
     fn waiter(&self) -> Option<Box<dyn Waiter>> {
         (**self).waiter()
@@ -175,6 +185,10 @@ impl Transport for Tcp {
 
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
         poll_socket(&self.stream, interest, timeout)
+    }
+
+    fn is_nonblocking(&self) -> bool {
+        cfg!(unix)
     }
 
     #[cfg(unix)]
@@ -308,6 +322,10 @@ impl Transport for Unix {
     fn waiter(&self) -> Option<Box<dyn Waiter>> {
         let clone = self.stream.try_clone().ok()?;
         Some(Box::new(SocketWaiter(clone)))
+    }
+
+    fn is_nonblocking(&self) -> bool {
+        true
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {

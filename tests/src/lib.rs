@@ -22,18 +22,22 @@
 #![deny(missing_docs)]
 
 mod examples;
+mod hostile;
 mod hyper_server;
 mod nginx;
 mod proxy;
 mod script;
 mod silent;
+mod sweep;
 mod util;
 
 pub use examples::example;
+pub use hostile::{hostile_cases, HostileCase, Outcome, HOSTILE_TIMEOUT};
 pub use hyper_server::{body_byte, expected_body, unrelated_ca_pem, HyperServer, TlsServer};
 pub use nginx::Nginx;
 pub use proxy::Proxy;
 pub use script::{ScriptServer, Step};
 pub use silent::{refused_addr, SilentServer};
+pub use sweep::{sequences, CutStream, Expected, Sequence, SweepRequest, SweepResponse};
 pub use tempfile::TempDir;
 pub use util::{free_port, require_peer, temp_dir, which, REQUIRE_PEERS_ENV};
