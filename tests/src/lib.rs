@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+mod canned;
 mod examples;
 mod hostile;
 mod hyper_server;
@@ -31,6 +32,7 @@ mod silent;
 mod sweep;
 mod util;
 
+pub use canned::{rss_kib, CannedServer};
 pub use examples::example;
 pub use hostile::{hostile_cases, HostileCase, Outcome, HOSTILE_TIMEOUT};
 pub use hyper_server::{body_byte, expected_body, unrelated_ca_pem, HyperServer, TlsServer};
