@@ -17,7 +17,7 @@ const READ_SIZE: usize = 64 * 1024;
 /// transport when a body allows it (no copy through the receive buffer).
 const DIRECT_MIN: usize = 4 * 1024;
 /// How many segments one vectored write passes.
-const MAX_SLICES: usize = 64;
+const MAX_SLICES: usize = 256;
 
 /// An HTTP/1.1 connection to one server: send requests (pipelined, as many
 /// as you like before reading), then read their responses in order.
@@ -210,7 +210,7 @@ impl Connection {
         I::Item: HeaderField,
     {
         let id = self.queue_request(method, target, headers, body)?;
-        self.flush()?;
+        self.write_queued()?;
         Ok(id)
     }
 
@@ -226,7 +226,7 @@ impl Connection {
     /// response it may have sent first can still be read.
     pub fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
         self.queue_body(data)?;
-        self.flush()
+        self.write_queued()
     }
 
     /// Like [`send_body`](Self::send_body), copying `data`.
@@ -267,7 +267,7 @@ impl Connection {
         I::Item: HeaderField,
     {
         self.queue_finish(trailers)?;
-        self.flush()
+        self.write_queued()
     }
 
     // ----- receiving --------------------------------------------------------
@@ -659,7 +659,7 @@ impl Connection {
         if self.send_closed || self.proto.transmit_len() == 0 {
             return Ok(());
         }
-        match self.flush() {
+        match self.write_queued() {
             Err(e) if e.closed().is_some() && self.send_closed => Ok(()),
             // Split: the receiving half does not wait for writes here; its
             // next wait includes them.
@@ -671,7 +671,7 @@ impl Connection {
     /// Writes everything queued. While a write is blocked, reads what
     /// arrives into the receive buffer (up to `max_buffered`), so a peer that
     /// answers before reading more requests cannot deadlock us.
-    fn flush(&mut self) -> Result<(), Error> {
+    fn write_queued(&mut self) -> Result<(), Error> {
         while self.proto.transmit_len() > 0 {
             if self.send_closed {
                 return Err(Error::closed_while_sending());
@@ -861,8 +861,28 @@ impl Connection {
         self.blocked.take()
     }
 
-    /// Queues a request without writing it (for the sending half).
-    pub(crate) fn queue_request<I>(
+    /// Like [`send_request`](Self::send_request), but only queues the
+    /// request: it is written by the next [`flush`](Self::flush),
+    /// `send_request`, body write, or read. Queue many small pipelined
+    /// requests and flush once, and they go out in a few vectored writes
+    /// instead of one write each.
+    ///
+    /// ```no_run
+    /// use dugong_blocking::{Body, Connection};
+    ///
+    /// let mut conn = Connection::connect("127.0.0.1", 8080)?;
+    /// for i in 0..100 {
+    ///     conn.queue_request("GET", &format!("/item/{i}"), [("Accept", "*/*")], Body::Empty)?;
+    /// }
+    /// conn.flush()?;
+    /// # Ok::<(), dugong_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`send_request`](Self::send_request), except transport errors,
+    /// which the write reports.
+    pub fn queue_request<I>(
         &mut self,
         method: &str,
         target: &str,
@@ -933,9 +953,16 @@ impl Connection {
         Ok(())
     }
 
-    /// Writes what is queued (for the sending half).
-    pub(crate) fn flush_queued(&mut self) -> Result<(), Error> {
-        self.flush()
+    /// Writes every request and body byte queued by
+    /// [`queue_request`](Self::queue_request) (reading responses meanwhile
+    /// if the server stops reading).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_body`](Self::send_body).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.check()?;
+        self.write_queued()
     }
 
     /// Turns the connection into the shared state of a split.

@@ -130,8 +130,42 @@ impl SendHalf {
             .lock()
             .queue_request(method, target, headers, body)?;
         self.shared.sent.notify_all();
-        self.shared.drive(Connection::flush_queued)?;
+        self.shared.drive(Connection::flush)?;
         Ok(id)
+    }
+
+    /// As [`Connection::queue_request`]: queued, written by the next
+    /// [`flush`](Self::flush) or send.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::queue_request`].
+    pub fn queue_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        let id = self
+            .shared
+            .lock()
+            .queue_request(method, target, headers, body)?;
+        self.shared.sent.notify_all();
+        Ok(id)
+    }
+
+    /// As [`Connection::flush`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::flush`].
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.shared.drive(Connection::flush)
     }
 
     /// As [`Connection::send_body`].
@@ -141,7 +175,7 @@ impl SendHalf {
     /// As [`Connection::send_body`].
     pub fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
         self.shared.lock().queue_body(data)?;
-        self.shared.drive(Connection::flush_queued)
+        self.shared.drive(Connection::flush)
     }
 
     /// As [`Connection::write_body`].
@@ -173,7 +207,7 @@ impl SendHalf {
         I::Item: HeaderField,
     {
         self.shared.lock().queue_finish(trailers)?;
-        self.shared.drive(Connection::flush_queued)
+        self.shared.drive(Connection::flush)
     }
 
     /// As [`Connection::is_usable`].

@@ -472,3 +472,24 @@ fn split_receiver_waits_for_a_slow_response_without_blocking_the_sender() {
     assert_eq!((status, body.as_slice()), (200, &b"slow"[..]));
     assert!(!recv.response_pending());
 }
+
+#[test]
+fn queued_requests_go_out_on_flush_or_on_the_next_read() {
+    let server = HyperServer::start();
+    let mut conn = connect(&server);
+    for i in 0..1000u64 {
+        conn.queue_request("GET", &format!("/size/{}", i % 7), NO_FIELDS, Body::Empty)
+            .unwrap();
+    }
+    conn.flush().unwrap();
+    // Queued and never flushed: the read writes it first.
+    conn.queue_request("GET", "/size/3", NO_FIELDS, Body::Empty)
+        .unwrap();
+    for i in 0..1000u64 {
+        conn.read_response().unwrap();
+        assert_eq!(conn.read_all().unwrap(), expected_body(i % 7));
+    }
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    assert_eq!(conn.read_all().unwrap(), expected_body(3));
+    assert_eq!(server.requests(), 1001);
+}
