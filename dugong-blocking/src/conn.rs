@@ -11,8 +11,11 @@ use dugong_proto::{Body, Event, HeaderField, Headers, RequestId, Response};
 
 use crate::transport::{Interest, Ready, Transport, Waiter};
 
-/// How many bytes one read asks for.
-const READ_SIZE: usize = 64 * 1024;
+/// How many bytes one read asks for, at least and at most: it grows while
+/// reads fill it and shrinks when they do not (the receive buffer clears
+/// the space it offers, so offering 64 KiB for a 100-byte answer costs).
+const MIN_READ: usize = 4 * 1024;
+const MAX_READ: usize = 64 * 1024;
 /// Caller buffers at least this large are filled straight from the
 /// transport when a body allows it (no copy through the receive buffer).
 const DIRECT_MIN: usize = 4 * 1024;
@@ -70,6 +73,8 @@ pub struct Connection {
     released: Option<RequestId>,
     /// `informational` holds 1xx heads of a `read_response` in progress.
     collecting: bool,
+    /// The size of the next read into the receive buffer.
+    read_size: usize,
 }
 
 impl fmt::Debug for Connection {
@@ -153,6 +158,7 @@ impl Connection {
             blocked: None,
             released: None,
             collecting: false,
+            read_size: MIN_READ,
         }
     }
 
@@ -765,7 +771,12 @@ impl Connection {
             return Ok(false);
         }
         let io = &mut self.io;
-        match self.proto.read_into(READ_SIZE, |buf| io.read(buf)) {
+        let size = self.read_size;
+        let result = self.proto.read_into(size, |buf| io.read(buf));
+        if let Ok(n) = result {
+            self.read_size = (n * 2).clamp(MIN_READ, MAX_READ);
+        }
+        match result {
             Ok(0) => {
                 self.peer_closed();
                 Ok(true)
