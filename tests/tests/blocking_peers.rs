@@ -237,7 +237,13 @@ fn a_refused_tunnel_is_a_proxy_error() {
         .no_trace()
         .connect()
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Proxy, "{e}");
+    // tinyproxy answers `500 Unable to connect` and closes; now and then
+    // its close overtakes the answer, and the client sees the close.
+    assert!(
+        matches!(e.kind(), ErrorKind::Proxy | ErrorKind::Closed),
+        "{e}"
+    );
+    assert!(e.is_temporary() || e.kind() == ErrorKind::Proxy);
 }
 
 #[test]
