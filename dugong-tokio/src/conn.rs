@@ -1,0 +1,549 @@
+//! [`Connection`]: one HTTP/1.1 connection driven from one task, or split
+//! into a [`SendHalf`] and a [`RecvHalf`] for two.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dugong_net::Error;
+use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
+use tokio::io::AsyncWriteExt;
+
+use crate::body::{BodyReader, BodyStream, BodyWriter};
+use crate::pipeline::{Pipeline, Request};
+use crate::recv::RecvHalf;
+use crate::send::SendHalf;
+use crate::shared::DISCONNECTED;
+use crate::shared::{Setup, Shared};
+use crate::transport::Transport;
+
+/// How long `disconnect` waits for the transport to shut down (a TLS
+/// `close_notify`) before it drops it anyway.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(1);
+
+/// An HTTP/1.1 connection to one server: send requests (pipelined, as many
+/// as you like before reading), then read their responses in order.
+///
+/// Made by [`Connection::connect`] or a [`Builder`](crate::Builder) (over
+/// TCP, TLS or a proxy: a `Connection<Box<dyn Transport>>`, the default
+/// type), or over any transport with [`Builder::over`](crate::Builder::over)
+/// (a `Connection<T>`).
+///
+/// One task can send many requests before reading without deadlock: while
+/// a write is blocked, the connection keeps reading responses into its
+/// buffer (up to [`Builder::max_buffered`](crate::Builder::max_buffered)).
+/// To send and receive at the same time without that buffer,
+/// [`split`](Self::split) it.
+///
+/// # Errors and reuse
+///
+/// Every method returns [`dugong_net::Error`]; its
+/// [`kind`](Error::kind) says what happened and
+/// [`is_temporary`](Error::is_temporary) whether retrying makes sense. The
+/// caller's mistakes (a call at the wrong time, bad request data) leave the
+/// connection as it was. Any other error — from the server, the transport,
+/// a timeout — breaks it: every later call returns that error again, until
+/// [`reconnect`](Self::reconnect).
+///
+/// # Cancel safety
+///
+/// Every async method documents what happens when its future is dropped
+/// before it completes. In short: nothing read is ever lost (bytes stay in
+/// the receive buffer, events are stored before any `.await`), and what a
+/// dropped send call queued is written by the next call that writes or
+/// reads (or [`flush`](Self::flush)).
+pub struct Connection<T = Box<dyn Transport>> {
+    send: SendHalf<T>,
+    recv: RecvHalf<T>,
+}
+
+impl<T> fmt::Debug for Connection<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let core = self.send.shared.lock();
+        f.debug_struct("Connection")
+            .field("in_flight", &core.proto.in_flight())
+            .field("broken", &core.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Connects to `http://host:port` with default settings (no timeout, no
+    /// proxy). Use a [`Builder`](crate::Builder) for TLS, proxies and
+    /// timeouts.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt (and closes the socket).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::HostNotFound`](dugong_net::ErrorKind::HostNotFound),
+    /// [`DnsUnavailable`](dugong_net::ErrorKind::DnsUnavailable), or
+    /// [`Io`](dugong_net::ErrorKind::Io) when no address accepts.
+    pub async fn connect(host: &str, port: u16) -> Result<Connection, Error> {
+        crate::Builder::new(host, port).connect().await
+    }
+
+    /// Opens a new connection with the same settings, replacing this one
+    /// (after an error, or [`disconnect`](Self::disconnect)). Responses still
+    /// owed on the old connection are lost.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it completes, the old connection is disconnected and
+    /// no new one replaces it.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage) for a connection made over a
+    /// caller's transport; the errors of
+    /// [`Builder::connect`](crate::Builder::connect).
+    pub async fn reconnect(&mut self) -> Result<(), Error> {
+        let builder = self.send.shared.builder.clone().ok_or(Error::Usage(
+            "a connection over a caller's transport cannot reconnect",
+        ))?;
+        self.disconnect().await;
+        *self = builder.connect().await?;
+        Ok(())
+    }
+}
+
+impl<T: Transport> Connection<T> {
+    pub(crate) fn new(transport: T, setup: Setup) -> Connection<T> {
+        let shared = Arc::new(Shared::new(setup));
+        let (reader, writer) = tokio::io::split(transport);
+        Connection {
+            send: SendHalf::new(Arc::clone(&shared), writer),
+            recv: RecvHalf::new(shared, reader),
+        }
+    }
+
+    // ----- sending ----------------------------------------------------------
+
+    /// Sends a request head, and the body if it is given whole. Returns
+    /// once the bytes are written, without waiting for the response: call
+    /// it again to pipeline more requests.
+    ///
+    /// - `target` is the path and query (`/a?b`); through an HTTP proxy it
+    ///   is sent in absolute form for you.
+    /// - `Host` is added unless `headers` has one.
+    /// - `body` decides the framing: [`Body::Empty`], [`Body::Full`] (sent
+    ///   now), [`Body::Sized`] (then [`send_body`](Self::send_body) or
+    ///   [`write_body`](Self::write_body) exactly that many bytes), or
+    ///   [`Body::Chunked`] (then pieces, and [`finish`](Self::finish)).
+    /// - With an `Expect: 100-continue` field the body waits:
+    ///   [`read_response`](Self::read_response) returns a `100 Continue`
+    ///   (the server's, or made up once the continue delay passed) before
+    ///   you send it (a whole body is then sent for you), or the final
+    ///   response, in which case you must not.
+    ///
+    /// # Cancel safety
+    ///
+    /// The request is queued when the future is first polled; if the
+    /// future is dropped before it completes, the rest of its bytes are
+    /// written by the next call that writes or reads.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Usage`](dugong_net::ErrorKind::Usage) for invalid
+    /// request data or a request while the previous body is unfinished (the
+    /// connection is unchanged); [`ErrorKind::Closed`](dugong_net::ErrorKind::Closed)
+    /// if the server is gone; timeouts and I/O errors.
+    pub async fn send_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        let id = self.send.queue_request(method, target, headers, body)?;
+        self.flush().await?;
+        Ok(id)
+    }
+
+    /// Sends a piece of the body of the request being sent (one sent with
+    /// [`Body::Sized`] or [`Body::Chunked`]), without copying it.
+    ///
+    /// # Cancel safety
+    ///
+    /// The piece is queued when the future is first polled; the rest of it
+    /// is written by the next call that writes or reads.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage): more bytes than announced
+    /// (nothing of the piece is sent), no body is being sent, or the body
+    /// still waits for `100 Continue` or was refused by a final response.
+    /// [`Closed`](dugong_net::ErrorKind::Closed): the server went away; the
+    /// response it may have sent first can still be read.
+    pub async fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
+        self.send.queue_body(data)?;
+        self.flush().await
+    }
+
+    /// Like [`send_body`](Self::send_body), copying `data`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_body`](Self::send_body).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_body`](Self::send_body).
+    pub async fn write_body(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send_body(Bytes::copy_from_slice(data)).await
+    }
+
+    /// The body of the request being sent as a [`tokio::io::AsyncWrite`];
+    /// see [`BodyWriter`].
+    pub fn body_writer(&mut self) -> BodyWriter<'_, T> {
+        BodyWriter::new(&mut self.send, Some(&mut self.recv))
+    }
+
+    /// Ends a chunked request body.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_body`](Self::send_body).
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage) if no chunked body is being
+    /// sent; transport errors.
+    pub async fn finish(&mut self) -> Result<(), Error> {
+        self.finish_with_trailers([] as [(&str, &str); 0]).await
+    }
+
+    /// Ends a chunked request body with trailer fields.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_body`](Self::send_body).
+    ///
+    /// # Errors
+    ///
+    /// As [`finish`](Self::finish), and
+    /// [`Usage`](dugong_net::ErrorKind::Usage) for a field that may not be a
+    /// trailer.
+    pub async fn finish_with_trailers<I>(&mut self, trailers: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.send.queue_finish(trailers)?;
+        self.flush().await
+    }
+
+    /// Writes everything queued (what a cancelled call left behind),
+    /// reading responses into the buffer meanwhile.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: what is not written yet stays queued.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_body`](Self::send_body).
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        let Connection { send, recv } = self;
+        poll_fn(|cx| send.poll_flush_all(cx, Some(&mut *recv))).await
+    }
+
+    // ----- receiving --------------------------------------------------------
+
+    /// Reads the head of the next response, in the order the requests were
+    /// sent. Returns a `100 Continue` head for a request that waits for it
+    /// (the server's, or made up when the continue delay passed with no
+    /// answer: send the body then); its [`id`](Response::id) names the
+    /// request. Other 1xx responses are skipped and kept in
+    /// [`informational`](Self::informational).
+    ///
+    /// If a [`BodyReader`] or [`BodyStream`] of the previous response was
+    /// dropped before the end of its body, the rest of that body is read
+    /// and thrown away first.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: bytes read are kept in the receive buffer and no event
+    /// is lost; a later call goes on where this one stopped.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage) if no response is pending or
+    /// the previous body is not read to its end (read it or
+    /// [`discard`](Self::discard) it); [`Closed`](dugong_net::ErrorKind::Closed)
+    /// if the server closed first (naming the unanswered requests);
+    /// [`Invalid`](dugong_net::ErrorKind::Invalid),
+    /// [`Unsupported`](dugong_net::ErrorKind::Unsupported),
+    /// [`TooLarge`](dugong_net::ErrorKind::TooLarge) for bad responses;
+    /// timeouts and I/O errors.
+    pub async fn read_response(&mut self) -> Result<Response, Error> {
+        let Connection { send, recv } = self;
+        match poll_fn(|cx| recv.poll_read_response(cx, Some(&mut *send), false)).await? {
+            Some(head) => Ok(head.into_response()),
+            None => Err(Error::Usage("no response is pending")),
+        }
+    }
+
+    /// The 1xx responses (other than `100 Continue`) that came before the
+    /// last head [`read_response`](Self::read_response) returned, such as
+    /// `103 Early Hints`.
+    pub fn informational(&self) -> &[Response] {
+        self.recv.informational()
+    }
+
+    /// Reads body bytes of the current response into `buf`; `Ok(0)` at the
+    /// end of the body. A body of known length is read straight from the
+    /// transport into `buf` when `buf` is large (no copy in between).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if the future is dropped, no byte was taken from the
+    /// body.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`](dugong_net::ErrorKind::Closed) if the connection closed
+    /// before the body was complete — a short body is never reported as
+    /// whole; bad framing; timeouts; I/O errors.
+    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let Connection { send, recv } = self;
+        poll_fn(|cx| recv.poll_read_body(cx, Some(&mut *send), buf)).await
+    }
+
+    /// The next piece of the current response's body, without copying it
+    /// (a slice of the receive buffer); `None` at the end of the body.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a piece is returned or kept for the next call.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub async fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let Connection { send, recv } = self;
+        poll_fn(|cx| recv.poll_read_chunk(cx, Some(&mut *send))).await
+    }
+
+    /// Reads the rest of the current response's body.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: what was read so far is lost if the future is
+    /// dropped (the connection stays in a defined state: the rest of the
+    /// body can still be read or discarded).
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        while let Some(piece) = self.read_chunk().await? {
+            out.extend_from_slice(&piece);
+        }
+        Ok(out)
+    }
+
+    /// Skips the rest of the current response's body, so the next response
+    /// can be read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a later call skips what is left.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub async fn discard(&mut self) -> Result<(), Error> {
+        let Connection { send, recv } = self;
+        poll_fn(|cx| recv.poll_discard(cx, Some(&mut *send))).await
+    }
+
+    /// The body of the current response as a [`tokio::io::AsyncRead`]; see
+    /// [`BodyReader`] (and what dropping it early means).
+    pub fn body_reader(&mut self) -> BodyReader<'_, T> {
+        BodyReader::new(&mut self.recv, Some(&mut self.send))
+    }
+
+    /// The body of the current response as a stream of [`Bytes`] pieces,
+    /// each a zero-copy slice of the receive buffer; see [`BodyStream`].
+    pub fn body_stream(&mut self) -> BodyStream<'_, T> {
+        BodyStream::new(&mut self.recv, Some(&mut self.send))
+    }
+
+    /// The trailer fields of the last response whose body was read to its
+    /// end (empty for bodies that were not chunked).
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.recv.trailers()
+    }
+
+    /// True while requests wait for (the rest of) their responses.
+    pub fn response_pending(&self) -> bool {
+        self.recv.response_pending()
+    }
+
+    /// True while the body of the response last returned by
+    /// [`read_response`](Self::read_response) is not read to its end.
+    pub fn body_pending(&self) -> bool {
+        self.recv.body_pending()
+    }
+
+    // ----- pipelining -------------------------------------------------------
+
+    /// Sends `requests` and yields their responses (head and whole body),
+    /// in order, keeping up to `depth` requests in flight (at least 1).
+    /// See [`Pipeline`].
+    ///
+    /// ```no_run
+    /// use dugong_tokio::{Connection, Request};
+    ///
+    /// # async fn f() -> Result<(), dugong_tokio::Error> {
+    /// let mut conn = Connection::connect("127.0.0.1", 8080).await?;
+    /// let requests = (0..1000).map(|i| Request::get(format!("/item/{i}")));
+    /// let mut responses = conn.pipeline(requests, 64);
+    /// while let Some(response) = responses.next().await {
+    ///     let response = response?;
+    ///     println!("{} {} bytes", response.head().status(), response.body().len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pipeline<I>(&mut self, requests: I, depth: usize) -> Pipeline<'_, T, I::IntoIter>
+    where
+        I: IntoIterator<Item = Request>,
+    {
+        Pipeline::new(self, requests.into_iter(), depth)
+    }
+
+    /// Splits the connection into its sending and receiving halves, to run
+    /// in two tasks (or two branches of one `join!`), so any number of
+    /// requests can be in flight with no deadlock and no unbounded
+    /// buffering.
+    ///
+    /// ```no_run
+    /// use dugong_tokio::{Body, Connection};
+    ///
+    /// # async fn f() -> Result<(), dugong_tokio::Error> {
+    /// let conn = Connection::connect("127.0.0.1", 8080).await?;
+    /// let (mut send, mut recv) = conn.split();
+    /// let sender = tokio::spawn(async move {
+    ///     for i in 0..10_000 {
+    ///         send.send_request("GET", &format!("/item/{i}"), [("Accept", "*/*")], Body::Empty)
+    ///             .await?;
+    ///     }
+    ///     Ok::<_, dugong_tokio::Error>(())
+    /// });
+    /// while let Some(head) = recv.next_response().await? {
+    ///     let body = recv.read_all().await?;
+    ///     println!("#{} {} {} bytes", head.id().as_u64(), head.status(), body.len());
+    /// }
+    /// sender.await.expect("the sender task panicked")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn split(self) -> (SendHalf<T>, RecvHalf<T>) {
+        (self.send, self.recv)
+    }
+
+    /// Puts the halves made by [`split`](Self::split) back together.
+    ///
+    /// # Errors
+    ///
+    /// Gives the halves back if they are not two halves of one connection.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite(
+        send: SendHalf<T>,
+        recv: RecvHalf<T>,
+    ) -> Result<Connection<T>, (SendHalf<T>, RecvHalf<T>)> {
+        if !Arc::ptr_eq(&send.shared, &recv.shared) {
+            return Err((send, recv));
+        }
+        send.shared.lock().sender_gone = false;
+        Ok(Connection { send, recv })
+    }
+
+    // ----- the connection ---------------------------------------------------
+
+    /// True if the connection can take another request now: not broken, not
+    /// closing, the server did not go away.
+    pub fn is_usable(&self) -> bool {
+        self.recv.upgraded.is_none() && self.send.shared.usable()
+    }
+
+    /// The error that broke the connection, if one did.
+    pub fn error(&self) -> Option<Error> {
+        self.send.shared.lock().error()
+    }
+
+    /// Closes the connection (a TLS connection sends `close_notify`,
+    /// waiting at most a second). Every later call fails with a usage error
+    /// until [`reconnect`](Self::reconnect).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the connection is marked disconnected at once, and a
+    /// dropped future drops the transport.
+    pub async fn disconnect(&mut self) {
+        {
+            let shared = &self.send.shared;
+            let mut core = shared.lock();
+            if core.broken.is_none() {
+                core.broken = Some(Error::Usage(DISCONNECTED));
+            }
+            core.wake_both();
+            shared.note("disconnected");
+        }
+        self.recv.reader = None;
+        if let Some(mut writer) = self.send.writer.take() {
+            let _ = tokio::time::timeout(SHUTDOWN_LIMIT, writer.shutdown()).await;
+        }
+    }
+
+    /// The negotiated TLS parameters and the server's certificates, for a
+    /// TLS connection.
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self) -> Option<&dugong_net::tls::TlsInfo> {
+        self.send.shared.tls_info.as_ref()
+    }
+
+    /// After a `2xx` to `CONNECT` or a `101` to an upgrade request (and its
+    /// head read with [`read_response`](Self::read_response)), hands over
+    /// the transport and the bytes that followed the head.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the connection.
+    ///
+    /// # Errors
+    ///
+    /// Gives the connection back if it was not handed over.
+    pub async fn into_upgraded(mut self) -> Result<(T, Bytes), Box<Connection<T>>> {
+        if self.recv.upgraded.is_none() && self.recv.body_pending() {
+            // The tunnel is announced by its head; its "body" is the
+            // hand-over.
+            let _ = self.read_chunk().await;
+        }
+        let Some(rest) = self.recv.upgraded.take() else {
+            return Err(Box::new(self));
+        };
+        match (self.recv.reader.take(), self.send.writer.take()) {
+            (Some(reader), Some(writer)) => Ok((reader.unsplit(writer), rest)),
+            (reader, writer) => {
+                self.recv.reader = reader;
+                self.send.writer = writer;
+                self.recv.upgraded = Some(rest);
+                Err(Box::new(self))
+            }
+        }
+    }
+
+    pub(crate) fn halves(&mut self) -> (&mut SendHalf<T>, &mut RecvHalf<T>) {
+        (&mut self.send, &mut self.recv)
+    }
+}

@@ -1,0 +1,273 @@
+//! [`Connection::pipeline`](crate::Connection::pipeline): many requests
+//! in, their complete responses out, in order, with a bounded number in
+//! flight.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use dugong_net::Error;
+use dugong_proto::{Body, Headers, Response};
+use futures_core::Stream;
+
+use crate::conn::Connection;
+use crate::recv::Head;
+use crate::transport::Transport;
+
+/// One request for [`Connection::pipeline`]: method, target, header fields
+/// and a whole body (or none).
+///
+/// ```
+/// use dugong_tokio::Request;
+///
+/// let request = Request::new("PUT", "/notes/1")
+///     .header("Content-Type", "text/plain")
+///     .body("hello");
+/// assert_eq!((request.method(), request.target()), ("PUT", "/notes/1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Option<Bytes>,
+}
+
+impl Request {
+    /// A request with no header fields (the connection adds `Host`) and no
+    /// body.
+    pub fn new(method: impl Into<String>, target: impl Into<String>) -> Request {
+        Request {
+            method: method.into(),
+            target: target.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// A `GET` request for `target`.
+    pub fn get(target: impl Into<String>) -> Request {
+        Request::new("GET", target)
+    }
+
+    /// Adds a header field (the value as latin-1 bytes).
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Request {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body, sent whole (never copied).
+    #[must_use]
+    pub fn body(mut self, body: impl Into<Bytes>) -> Request {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The target.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The header fields, in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+}
+
+/// A response read to its end: the head, the whole body and the trailers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullResponse {
+    head: Response,
+    body: Bytes,
+    trailers: Headers,
+}
+
+impl FullResponse {
+    /// The response head; its [`id`](Response::id) names the request.
+    pub fn head(&self) -> &Response {
+        &self.head
+    }
+
+    /// The body (one piece of the receive buffer when it arrived in one,
+    /// otherwise the pieces joined).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The trailer fields of a chunked body (empty otherwise).
+    pub fn trailers(&self) -> &Headers {
+        &self.trailers
+    }
+
+    /// Head, body and trailers.
+    pub fn into_parts(self) -> (Response, Bytes, Headers) {
+        (self.head, self.body, self.trailers)
+    }
+}
+
+/// The responses to a sequence of requests sent over one
+/// [`Connection`], made by [`Connection::pipeline`]. A [`Stream`] of
+/// `Result<FullResponse, Error>` (or call [`next`](Self::next)).
+///
+/// Up to `depth` requests are in flight; when half of them are answered,
+/// the next ones are queued together and written in one vectored write
+/// while responses are read. Responses come in the order of the requests.
+/// Requests with `Expect: 100-continue` work (the body goes out after the
+/// `100 Continue`), but hold back the requests after them until then.
+///
+/// The stream ends after the last response, or after the first error: a
+/// closed connection's error ([`Error::closed`]) says which requests got no
+/// response and which of them are safe to send again on a new connection.
+/// Dropping the stream leaves the connection with the rest of the in-flight
+/// responses still to read.
+pub struct Pipeline<'a, T, I> {
+    conn: &'a mut Connection<T>,
+    requests: I,
+    depth: usize,
+    /// A request the connection refused for now (behind a body held for
+    /// `100 Continue`), and why.
+    held: Option<(Request, Error)>,
+    /// The head and body pieces of the response being read.
+    current: Option<(Response, Vec<Bytes>)>,
+    done: bool,
+}
+
+impl<T, I> fmt::Debug for Pipeline<'_, T, I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("depth", &self.depth)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
+    pub(crate) fn new(conn: &'a mut Connection<T>, requests: I, depth: usize) -> Self {
+        Pipeline {
+            conn,
+            requests,
+            depth: depth.max(1),
+            held: None,
+            current: None,
+            done: false,
+        }
+    }
+
+    /// The next response, `None` after the last one (or after an error).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a response being read when the future is dropped is
+    /// kept and returned by the next call.
+    pub async fn next(&mut self) -> Option<Result<FullResponse, Error>> {
+        std::future::poll_fn(|cx| self.poll_response(cx)).await
+    }
+
+    /// Queues requests while fewer than half of `depth` are in flight, up
+    /// to `depth`.
+    fn top_up(&mut self) -> Result<(), Error> {
+        let (send, _) = self.conn.halves();
+        let mut in_flight = send.shared.lock().proto.in_flight();
+        if in_flight > self.depth / 2 {
+            return Ok(());
+        }
+        while in_flight < self.depth {
+            let request = match self.held.take() {
+                Some((request, _)) => request,
+                None => match self.requests.next() {
+                    Some(request) => request,
+                    None => break,
+                },
+            };
+            let body = match &request.body {
+                Some(body) => Body::Full(body.clone()),
+                None => Body::Empty,
+            };
+            match send.queue_request(&request.method, &request.target, request.headers(), body) {
+                Ok(_) => in_flight += 1,
+                Err(e @ Error::Protocol(dugong_proto::Error::State(_))) => {
+                    // Try again once the responses in flight are read.
+                    self.held = Some((request, e));
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<FullResponse, Error>>> {
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            if let Err(e) = self.top_up() {
+                self.done = true;
+                return Poll::Ready(Some(Err(e)));
+            }
+            let (send, recv) = self.conn.halves();
+            let Some((_, pieces)) = &mut self.current else {
+                let idle = send.shared.lock().proto.in_flight() == 0 && !recv.body_pending();
+                if idle {
+                    // Everything sent was answered; a request still held
+                    // can never be sent on this connection.
+                    self.done = true;
+                    return Poll::Ready(self.held.take().map(|(_, e)| Err(e)));
+                }
+                match ready!(recv.poll_read_response(cx, Some(send), false)) {
+                    Ok(Some(Head::Final(head))) => self.current = Some((head, Vec::new())),
+                    Ok(Some(Head::Continue(_))) => {}
+                    Ok(None) => self.done = true,
+                    Err(e) => {
+                        self.done = true;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+                continue;
+            };
+            match ready!(recv.poll_read_chunk(cx, Some(send))) {
+                Ok(Some(piece)) => pieces.push(piece),
+                Ok(None) => {
+                    let trailers = recv.trailers().cloned().unwrap_or_default();
+                    // Invariant: `current` is Some in this branch.
+                    let (head, pieces) = self.current.take().expect("a response is being read");
+                    return Poll::Ready(Some(Ok(FullResponse {
+                        head,
+                        body: join(pieces),
+                        trailers,
+                    })));
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+}
+
+impl<T: Transport, I: Iterator<Item = Request> + Unpin> Stream for Pipeline<'_, T, I> {
+    type Item = Result<FullResponse, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_response(cx)
+    }
+}
+
+fn join(pieces: Vec<Bytes>) -> Bytes {
+    if pieces.len() <= 1 {
+        return pieces.into_iter().next().unwrap_or_default();
+    }
+    let mut body = BytesMut::with_capacity(pieces.iter().map(Bytes::len).sum());
+    for piece in pieces {
+        body.extend_from_slice(&piece);
+    }
+    body.freeze()
+}

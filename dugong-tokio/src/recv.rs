@@ -1,0 +1,634 @@
+//! [`RecvHalf`]: the receiving direction of a connection, the only part
+//! that reads from the transport and polls the state machine's events.
+//!
+//! As in `send.rs`, everything is a `poll_*` function: every byte read is
+//! in the receive buffer and every event taken from the state machine is
+//! stored in the half before anything can be cancelled.
+
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use dugong_net::trace::Record;
+use dugong_net::{is_peer_gone, Error, Phase};
+use dugong_proto::{Event, Headers, RequestId, Response};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf, ReadHalf};
+
+use crate::body::{BodyReader, BodyStream};
+use crate::send::SendHalf;
+use crate::shared::{Core, Shared, Timer, DISCONNECTED};
+use crate::transport::Transport;
+
+/// How much room one read into the receive buffer gets.
+const READ_SIZE: usize = 64 * 1024;
+/// Caller buffers at least this large are filled straight from the
+/// transport when a body allows it (no copy through the receive buffer).
+const DIRECT_MIN: usize = 4 * 1024;
+
+/// What one receive step produced.
+pub(crate) enum Step {
+    Event(Event),
+    /// A deadline of the state machine passed; look at the state again.
+    Timer,
+}
+
+/// A response head as the receiving side reports it.
+pub(crate) enum Head {
+    /// `100 Continue` (the server's, or the continue delay passed) for the
+    /// request whose body was held back.
+    Continue(RequestId),
+    /// A final response head.
+    Final(Response),
+}
+
+impl Head {
+    pub(crate) fn into_response(self) -> Response {
+        match self {
+            Head::Continue(id) => Response::continue_for(id),
+            Head::Final(head) => head,
+        }
+    }
+}
+
+/// The receiving direction of a [`Connection`](crate::Connection), made by
+/// [`Connection::split`](crate::Connection::split): read responses in one
+/// task while the [`SendHalf`] sends requests in another.
+///
+/// Its methods are those of [`Connection`](crate::Connection) for
+/// receiving. Unlike [`Connection::read_response`](crate::Connection::read_response),
+/// [`read_response`](Self::read_response) waits when no request is in
+/// flight yet, as long as the sending half exists; and
+/// [`next_response`](Self::next_response) ends with `None` once every
+/// response is read and the sending half is dropped (or the connection
+/// takes no more requests).
+///
+/// Only this half reads from the transport, and only when a response, a
+/// body piece or the end of stream is asked for, so unread responses stay
+/// in the kernel's buffers and the server's, never in ours: memory stays
+/// bounded however many requests the sending half puts in flight.
+pub struct RecvHalf<T = Box<dyn Transport>> {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) reader: Option<ReadHalf<T>>,
+    timer: Timer,
+    /// A response head was returned and its body is not finished.
+    in_body: bool,
+    /// A body reader or stream was dropped before the end of the body: the
+    /// next `read_response` discards the rest of it.
+    abandoned: bool,
+    /// Body bytes received but not yet given to the caller.
+    pending: Bytes,
+    trailers: Option<Headers>,
+    /// 1xx responses before the last final head returned.
+    informational: Vec<Response>,
+    /// 1xx responses before the head being read.
+    informational_next: Vec<Response>,
+    /// Bytes after a `CONNECT` or upgrade head: the connection was handed
+    /// over.
+    pub(crate) upgraded: Option<Bytes>,
+}
+
+impl<T> fmt::Debug for RecvHalf<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let core = self.shared.lock();
+        f.debug_struct("RecvHalf")
+            .field("in_flight", &core.proto.in_flight())
+            .field("in_body", &self.in_body)
+            .field("broken", &core.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> RecvHalf<T> {
+    /// A body reader or stream was dropped: if the body is unfinished, the
+    /// next `read_response` discards the rest.
+    pub(crate) fn abandon(&mut self) {
+        if self.in_body {
+            self.abandoned = true;
+        }
+    }
+}
+
+/// What a direct read into the caller's buffer did.
+enum Direct {
+    /// Not possible now (or the peer closed): go through the receive
+    /// buffer.
+    Skip,
+    Read(usize),
+}
+
+impl<T: Transport> RecvHalf<T> {
+    pub(crate) fn new(shared: Arc<Shared>, reader: ReadHalf<T>) -> Self {
+        RecvHalf {
+            shared,
+            reader: Some(reader),
+            timer: Timer::default(),
+            in_body: false,
+            abandoned: false,
+            pending: Bytes::new(),
+            trailers: None,
+            informational: Vec::new(),
+            informational_next: Vec::new(),
+            upgraded: None,
+        }
+    }
+
+    /// Reads the head of the next response; see
+    /// [`Connection::read_response`](crate::Connection::read_response).
+    /// While no request is in flight it waits for the sending half to send
+    /// one.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: bytes read are kept in the receive buffer and no event
+    /// is lost; a later call goes on where this one stopped.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::read_response`](crate::Connection::read_response);
+    /// [`Usage`](dugong_net::ErrorKind::Usage) if nothing is in flight and
+    /// nothing can be sent any more (see [`next_response`](Self::next_response)).
+    pub async fn read_response(&mut self) -> Result<Response, Error> {
+        match poll_fn(|cx| self.poll_read_response(cx, None, true)).await? {
+            Some(head) => Ok(head.into_response()),
+            None => Err(Error::Usage("no response is pending")),
+        }
+    }
+
+    /// Like [`read_response`](Self::read_response), but `Ok(None)` once
+    /// every response was read and no more can come (the sending half was
+    /// dropped, or the connection takes no more requests): the loop of a
+    /// receiving task.
+    ///
+    /// ```no_run
+    /// # async fn f(mut recv: dugong_tokio::RecvHalf) -> Result<(), dugong_tokio::Error> {
+    /// while let Some(head) = recv.next_response().await? {
+    ///     let body = recv.read_all().await?;
+    ///     println!("{} {} bytes", head.status(), body.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`read_response`](Self::read_response).
+    ///
+    /// # Errors
+    ///
+    /// As [`read_response`](Self::read_response).
+    pub async fn next_response(&mut self) -> Result<Option<Response>, Error> {
+        let head = poll_fn(|cx| self.poll_read_response(cx, None, true)).await?;
+        Ok(head.map(Head::into_response))
+    }
+
+    /// The 1xx responses (other than `100 Continue`) that came before the
+    /// last head [`read_response`](Self::read_response) returned.
+    pub fn informational(&self) -> &[Response] {
+        &self.informational
+    }
+
+    /// Reads body bytes of the current response into `buf`; `Ok(0)` at the
+    /// end of the body. See [`Connection::read_body`](crate::Connection::read_body).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if the future is dropped, no byte was taken from the
+    /// body.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::read_body`](crate::Connection::read_body).
+    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        poll_fn(|cx| self.poll_read_body(cx, None, buf)).await
+    }
+
+    /// The next piece of the current response's body, without copying it;
+    /// `None` at the end of the body.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a piece is returned or kept for the next call.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub async fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        poll_fn(|cx| self.poll_read_chunk(cx, None)).await
+    }
+
+    /// Reads the rest of the current response's body.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: what was read so far is lost if the future is
+    /// dropped (the connection itself stays in a defined state; the rest of
+    /// the body can still be read or discarded).
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        while let Some(piece) = self.read_chunk().await? {
+            out.extend_from_slice(&piece);
+        }
+        Ok(out)
+    }
+
+    /// Skips the rest of the current response's body.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a later call skips what is left.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub async fn discard(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_discard(cx, None)).await
+    }
+
+    /// The body of the current response as a [`tokio::io::AsyncRead`]; see
+    /// [`BodyReader`].
+    pub fn body_reader(&mut self) -> BodyReader<'_, T> {
+        BodyReader::new(self, None)
+    }
+
+    /// The body of the current response as a stream of [`Bytes`] pieces
+    /// (zero-copy slices of the receive buffer); see [`BodyStream`].
+    pub fn body_stream(&mut self) -> BodyStream<'_, T> {
+        BodyStream::new(self, None)
+    }
+
+    /// The trailer fields of the last response whose body was read to its
+    /// end (empty for bodies that were not chunked).
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.trailers.as_ref()
+    }
+
+    /// True while requests wait for (the rest of) their responses.
+    pub fn response_pending(&self) -> bool {
+        self.in_body || self.shared.lock().proto.in_flight() > 0
+    }
+
+    /// True while the body of the response last returned by
+    /// [`read_response`](Self::read_response) is not read to its end.
+    pub fn body_pending(&self) -> bool {
+        self.in_body
+    }
+
+    /// True if the connection can take another request now; see
+    /// [`Connection::is_usable`](crate::Connection::is_usable).
+    pub fn is_usable(&self) -> bool {
+        self.upgraded.is_none() && self.shared.usable()
+    }
+
+    /// The error that broke the connection, if one did.
+    pub fn error(&self) -> Option<Error> {
+        self.shared.lock().error()
+    }
+
+    // ----- internals ----------------------------------------------------------
+
+    pub(crate) fn poll_read_response(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut SendHalf<T>>,
+        wait_for_requests: bool,
+    ) -> Poll<Result<Option<Head>, Error>> {
+        loop {
+            if self.in_body {
+                if !self.abandoned {
+                    return Poll::Ready(Err(Error::Usage(
+                        "the previous response's body is not read to its end; read or discard it",
+                    )));
+                }
+                ready!(self.poll_discard(cx, send.as_deref_mut()))?;
+                continue;
+            }
+            {
+                let mut core = self.shared.lock();
+                core.check()?;
+                if let Some(id) = core.released.take() {
+                    return Poll::Ready(Ok(Some(Head::Continue(id))));
+                }
+                if core.proto.in_flight() == 0 {
+                    // No request in flight, and none can come: the sending
+                    // half is gone, or the connection takes no more.
+                    let no_more = core.sender_gone || core.eof || core.proto.must_close();
+                    if !wait_for_requests || no_more {
+                        return Poll::Ready(Ok(None));
+                    }
+                    core.wait_as_receiver(cx.waker());
+                    return Poll::Pending;
+                }
+            }
+            match ready!(self.poll_step(cx, send.as_deref_mut()))? {
+                Step::Timer => {}
+                Step::Event(Event::Continue(id)) => {
+                    return Poll::Ready(Ok(Some(Head::Continue(id))));
+                }
+                Step::Event(Event::Informational(head)) => self.informational_next.push(head),
+                Step::Event(Event::Headers(head)) => {
+                    tracing::debug!(
+                        id = head.id().as_u64(),
+                        status = head.status(),
+                        "dugong: response head"
+                    );
+                    self.in_body = true;
+                    self.abandoned = false;
+                    self.trailers = None;
+                    self.informational = std::mem::take(&mut self.informational_next);
+                    return Poll::Ready(Ok(Some(Head::Final(head))));
+                }
+                Step::Event(other) => {
+                    // Body events belong to a head already returned.
+                    tracing::warn!(?other, "dugong: body event with no head pending");
+                }
+            }
+        }
+    }
+
+    pub(crate) fn poll_read_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut SendHalf<T>>,
+    ) -> Poll<Result<Option<Bytes>, Error>> {
+        loop {
+            if !self.pending.is_empty() {
+                return Poll::Ready(Ok(Some(std::mem::take(&mut self.pending))));
+            }
+            if !self.in_body {
+                return Poll::Ready(Ok(None));
+            }
+            ready!(self.poll_body_step(cx, send.as_deref_mut()))?;
+        }
+    }
+
+    pub(crate) fn poll_discard(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut SendHalf<T>>,
+    ) -> Poll<Result<(), Error>> {
+        while ready!(self.poll_read_chunk(cx, send.as_deref_mut()))?.is_some() {}
+        Poll::Ready(Ok(()))
+    }
+
+    pub(crate) fn poll_read_body(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut SendHalf<T>>,
+        buf: &mut [u8],
+    ) -> Poll<Result<usize, Error>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            if !self.pending.is_empty() {
+                let n = buf.len().min(self.pending.len());
+                buf[..n].copy_from_slice(&self.pending.split_to(n));
+                return Poll::Ready(Ok(n));
+            }
+            if !self.in_body {
+                return Poll::Ready(Ok(0));
+            }
+            if buf.len() >= DIRECT_MIN {
+                match self.poll_direct(cx, buf) {
+                    Poll::Ready(Ok(Direct::Read(n))) => return Poll::Ready(Ok(n)),
+                    Poll::Ready(Ok(Direct::Skip)) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        self.shared.lock().park_receiver(cx.waker());
+                        ready!(self.timer.poll(&self.shared, cx, Some(Phase::Reading)))?;
+                        continue;
+                    }
+                }
+            }
+            ready!(self.poll_body_step(cx, send.as_deref_mut()))?;
+        }
+    }
+
+    /// Reads body bytes straight into `buf` when the state machine allows
+    /// it (nothing buffered, a body of known length or a chunk under way,
+    /// nothing queued to write).
+    fn poll_direct(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Result<Direct, Error>> {
+        let shared = &*self.shared;
+        let allowed = {
+            let core = shared.lock();
+            core.check()?;
+            if core.eof || core.proto.transmit_len() > 0 {
+                return Poll::Ready(Ok(Direct::Skip));
+            }
+            core.proto.direct_read_len()
+        };
+        if allowed == 0 {
+            return Poll::Ready(Ok(Direct::Skip));
+        }
+        let Some(reader) = self.reader.as_mut() else {
+            return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
+        };
+        let max = usize::try_from(allowed).map_or(buf.len(), |a| a.min(buf.len()));
+        let mut read_buf = ReadBuf::new(&mut buf[..max]);
+        let result = ready!(Pin::new(reader).poll_read(cx, &mut read_buf));
+        self.timer.done();
+        let mut core = shared.lock();
+        match result {
+            Ok(()) if read_buf.filled().is_empty() => {
+                peer_closed(shared, &mut core);
+                Poll::Ready(Ok(Direct::Skip))
+            }
+            Ok(()) => {
+                let n = read_buf.filled().len();
+                core.proto.note_direct_read(n)?;
+                if let Some(trace) = &shared.trace {
+                    trace.record(Record::Recv, read_buf.filled());
+                }
+                core.progress();
+                Poll::Ready(Ok(Direct::Read(n)))
+            }
+            Err(e) => read_failed(shared, &mut core, e).map(|r| r.map(|_| Direct::Skip)),
+        }
+    }
+
+    /// Reads one step of the body of the current response into `pending`.
+    fn poll_body_step(
+        &mut self,
+        cx: &mut Context<'_>,
+        send: Option<&mut SendHalf<T>>,
+    ) -> Poll<Result<(), Error>> {
+        match ready!(self.poll_step(cx, send))? {
+            Step::Event(Event::Data(data)) => self.pending = data,
+            Step::Event(Event::End { trailers }) => {
+                self.in_body = false;
+                self.abandoned = false;
+                self.trailers = Some(trailers);
+                // Starts the idle timeout if nothing else is in flight.
+                let mut core = self.shared.lock();
+                self.shared.tick(&mut core);
+            }
+            Step::Event(Event::Upgraded { rest }) => {
+                self.in_body = false;
+                self.abandoned = false;
+                self.upgraded = Some(rest);
+            }
+            Step::Event(other) => {
+                tracing::warn!(?other, "dugong: unexpected event inside a body");
+            }
+            Step::Timer => {}
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The next event, reading as needed. With `send` (one task drives
+    /// both directions), also writes what is queued (a body released by
+    /// `100 Continue`, or what a cancelled call left).
+    pub(crate) fn poll_step(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut SendHalf<T>>,
+    ) -> Poll<Result<Step, Error>> {
+        loop {
+            {
+                let shared = &*self.shared;
+                let mut core = shared.lock();
+                if let Some(e) = &core.broken {
+                    return Poll::Ready(Err(e.clone()));
+                }
+                let awaiting = core.proto.awaiting_continue();
+                match core.proto.poll_event() {
+                    Ok(Some(event)) => {
+                        if matches!(event, Event::Continue(_) | Event::Headers(_)) {
+                            // The send side may have been released or
+                            // cancelled.
+                            core.wake_sender();
+                        }
+                        if let Event::Continue(id) = event {
+                            if awaiting != Some(id) {
+                                // Unsolicited: nothing waits for it.
+                                continue;
+                            }
+                        }
+                        drop(core);
+                        if let Some(send) = send.as_deref_mut() {
+                            // A Continue released a held body: start writing
+                            // it at once.
+                            let _ = send.poll_send(cx);
+                        }
+                        return Poll::Ready(Ok(Step::Event(event)));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        let error = Error::Protocol(e);
+                        shared.note(&format!("error: {error}"));
+                        tracing::debug!(%error, "dugong: protocol error");
+                        // The connection is dead: a sending half waiting
+                        // for a release or for the transport must know.
+                        core.wake_both();
+                        return Poll::Ready(Err(error));
+                    }
+                }
+                if core.eof {
+                    // The state machine has seen the end and wants nothing
+                    // more.
+                    return Poll::Ready(Err(Error::closed_while_sending()));
+                }
+            }
+            if let Some(send) = send.as_deref_mut() {
+                if let Poll::Ready(Err(e)) = send.poll_send(cx) {
+                    // A peer that stopped reading is not an error here: its
+                    // response may be on the way.
+                    if !self.shared.lock().send_closed {
+                        return Poll::Ready(Err(e));
+                    }
+                }
+            }
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(_)) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+            // Woken by the transport, the timer, or the other half breaking
+            // the connection.
+            self.shared.lock().park_receiver(cx.waker());
+            ready!(self.timer.poll(&self.shared, cx, Some(Phase::Reading)))?;
+            return Poll::Ready(Ok(Step::Timer));
+        }
+    }
+
+    /// Reads once into the state machine's receive buffer. `Ready(Ok(true))`
+    /// when bytes arrived, `Ready(Ok(false))` at the end of stream.
+    ///
+    /// The buffer is taken out of the state machine for the read (so the
+    /// lock is not held while the transport works) and put back in the
+    /// same poll, so nothing is lost if the caller's future is dropped.
+    pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
+        let shared = &*self.shared;
+        let Some(reader) = self.reader.as_mut() else {
+            return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
+        };
+        loop {
+            let mut buf = {
+                let mut core = shared.lock();
+                if core.eof {
+                    return Poll::Ready(Ok(false));
+                }
+                std::mem::take(core.proto.recv_buf())
+            };
+            if buf.capacity() - buf.len() < READ_SIZE / 4 {
+                buf.reserve(READ_SIZE);
+            }
+            let before = buf.len();
+            let result = pin!(reader.read_buf(&mut buf)).poll(cx);
+            if let (Some(trace), Poll::Ready(Ok(n))) = (&shared.trace, &result) {
+                if *n > 0 {
+                    trace.record(Record::Recv, &buf[before..]);
+                }
+            }
+            let mut core = shared.lock();
+            *core.proto.recv_buf() = buf;
+            if result.is_ready() {
+                self.timer.done();
+            }
+            return match result {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    peer_closed(shared, &mut core);
+                    Poll::Ready(Ok(false))
+                }
+                Poll::Ready(Ok(_)) => {
+                    core.progress();
+                    Poll::Ready(Ok(true))
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Poll::Ready(Err(e)) => read_failed(shared, &mut core, e),
+            };
+        }
+    }
+}
+
+fn peer_closed(shared: &Shared, core: &mut Core) {
+    core.eof = true;
+    core.proto.receive_eof();
+    core.progress();
+    if let Some(trace) = &shared.trace {
+        trace.record(Record::Eof, b"");
+    }
+    core.wake_sender();
+}
+
+/// A read failed: a peer that went away is the end of stream; anything
+/// else breaks the connection.
+fn read_failed(shared: &Shared, core: &mut Core, e: io::Error) -> Poll<Result<bool, Error>> {
+    if e.kind() == io::ErrorKind::Interrupted {
+        return Poll::Ready(Ok(true));
+    }
+    if is_peer_gone(&e) {
+        shared.note(&format!("read failed: {e}"));
+        peer_closed(shared, core);
+        return Poll::Ready(Ok(false));
+    }
+    Poll::Ready(Err(shared.fail(core, Error::io(e))))
+}

@@ -1,0 +1,465 @@
+//! [`SendHalf`]: the sending direction of a connection. It shares the
+//! protocol state with the [`RecvHalf`](crate::RecvHalf) behind a lock that
+//! is never held across an `.await`, so the two can run in two tasks at
+//! once.
+//!
+//! Everything here is written as `poll_*` functions, so that the async
+//! methods, the body writer and the single-task [`Connection`](crate::Connection)
+//! are thin wrappers, and no state lives in a future that could be
+//! dropped: what a call queued stays queued in the state machine.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use dugong_net::trace::Record;
+use dugong_net::{is_peer_gone, Error, Phase};
+use dugong_proto::{Body, HeaderField, RequestId};
+use tokio::io::{AsyncWrite, WriteHalf};
+
+use crate::body::BodyWriter;
+use crate::recv::RecvHalf;
+use crate::shared::{Core, Shared, Timer, DISCONNECTED};
+use crate::transport::Transport;
+
+/// How many segments one vectored write passes.
+const MAX_SLICES: usize = 64;
+/// A transport without vectored writes gets small segments gathered into
+/// one write of up to this many bytes.
+const GATHER: usize = 64 * 1024;
+
+/// A header field given by the caller or added by the connection.
+enum Field<'a, H> {
+    Caller(H),
+    Added(&'a (&'static str, String)),
+}
+
+impl<H: HeaderField> HeaderField for Field<'_, H> {
+    fn name(&self) -> &[u8] {
+        match self {
+            Field::Caller(h) => h.name(),
+            Field::Added(f) => f.0.as_bytes(),
+        }
+    }
+    fn value(&self) -> &[u8] {
+        match self {
+            Field::Caller(h) => h.value(),
+            Field::Added(f) => f.1.as_bytes(),
+        }
+    }
+}
+
+/// The sending direction of a [`Connection`](crate::Connection), made by
+/// [`Connection::split`](crate::Connection::split). Run it in one task and
+/// its [`RecvHalf`] in another to keep any number of requests in flight.
+///
+/// Its methods are those of [`Connection`](crate::Connection) for sending,
+/// with one difference: a request with `Expect: 100-continue` makes
+/// [`send_request`](Self::send_request) wait until its body may be sent (the
+/// receiving half saw `100 Continue`, the continue delay passed, or a final
+/// response cancelled the body), and a whole body ([`Body::Full`]) is then
+/// written before it returns. The receiving half must be read for that to
+/// happen (or the continue delay pass).
+///
+/// Dropping the sending half tells the receiving half that no more requests
+/// come: its [`next_response`](RecvHalf::next_response) returns `None` once
+/// every response is read. It does not close the transport.
+pub struct SendHalf<T = Box<dyn Transport>> {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) writer: Option<WriteHalf<T>>,
+    timer: Timer,
+    /// Where small segments are gathered for transports without vectored
+    /// writes.
+    scratch: Vec<u8>,
+}
+
+impl<T> fmt::Debug for SendHalf<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let core = self.shared.lock();
+        f.debug_struct("SendHalf")
+            .field("in_flight", &core.proto.in_flight())
+            .field("queued_bytes", &core.proto.transmit_len())
+            .field("broken", &core.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Drop for SendHalf<T> {
+    fn drop(&mut self) {
+        let mut core = self.shared.lock();
+        core.sender_gone = true;
+        core.wake_receiver();
+    }
+}
+
+impl<T: Transport> SendHalf<T> {
+    pub(crate) fn new(shared: Arc<Shared>, writer: WriteHalf<T>) -> Self {
+        SendHalf {
+            shared,
+            writer: Some(writer),
+            timer: Timer::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Sends a request head, and the body if it is given whole; see
+    /// [`Connection::send_request`](crate::Connection::send_request). With
+    /// `Expect: 100-continue` it returns once the body may be sent (and a
+    /// whole body is written), or was refused by a final response.
+    ///
+    /// # Cancel safety
+    ///
+    /// The request is queued when the future is first polled. If the
+    /// future is dropped before it completes, the rest of the request's
+    /// bytes (and a whole body released later by `100 Continue`) are
+    /// written by the next call that writes ([`flush`](Self::flush) or any
+    /// `send_*`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_request`](crate::Connection::send_request).
+    pub async fn send_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        let id = self.queue_request(method, target, headers, body)?;
+        self.flush().await?;
+        if self.shared.lock().proto.awaiting_continue() == Some(id) {
+            poll_fn(|cx| self.poll_release(cx)).await?;
+            self.flush().await?;
+        }
+        Ok(id)
+    }
+
+    /// Sends a piece of the body of the request being sent, without copying
+    /// it; waits first if the body is held for `100 Continue`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while waiting for `100 Continue`, nothing was sent. Dropped
+    /// later, the piece is queued and written by the next call that writes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_body`](crate::Connection::send_body).
+    pub async fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_release(cx)).await?;
+        self.queue_body(data)?;
+        self.flush().await
+    }
+
+    /// Like [`send_body`](Self::send_body), copying `data`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_body`](Self::send_body).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_body`](Self::send_body).
+    pub async fn write_body(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send_body(Bytes::copy_from_slice(data)).await
+    }
+
+    /// Ends a chunked request body.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_body`](Self::send_body).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::finish`](crate::Connection::finish).
+    pub async fn finish(&mut self) -> Result<(), Error> {
+        self.finish_with_trailers([] as [(&str, &str); 0]).await
+    }
+
+    /// Ends a chunked request body with trailer fields.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_body`](Self::send_body).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::finish_with_trailers`](crate::Connection::finish_with_trailers).
+    pub async fn finish_with_trailers<I>(&mut self, trailers: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        poll_fn(|cx| self.poll_release(cx)).await?;
+        self.queue_finish(trailers)?;
+        self.flush().await
+    }
+
+    /// Writes everything queued (what a cancelled call left behind).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: what is not written yet stays queued.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`](dugong_net::ErrorKind::Closed) if the peer went away,
+    /// timeouts and I/O errors.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_flush_all(cx, None)).await
+    }
+
+    /// The body of the request being sent as a [`tokio::io::AsyncWrite`];
+    /// see [`BodyWriter`].
+    pub fn body_writer(&mut self) -> BodyWriter<'_, T> {
+        BodyWriter::new(self, None)
+    }
+
+    /// True if the connection can take another request now; see
+    /// [`Connection::is_usable`](crate::Connection::is_usable).
+    pub fn is_usable(&self) -> bool {
+        self.shared.usable()
+    }
+
+    /// The error that broke the connection, if one did.
+    pub fn error(&self) -> Option<Error> {
+        self.shared.lock().error()
+    }
+
+    // ----- internals ----------------------------------------------------------
+
+    pub(crate) fn queue_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        let shared = &*self.shared;
+        let mut core = shared.lock();
+        shared.tick(&mut core);
+        check_send(&core)?;
+        let absolute;
+        let target = match &shared.absolute_prefix {
+            Some(prefix) if target.starts_with('/') => {
+                absolute = format!("{prefix}{target}");
+                absolute.as_str()
+            }
+            _ => target,
+        };
+        let fields = headers
+            .into_iter()
+            .map(Field::Caller)
+            .chain(shared.extra_fields.iter().map(Field::Added));
+        let id = core.proto.send_request(method, target, fields, body)?;
+        if let Some(trace) = &shared.trace {
+            let mut spec = method.to_owned();
+            if core.proto.awaiting_continue() == Some(id) {
+                spec.push_str(":expect100");
+            }
+            trace.record(Record::Request, spec.as_bytes());
+        }
+        tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
+        core.wake_receiver();
+        Ok(id)
+    }
+
+    pub(crate) fn queue_body(&self, data: Bytes) -> Result<(), Error> {
+        let mut core = self.shared.lock();
+        check_send(&core)?;
+        core.proto.send_body(data)?;
+        Ok(())
+    }
+
+    pub(crate) fn queue_finish<I>(&self, trailers: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        let mut core = self.shared.lock();
+        check_send(&core)?;
+        core.proto.finish(trailers)?;
+        Ok(())
+    }
+
+    /// True while the caller owes body bytes of the request being sent.
+    pub(crate) fn sending_body(&self) -> bool {
+        self.shared.lock().proto.is_sending_body()
+    }
+
+    /// Waits while a body is held for `100 Continue` (until the receiving
+    /// half sees the answer, or the continue delay passes).
+    pub(crate) fn poll_release(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            {
+                let mut core = self.shared.lock();
+                core.check()?;
+                if core.proto.awaiting_continue().is_none() {
+                    self.timer.done();
+                    return Poll::Ready(Ok(()));
+                }
+                core.wait_as_sender(cx.waker());
+            }
+            ready!(self.timer.poll(&self.shared, cx, None))?;
+        }
+    }
+
+    /// Writes what is queued until it is all written (and the transport
+    /// flushed) or the transport would block. No deadline is involved.
+    pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let shared = &*self.shared;
+        loop {
+            let mut core = shared.lock();
+            core.check()?;
+            let Some(writer) = self.writer.as_mut() else {
+                return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
+            };
+            if core.proto.transmit_len() == 0 {
+                return match Pin::new(writer).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {
+                        self.timer.done();
+                        Poll::Ready(Ok(()))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(write_failed(shared, &mut core, e))),
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+            if core.send_closed {
+                return Poll::Ready(Err(Error::closed_while_sending()));
+            }
+            match poll_write_queued(writer, &mut self.scratch, cx, &core.proto) {
+                Poll::Ready(Ok(0)) => {
+                    let e = io::Error::from(io::ErrorKind::WriteZero);
+                    return Poll::Ready(Err(write_failed(shared, &mut core, e)));
+                }
+                Poll::Ready(Ok(n)) => {
+                    if let Some(trace) = &shared.trace {
+                        let proto = &core.proto;
+                        let mut offset = proto.transmitted();
+                        let mut left = n;
+                        for segment in proto.transmit_segments() {
+                            if left == 0 {
+                                break;
+                            }
+                            let take = left.min(segment.len());
+                            trace.sent(offset, &segment[..take], proto.secret_spans());
+                            offset += take as u64;
+                            left -= take;
+                        }
+                    }
+                    core.proto.consume_transmit(n);
+                    core.progress();
+                    self.timer.done();
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(write_failed(shared, &mut core, e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Writes everything queued, waiting as needed. With `recv` (one task
+    /// drives both directions), reads what arrives meanwhile into the
+    /// receive buffer, up to `max_buffered`, so a server that answers
+    /// before it reads more requests cannot deadlock the connection.
+    pub(crate) fn poll_flush_all(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut recv: Option<&mut RecvHalf<T>>,
+    ) -> Poll<Result<(), Error>> {
+        loop {
+            if let Poll::Ready(result) = self.poll_send(cx) {
+                return Poll::Ready(result);
+            }
+            if let Some(recv) = recv.as_deref_mut() {
+                match recv.poll_fill(cx) {
+                    Poll::Ready(Ok(true)) => {
+                        let mut core = self.shared.lock();
+                        let limit = self.shared.max_buffered;
+                        if core.proto.recv_buf().len() >= limit {
+                            let error = Error::ReceiveBufferFull { limit };
+                            return Poll::Ready(Err(self.shared.fail(&mut core, error)));
+                        }
+                        continue;
+                    }
+                    Poll::Ready(Ok(false)) | Poll::Pending => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                }
+            }
+            // Woken by the transport, the timer, or the other half breaking
+            // the connection.
+            self.shared.lock().park_sender(cx.waker());
+            ready!(self.timer.poll(&self.shared, cx, Some(Phase::Writing)))?;
+        }
+    }
+}
+
+/// One write of the queued segments: vectored if the transport supports
+/// it, otherwise small segments gathered into one buffer.
+fn poll_write_queued<T: Transport>(
+    writer: &mut WriteHalf<T>,
+    scratch: &mut Vec<u8>,
+    cx: &mut Context<'_>,
+    proto: &dugong_proto::Connection,
+) -> Poll<io::Result<usize>> {
+    let segments = proto.transmit_segments();
+    if segments.len() == 1 || writer.is_write_vectored() {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let mut count = 0;
+        for (slot, segment) in slices.iter_mut().zip(segments) {
+            *slot = IoSlice::new(segment);
+            count += 1;
+        }
+        if count == 1 {
+            return Pin::new(writer).poll_write(cx, &slices[0]);
+        }
+        return Pin::new(writer).poll_write_vectored(cx, &slices[..count]);
+    }
+    scratch.clear();
+    for segment in segments {
+        if scratch.is_empty() && segment.len() >= GATHER {
+            return Pin::new(writer).poll_write(cx, segment);
+        }
+        if scratch.len() + segment.len() > GATHER {
+            break;
+        }
+        scratch.extend_from_slice(segment);
+    }
+    Pin::new(writer).poll_write(cx, scratch)
+}
+
+fn check_send(core: &Core) -> Result<(), Error> {
+    core.check()?;
+    if core.send_closed {
+        return Err(Error::closed_while_sending());
+    }
+    Ok(())
+}
+
+/// A write failed: a peer that went away only closes the sending
+/// direction (its responses may still be read); anything else breaks the
+/// connection.
+fn write_failed(shared: &Shared, core: &mut Core, e: io::Error) -> Error {
+    if is_peer_gone(&e) || e.kind() == io::ErrorKind::WriteZero {
+        core.send_closed = true;
+        shared.note(&format!("write failed: {e}"));
+        tracing::debug!(error = %e, "dugong: peer stopped reading");
+        core.wake_receiver();
+        Error::closed_while_sending()
+    } else {
+        shared.fail(core, Error::io(e))
+    }
+}
