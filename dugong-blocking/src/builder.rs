@@ -14,6 +14,10 @@ use crate::transport::{Tcp, Transport};
 /// The default bound on response bytes buffered while a write is blocked.
 pub const DEFAULT_MAX_BUFFERED: usize = 64 * 1024 * 1024;
 
+/// The default bound on requests in flight for a split connection's
+/// sending half.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+
 /// Where the proxy comes from.
 #[derive(Debug, Clone)]
 enum ProxyChoice {
@@ -56,6 +60,7 @@ pub struct Builder {
     timeout: Option<Duration>,
     config: Config,
     max_buffered: usize,
+    max_in_flight: usize,
     trace: TraceChoice,
     keep_secrets: bool,
 }
@@ -75,6 +80,7 @@ impl Builder {
             timeout: None,
             config: Config::default(),
             max_buffered: DEFAULT_MAX_BUFFERED,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             trace: TraceChoice::Env,
             keep_secrets: false,
         }
@@ -173,6 +179,18 @@ impl Builder {
         self
     }
 
+    /// At most this many requests in flight when the connection is
+    /// [split](Connection::split) (default 1024): the sending half waits for
+    /// responses to be read before it sends more, so neither the kernel's
+    /// buffers nor the list of requests in flight grow with a sender that
+    /// runs ahead. A connection used from one thread is not limited (it
+    /// cannot wait for itself); there [`max_buffered`](Self::max_buffered)
+    /// bounds memory.
+    pub fn max_in_flight(mut self, requests: usize) -> Builder {
+        self.max_in_flight = requests.max(1);
+        self
+    }
+
     /// Write a traffic trace to this file (instead of the file named by
     /// `DUGONG_TRACEFILE`, which is used by default).
     pub fn trace_file(mut self, path: impl Into<PathBuf>) -> Builder {
@@ -233,6 +251,7 @@ impl Builder {
             host: Some(origin.authority()),
             timeout: self.timeout,
             max_buffered: self.max_buffered,
+            max_in_flight: self.max_in_flight,
             trace,
             absolute_prefix: None,
             extra_fields: Vec::new(),
@@ -345,6 +364,7 @@ impl Builder {
             host: None,
             timeout: self.timeout,
             max_buffered: self.max_buffered,
+            max_in_flight: self.max_in_flight,
             trace: None,
             absolute_prefix: None,
             extra_fields: proxy.header_fields(),

@@ -42,6 +42,7 @@ pub struct Connection {
     io: Box<dyn Transport>,
     timeout: Option<Duration>,
     max_buffered: usize,
+    max_in_flight: usize,
     started: Instant,
     trace: Option<Trace>,
     /// The error that broke the transport, repeated by every later call.
@@ -121,6 +122,7 @@ pub(crate) struct Setup {
     pub(crate) host: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
+    pub(crate) max_in_flight: usize,
     pub(crate) trace: Option<Trace>,
     pub(crate) absolute_prefix: Option<String>,
     pub(crate) extra_fields: Vec<(&'static str, String)>,
@@ -139,6 +141,7 @@ impl Connection {
             io,
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
+            max_in_flight: setup.max_in_flight,
             started: Instant::now(),
             trace: setup.trace,
             broken: None,
@@ -974,6 +977,11 @@ impl Connection {
     pub fn flush(&mut self) -> Result<(), Error> {
         self.check()?;
         self.write_queued()
+    }
+
+    /// The bound on requests in flight for a split connection.
+    pub(crate) fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     /// Turns the connection into the shared state of a split.

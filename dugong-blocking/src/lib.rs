@@ -78,7 +78,7 @@ mod split;
 mod tls;
 mod transport;
 
-pub use builder::{Builder, DEFAULT_MAX_BUFFERED};
+pub use builder::{Builder, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT};
 pub use conn::{BodyReader, BodyWriter, Connection};
 pub use split::{RecvHalf, SendHalf, SplitBodyReader};
 #[cfg(feature = "tls")]

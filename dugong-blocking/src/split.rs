@@ -19,6 +19,11 @@ struct Shared {
     /// Signalled when the sending half queues a request or goes away.
     sent: Condvar,
     sender_gone: AtomicBool,
+    /// Signalled, when the sending half waits for it, as the receiving half
+    /// reads responses or goes away.
+    read: Condvar,
+    sender_waiting: AtomicBool,
+    receiver_gone: AtomicBool,
 }
 
 impl Shared {
@@ -26,6 +31,37 @@ impl Shared {
         // A panic in the other half leaves the state machine consistent
         // (every call either completes or returns before changing it).
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits (for the sending half) until fewer than the connection's
+    /// bound of requests are in flight, the receiving half is gone, or the
+    /// connection broke.
+    fn wait_for_room(&self) -> MutexGuard<'_, Connection> {
+        let mut conn = self.lock();
+        while conn.proto().in_flight() >= conn.max_in_flight()
+            && conn.error().is_none()
+            && !self.receiver_gone.load(Ordering::SeqCst)
+        {
+            self.sender_waiting.store(true, Ordering::SeqCst);
+            // The timeout only guards against a missed signal.
+            conn = self
+                .read
+                .wait_timeout(conn, std::time::Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        self.sender_waiting.store(false, Ordering::SeqCst);
+        conn
+    }
+
+    /// Tells a waiting sending half that responses were read.
+    fn signal_read(&self) {
+        if self.sender_waiting.load(Ordering::SeqCst) {
+            // Take the lock so the signal cannot fall between the sender's
+            // check and its wait.
+            drop(self.lock());
+            self.read.notify_all();
+        }
     }
 
     /// Runs `op` under the lock; when it stops because the transport is not
@@ -92,6 +128,9 @@ impl Connection {
             waiter,
             sent: Condvar::new(),
             sender_gone: AtomicBool::new(false),
+            read: Condvar::new(),
+            sender_waiting: AtomicBool::new(false),
+            receiver_gone: AtomicBool::new(false),
         });
         Ok((
             SendHalf {
@@ -127,7 +166,7 @@ impl SendHalf {
     {
         let id = self
             .shared
-            .lock()
+            .wait_for_room()
             .queue_request(method, target, headers, body)?;
         self.shared.sent.notify_all();
         self.shared.drive(Connection::flush)?;
@@ -153,7 +192,7 @@ impl SendHalf {
     {
         let id = self
             .shared
-            .lock()
+            .wait_for_room()
             .queue_request(method, target, headers, body)?;
         self.shared.sent.notify_all();
         Ok(id)
@@ -273,7 +312,9 @@ impl RecvHalf {
                     .unwrap_or_else(|p| p.into_inner());
             }
         }
-        self.shared.drive(Connection::read_response)
+        let head = self.shared.drive(Connection::read_response);
+        self.shared.signal_read();
+        head
     }
 
     /// As [`Connection::informational`] (a copy).
@@ -287,7 +328,11 @@ impl RecvHalf {
     ///
     /// As [`Connection::read_body`].
     pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        self.shared.drive(|conn| conn.read_body(buf))
+        let n = self.shared.drive(|conn| conn.read_body(buf));
+        if matches!(n, Ok(0) | Err(_)) {
+            self.shared.signal_read();
+        }
+        n
     }
 
     /// As [`Connection::read_chunk`].
@@ -296,7 +341,11 @@ impl RecvHalf {
     ///
     /// As [`Connection::read_body`].
     pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        self.shared.drive(Connection::read_chunk)
+        let piece = self.shared.drive(Connection::read_chunk);
+        if matches!(piece, Ok(None) | Err(_)) {
+            self.shared.signal_read();
+        }
+        piece
     }
 
     /// As [`Connection::read_all`].
@@ -327,6 +376,12 @@ impl RecvHalf {
         self.shared.lock().trailers().cloned()
     }
 
+    /// How many requests wait for (the rest of) their responses; never more
+    /// than the builder's [`max_in_flight`](crate::Builder::max_in_flight).
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().proto().in_flight()
+    }
+
     /// As [`Connection::response_pending`].
     pub fn response_pending(&self) -> bool {
         self.shared.lock().response_pending()
@@ -335,6 +390,14 @@ impl RecvHalf {
     /// The body of the current response as a [`std::io::Read`].
     pub fn body_reader(&mut self) -> SplitBodyReader<'_> {
         SplitBodyReader { half: self }
+    }
+}
+
+impl Drop for RecvHalf {
+    fn drop(&mut self) {
+        self.shared.receiver_gone.store(true, Ordering::SeqCst);
+        drop(self.shared.lock());
+        self.shared.read.notify_all();
     }
 }
 

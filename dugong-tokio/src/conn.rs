@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -163,9 +164,33 @@ impl<T: Transport> Connection<T> {
         I: IntoIterator,
         I::Item: HeaderField,
     {
+        self.check_idle().await?;
         let id = self.send.queue_request(method, target, headers, body)?;
         self.flush().await?;
         Ok(id)
+    }
+
+    /// On an idle connection, bytes from the server answer nothing: look
+    /// for them (with one read that does not wait) before a new request
+    /// could be taken to be their request. A server that closed the idle
+    /// connection is reported as closed.
+    async fn check_idle(&mut self) -> Result<(), Error> {
+        if self.response_pending() {
+            return Ok(());
+        }
+        poll_fn(|cx| match self.recv.poll_fill(cx) {
+            Poll::Pending => Poll::Ready(Ok(())),
+            Poll::Ready(result) => Poll::Ready(result.map(|_| ())),
+        })
+        .await?;
+        let mut core = self.send.shared.lock();
+        if let Err(e) = core.proto.poll_event() {
+            return Err(Error::Protocol(e));
+        }
+        if core.eof {
+            return Err(Error::closed_while_sending());
+        }
+        Ok(())
     }
 
     /// Sends a piece of the body of the request being sent (one sent with

@@ -348,6 +348,10 @@ pub struct CutStream {
     data: Vec<u8>,
     at: usize,
     piece: usize,
+    /// A request was written: as a real server, the async stream answers
+    /// nothing before that.
+    asked: bool,
+    waker: Option<std::task::Waker>,
 }
 
 impl CutStream {
@@ -357,6 +361,8 @@ impl CutStream {
             data,
             at: 0,
             piece: piece.max(1),
+            asked: false,
+            waker: None,
         }
     }
 }
@@ -377,5 +383,55 @@ impl Write for CutStream {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl tokio::io::AsyncRead for CutStream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.asked {
+            this.waker = Some(cx.waker().clone());
+            return std::task::Poll::Pending;
+        }
+        let n = buf
+            .remaining()
+            .min(this.piece)
+            .min(this.data.len() - this.at);
+        buf.put_slice(&this.data[this.at..this.at + n]);
+        this.at += n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for CutStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.asked = true;
+        if let Some(waker) = this.waker.take() {
+            waker.wake();
+        }
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
     }
 }

@@ -493,3 +493,31 @@ fn queued_requests_go_out_on_flush_or_on_the_next_read() {
     assert_eq!(conn.read_all().unwrap(), expected_body(3));
     assert_eq!(server.requests(), 1001);
 }
+
+#[test]
+fn a_split_sender_keeps_at_most_max_in_flight_requests_out() {
+    let server = HyperServer::start();
+    let conn = Builder::new("127.0.0.1", server.addr().port())
+        .timeout(Duration::from_secs(10))
+        .max_in_flight(8)
+        .no_trace()
+        .connect()
+        .unwrap();
+    let (mut send, mut recv) = conn.split().unwrap();
+    let n = 5_000u64;
+    let sender = std::thread::spawn(move || {
+        for _ in 0..n {
+            send.send_request("GET", "/size/20", NO_FIELDS, Body::Empty)
+                .unwrap();
+        }
+    });
+    let mut most = 0;
+    for _ in 0..n {
+        most = most.max(recv.in_flight());
+        recv.read_response().unwrap();
+        assert_eq!(recv.read_all().unwrap(), expected_body(20));
+    }
+    sender.join().unwrap();
+    assert!(most <= 8, "{most} requests were in flight");
+    assert!(most > 1, "the sender did pipeline");
+}

@@ -69,3 +69,67 @@ fn blocking_one_million_pipelined_requests_keep_memory_flat() {
         );
     }
 }
+
+#[test]
+#[ignore = "long: run with --ignored (see the file's doc)"]
+fn tokio_one_million_pipelined_requests_keep_memory_flat() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let server = CannedServer::start(100);
+        let conn = dugong_tokio::Builder::new("127.0.0.1", server.addr().port())
+            .timeout(Duration::from_secs(30))
+            .no_trace()
+            .connect()
+            .await
+            .unwrap();
+        let (mut send, mut recv) = conn.split();
+        let started = Instant::now();
+        let sender = async move {
+            for _ in 0..REQUESTS {
+                send.send_request("GET", "/", [("Accept", "*/*")], dugong_tokio::Body::Empty)
+                    .await
+                    .unwrap();
+            }
+            send
+        };
+        let receiver = async {
+            let mut at_10 = None;
+            let mut buf = [0; 256];
+            for i in 0..REQUESTS {
+                assert_eq!(recv.read_response().await.unwrap().status(), 200);
+                let mut body = 0;
+                loop {
+                    let n = recv.read_body(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    body += n;
+                }
+                assert_eq!(body, 100);
+                if i + 1 == REQUESTS / 10 {
+                    at_10 = rss_kib();
+                }
+            }
+            at_10
+        };
+        let (_send, at_10) = tokio::join!(sender, receiver);
+        let at_100 = rss_kib();
+        let elapsed = started.elapsed();
+        println!(
+            "tokio soak: {REQUESTS} requests in {:.1} s ({:.0}/s); RSS at 10 %: {:?} KiB, at 100 %: {:?} KiB (now, peak)",
+            elapsed.as_secs_f64(),
+            REQUESTS as f64 / elapsed.as_secs_f64(),
+            at_10,
+            at_100,
+        );
+        if let (Some((rss_10, _)), Some((rss_100, _))) = (at_10, at_100) {
+            assert!(
+                rss_100 <= rss_10 + ALLOWED_GROWTH_KIB,
+                "RSS grew from {rss_10} KiB to {rss_100} KiB"
+            );
+        }
+    });
+}
