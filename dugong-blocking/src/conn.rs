@@ -908,7 +908,13 @@ impl Connection {
         I::Item: HeaderField,
     {
         self.check_send()?;
-        if self.proto.in_flight() == 0 && !self.in_body && self.io.is_nonblocking() {
+        // (Only where a new request could go: otherwise the state machine
+        // refuses it, saying why.)
+        if self.proto.in_flight() == 0
+            && !self.in_body
+            && !self.proto.must_close()
+            && self.io.is_nonblocking()
+        {
             self.check_idle()?;
         }
         let absolute;

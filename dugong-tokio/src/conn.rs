@@ -175,7 +175,9 @@ impl<T: Transport> Connection<T> {
     /// could be taken to be their request. A server that closed the idle
     /// connection is reported as closed.
     async fn check_idle(&mut self) -> Result<(), Error> {
-        if self.response_pending() {
+        // Only where a new request could go: otherwise the state machine
+        // refuses it, saying why.
+        if self.response_pending() || self.send.shared.lock().proto.must_close() {
             return Ok(());
         }
         poll_fn(|cx| match self.recv.poll_fill(cx) {
