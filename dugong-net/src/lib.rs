@@ -24,6 +24,7 @@
 mod error;
 mod proxy;
 mod resolve;
+mod settings;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod trace;
@@ -32,6 +33,7 @@ mod url;
 pub use error::{is_peer_gone, Error, ErrorKind, Phase};
 pub use proxy::Proxy;
 pub use resolve::resolve;
+pub use settings::{Route, Settings, DEFAULT_MAX_BUFFERED};
 pub use trace::Trace;
 pub use url::{Scheme, Url};
 

@@ -147,8 +147,9 @@ mod tls;
 mod transport;
 
 pub use body::{BodyReader, BodyStream, BodyWriter};
-pub use builder::{Builder, DEFAULT_MAX_BUFFERED};
+pub use builder::Builder;
 pub use conn::Connection;
+pub use dugong_net::DEFAULT_MAX_BUFFERED;
 pub use pipeline::{FullResponse, Pipeline, Request};
 pub use recv::RecvHalf;
 pub use send::SendHalf;
