@@ -3,7 +3,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
-use dugong_net::{resolve, Error, Phase, Proxy, Scheme, Settings, Trace, Url};
+use dugong_net::{resolve, Error, Phase, Proxy, RequestExtras, Scheme, Settings, Trace, Url};
 use dugong_proto::Body;
 
 use crate::conn::{Connection, Setup};
@@ -63,8 +63,7 @@ impl Builder {
             max_buffered: self.settings.max_buffered(),
             max_in_flight: self.max_in_flight,
             trace,
-            absolute_prefix: None,
-            extra_fields: Vec::new(),
+            extras: RequestExtras::none(),
             builder: Some(self.clone()),
         }
     }
@@ -104,9 +103,8 @@ impl Builder {
         let mut setup = self.setup(trace, &origin);
         let transport: Box<dyn Transport> = match (self.settings.scheme(), route.proxy.as_ref()) {
             (Scheme::Http, None) => Box::new(tcp),
-            (Scheme::Http, Some(proxy)) => {
-                setup.absolute_prefix = route.absolute_prefix();
-                setup.extra_fields = proxy.header_fields();
+            (Scheme::Http, Some(_)) => {
+                setup.extras = RequestExtras::for_route(&route);
                 Box::new(tcp)
             }
             (Scheme::Https, proxy) => {
@@ -163,8 +161,7 @@ impl Builder {
             max_buffered: self.settings.max_buffered(),
             max_in_flight: self.max_in_flight,
             trace: None,
-            absolute_prefix: None,
-            extra_fields: proxy.header_fields(),
+            extras: RequestExtras::for_tunnel(proxy),
             builder: None,
         };
         let mut conn = Connection::new(transport, setup);

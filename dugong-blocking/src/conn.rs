@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dugong_net::trace::Record;
-use dugong_net::{is_peer_gone, Error, Phase, Trace};
+use dugong_net::{is_peer_gone, Error, Phase, RequestExtras, Trace};
 use dugong_proto::{Body, Event, HeaderField, Headers, RequestId, Response};
 
 use crate::transport::{Interest, Ready, Transport, Waiter};
@@ -58,10 +58,8 @@ pub struct Connection {
     trailers: Option<Headers>,
     informational: Vec<Response>,
     upgraded: Option<Bytes>,
-    /// Prefix that turns origin-form targets into absolute form (requests
-    /// to a proxy), and header fields every request carries.
-    absolute_prefix: Option<String>,
-    extra_fields: Vec<(&'static str, String)>,
+    /// What every request gets added (through an HTTP proxy).
+    extras: RequestExtras,
     #[cfg(feature = "tls")]
     tls_info: Option<dugong_net::tls::TlsInfo>,
     builder: Option<crate::Builder>,
@@ -95,27 +93,6 @@ enum Step {
     Released(RequestId),
 }
 
-/// A header field given by the caller or added by the connection.
-enum Field<'a, H> {
-    Caller(H),
-    Added(&'a (&'static str, String)),
-}
-
-impl<H: HeaderField> HeaderField for Field<'_, H> {
-    fn name(&self) -> &[u8] {
-        match self {
-            Field::Caller(h) => h.name(),
-            Field::Added(f) => f.0.as_bytes(),
-        }
-    }
-    fn value(&self) -> &[u8] {
-        match self {
-            Field::Caller(h) => h.value(),
-            Field::Added(f) => f.1.as_bytes(),
-        }
-    }
-}
-
 /// Settings a [`Builder`](crate::Builder) hands to a new connection.
 pub(crate) struct Setup {
     pub(crate) config: dugong_proto::Config,
@@ -124,8 +101,7 @@ pub(crate) struct Setup {
     pub(crate) max_buffered: usize,
     pub(crate) max_in_flight: usize,
     pub(crate) trace: Option<Trace>,
-    pub(crate) absolute_prefix: Option<String>,
-    pub(crate) extra_fields: Vec<(&'static str, String)>,
+    pub(crate) extras: RequestExtras,
     pub(crate) builder: Option<crate::Builder>,
 }
 
@@ -152,8 +128,7 @@ impl Connection {
             trailers: None,
             informational: Vec::new(),
             upgraded: None,
-            absolute_prefix: setup.absolute_prefix,
-            extra_fields: setup.extra_fields,
+            extras: setup.extras,
             #[cfg(feature = "tls")]
             tls_info: None,
             builder: setup.builder,
@@ -917,26 +892,14 @@ impl Connection {
         {
             self.check_idle()?;
         }
-        let absolute;
-        let target = match &self.absolute_prefix {
-            Some(prefix) if target.starts_with('/') => {
-                absolute = format!("{prefix}{target}");
-                absolute.as_str()
-            }
-            _ => target,
-        };
-        let fields = headers
-            .into_iter()
-            .map(Field::Caller)
-            .chain(self.extra_fields.iter().map(Field::Added));
-        let id = self.proto.send_request(method, target, fields, body)?;
-        if let Some(trace) = &self.trace {
-            let mut spec = method.to_owned();
-            if self.proto.awaiting_continue() == Some(id) {
-                spec.push_str(":expect100");
-            }
-            trace.record(Record::Request, spec.as_bytes());
-        }
+        let id = self.extras.send_request(
+            &mut self.proto,
+            self.trace.as_ref(),
+            method,
+            target,
+            headers,
+            body,
+        )?;
         tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
         Ok(id)
     }

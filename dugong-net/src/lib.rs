@@ -23,6 +23,7 @@
 
 mod error;
 mod proxy;
+mod request;
 mod resolve;
 mod settings;
 #[cfg(feature = "tls")]
@@ -32,6 +33,7 @@ mod url;
 
 pub use error::{is_peer_gone, Error, ErrorKind, Phase};
 pub use proxy::Proxy;
+pub use request::RequestExtras;
 pub use resolve::resolve;
 pub use settings::{Route, Settings, DEFAULT_MAX_BUFFERED};
 pub use trace::Trace;

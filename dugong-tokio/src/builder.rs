@@ -1,6 +1,6 @@
 //! [`Builder`]: where to connect and how.
 
-use dugong_net::{Error, Proxy, Scheme, Settings, Trace, Url};
+use dugong_net::{Error, Proxy, RequestExtras, Scheme, Settings, Trace, Url};
 use dugong_proto::Body;
 use tokio::net::TcpStream;
 
@@ -45,8 +45,7 @@ impl Builder {
             timeout: self.settings.timeout(),
             max_buffered: self.settings.max_buffered(),
             trace,
-            absolute_prefix: None,
-            extra_fields: Vec::new(),
+            extras: RequestExtras::none(),
             builder: Some(self.clone()),
             #[cfg(feature = "tls")]
             tls_info: None,
@@ -97,9 +96,8 @@ impl Builder {
         let mut setup = self.setup(trace, &origin);
         match (self.settings.scheme(), route.proxy.as_ref()) {
             (Scheme::Http, None) => Ok(Connection::new(Box::new(tcp), setup)),
-            (Scheme::Http, Some(proxy)) => {
-                setup.absolute_prefix = route.absolute_prefix();
-                setup.extra_fields = proxy.header_fields();
+            (Scheme::Http, Some(_)) => {
+                setup.extras = RequestExtras::for_route(&route);
                 Ok(Connection::new(Box::new(tcp), setup))
             }
             (Scheme::Https, None) => self.start_tls(tcp, setup).await,
@@ -161,8 +159,7 @@ impl Builder {
             timeout: self.settings.timeout(),
             max_buffered: self.settings.max_buffered(),
             trace: None,
-            absolute_prefix: None,
-            extra_fields: proxy.header_fields(),
+            extras: RequestExtras::for_tunnel(proxy),
             builder: None,
             #[cfg(feature = "tls")]
             tls_info: None,

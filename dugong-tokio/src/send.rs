@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use dugong_net::trace::Record;
 use dugong_net::{is_peer_gone, Error, Phase};
 use dugong_proto::{Body, HeaderField, RequestId};
 use tokio::io::{AsyncWrite, WriteHalf};
@@ -31,27 +30,6 @@ const MAX_SLICES: usize = 64;
 /// A transport without vectored writes gets small segments gathered into
 /// one write of up to this many bytes.
 const GATHER: usize = 64 * 1024;
-
-/// A header field given by the caller or added by the connection.
-enum Field<'a, H> {
-    Caller(H),
-    Added(&'a (&'static str, String)),
-}
-
-impl<H: HeaderField> HeaderField for Field<'_, H> {
-    fn name(&self) -> &[u8] {
-        match self {
-            Field::Caller(h) => h.name(),
-            Field::Added(f) => f.0.as_bytes(),
-        }
-    }
-    fn value(&self) -> &[u8] {
-        match self {
-            Field::Caller(h) => h.value(),
-            Field::Added(f) => f.1.as_bytes(),
-        }
-    }
-}
 
 /// The sending direction of a [`Connection`](crate::Connection), made by
 /// [`Connection::split`](crate::Connection::split). Run it in one task and
@@ -252,26 +230,14 @@ impl<T: Transport> SendHalf<T> {
         let mut core = shared.lock();
         shared.tick(&mut core);
         check_send(&core)?;
-        let absolute;
-        let target = match &shared.absolute_prefix {
-            Some(prefix) if target.starts_with('/') => {
-                absolute = format!("{prefix}{target}");
-                absolute.as_str()
-            }
-            _ => target,
-        };
-        let fields = headers
-            .into_iter()
-            .map(Field::Caller)
-            .chain(shared.extra_fields.iter().map(Field::Added));
-        let id = core.proto.send_request(method, target, fields, body)?;
-        if let Some(trace) = &shared.trace {
-            let mut spec = method.to_owned();
-            if core.proto.awaiting_continue() == Some(id) {
-                spec.push_str(":expect100");
-            }
-            trace.record(Record::Request, spec.as_bytes());
-        }
+        let id = shared.extras.send_request(
+            &mut core.proto,
+            shared.trace.as_ref(),
+            method,
+            target,
+            headers,
+            body,
+        )?;
         tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
         core.wake_receiver();
         Ok(id)

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
-use dugong_net::{Error, Phase, Trace};
+use dugong_net::{Error, Phase, RequestExtras, Trace};
 use dugong_proto::{Config, RequestId};
 use tokio::time::{Instant, Sleep};
 
@@ -22,8 +22,7 @@ pub(crate) struct Setup {
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
     pub(crate) trace: Option<Trace>,
-    pub(crate) absolute_prefix: Option<String>,
-    pub(crate) extra_fields: Vec<(&'static str, String)>,
+    pub(crate) extras: RequestExtras,
     pub(crate) builder: Option<crate::Builder>,
     #[cfg(feature = "tls")]
     pub(crate) tls_info: Option<dugong_net::tls::TlsInfo>,
@@ -42,10 +41,8 @@ pub(crate) struct Shared {
     /// read timeout): look at the clock after responses and before
     /// requests.
     ticks: bool,
-    /// Turns origin-form targets into absolute form (requests to a proxy).
-    pub(crate) absolute_prefix: Option<String>,
-    /// Header fields every request carries (proxy credentials).
-    pub(crate) extra_fields: Vec<(&'static str, String)>,
+    /// What every request gets added (through an HTTP proxy).
+    pub(crate) extras: RequestExtras,
     pub(crate) builder: Option<crate::Builder>,
     #[cfg(feature = "tls")]
     pub(crate) tls_info: Option<dugong_net::tls::TlsInfo>,
@@ -105,8 +102,7 @@ impl Shared {
             trace: setup.trace,
             started: now,
             ticks,
-            absolute_prefix: setup.absolute_prefix,
-            extra_fields: setup.extra_fields,
+            extras: setup.extras,
             builder: setup.builder,
             #[cfg(feature = "tls")]
             tls_info: setup.tls_info,
