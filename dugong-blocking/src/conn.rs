@@ -426,6 +426,7 @@ impl Connection {
             && !self.eof
             && self.proto.error().is_none()
             && !self.proto.must_close()
+            && !self.proto.upgrade_pending()
             && self.upgraded.is_none()
     }
 

@@ -759,6 +759,13 @@ impl Connection {
         self.dead.as_ref()
     }
 
+    /// True while a `CONNECT` or upgrade request is in flight: no other
+    /// request can follow it, and the connection may be handed over to
+    /// another protocol.
+    pub fn upgrade_pending(&self) -> bool {
+        self.closing == Some(Closing::Upgrade) && !self.upgraded
+    }
+
     /// True once the connection was handed over to another protocol (after
     /// [`Event::Upgraded`]).
     pub fn is_upgraded(&self) -> bool {

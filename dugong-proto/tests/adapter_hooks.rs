@@ -313,3 +313,48 @@ fn eof_inside_a_directly_read_body_names_the_request() {
     assert_eq!(conn.direct_read_len(), 0, "dead");
     assert!(conn.note_direct_read(1).is_err());
 }
+
+// ----- upgrades ---------------------------------------------------------------
+
+#[test]
+fn upgrade_pending_while_connect_is_in_flight() {
+    let mut conn = with_host("h");
+    assert!(!conn.upgrade_pending());
+    conn.send_request(
+        "CONNECT",
+        "origin:443",
+        [] as [(&str, &str); 0],
+        Body::Empty,
+    )
+    .unwrap();
+    assert!(conn.upgrade_pending());
+    let _ = wire(&mut conn);
+    conn.receive(b"HTTP/1.1 200 Connection established\r\n\r\nTLS")
+        .unwrap();
+    assert!(matches!(conn.poll_event(), Ok(Some(Event::Headers(_)))));
+    assert!(matches!(
+        conn.poll_event(),
+        Ok(Some(Event::Upgraded { .. }))
+    ));
+    assert!(!conn.upgrade_pending());
+    assert!(conn.is_upgraded());
+}
+
+#[test]
+fn a_refused_connect_is_no_longer_pending() {
+    let mut conn = with_host("h");
+    conn.send_request(
+        "CONNECT",
+        "origin:443",
+        [] as [(&str, &str); 0],
+        Body::Empty,
+    )
+    .unwrap();
+    conn.receive(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    assert!(matches!(conn.poll_event(), Ok(Some(Event::Headers(_)))));
+    assert!(matches!(conn.poll_event(), Ok(Some(Event::End { .. }))));
+    assert!(!conn.upgrade_pending());
+    assert!(!conn.is_upgraded());
+    assert!(!conn.must_close());
+}

@@ -195,6 +195,7 @@ impl Core {
             && !self.eof
             && self.proto.error().is_none()
             && !self.proto.must_close()
+            && !self.proto.upgrade_pending()
     }
 
     /// The error that broke the connection (transport or protocol), if any.

@@ -338,3 +338,53 @@ fn a_non_blocking_unix_socket_pipelines_without_deadlock() {
     }
     peer.join().unwrap();
 }
+
+#[test]
+fn a_101_hands_over_the_transport_and_the_bytes_already_read() {
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhello from the other protocol"),
+        Step::ReadBytes(4),
+        send(b"pong"),
+        Step::Close,
+    ]);
+    let mut conn = builder(server.addr().port()).connect().unwrap();
+    conn.send_request(
+        "GET",
+        "/",
+        [("Connection", "upgrade"), ("Upgrade", "echo")],
+        Body::Empty,
+    )
+    .unwrap();
+    assert!(
+        !conn.is_usable(),
+        "no request may follow an upgrade request"
+    );
+    assert_eq!(conn.read_response().unwrap().status(), 101);
+    let (mut transport, rest) = conn.into_upgraded().expect("handed over");
+    assert_eq!(&rest[..], b"hello from the other protocol");
+    transport
+        .write_vectored(&[std::io::IoSlice::new(b"ping")])
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0; 16];
+    while got.len() < 4 {
+        match transport.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                transport
+                    .wait(
+                        dugong_blocking::Interest {
+                            read: true,
+                            write: false,
+                        },
+                        Some(Duration::from_secs(5)),
+                    )
+                    .unwrap();
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got, b"pong");
+}
