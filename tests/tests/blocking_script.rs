@@ -388,3 +388,29 @@ fn a_101_hands_over_the_transport_and_the_bytes_already_read() {
     }
     assert_eq!(got, b"pong");
 }
+
+#[test]
+fn a_server_that_stops_reading_times_the_write_out() {
+    let server = ScriptServer::start(vec![Step::Sleep(Duration::from_secs(3))]);
+    let mut conn = Builder::new("127.0.0.1", server.addr().port())
+        .timeout(Duration::from_millis(200))
+        .no_trace()
+        .connect()
+        .unwrap();
+    let total = 512 * 1024 * 1024;
+    conn.send_request("PUT", "/", NO_FIELDS, Body::Sized(total))
+        .unwrap();
+    let piece = bytes::Bytes::from(vec![b'w'; 1024 * 1024]);
+    let error = (0..512)
+        .find_map(|_| conn.send_body(piece.clone()).err())
+        .expect("the writes block long before 512 MiB");
+    assert!(
+        matches!(error, dugong_blocking::Error::TimedOut(Phase::Writing)),
+        "{error}"
+    );
+    assert!(error.is_temporary());
+    assert_eq!(
+        conn.send_body(piece).unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+}
