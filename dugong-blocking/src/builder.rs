@@ -9,10 +9,6 @@ use dugong_proto::Body;
 use crate::conn::{Connection, Setup};
 use crate::transport::{Tcp, Transport};
 
-/// The default bound on requests in flight for a split connection's
-/// sending half.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
-
 /// Settings for a new [`Connection`]: the server, TLS, a proxy, timeouts,
 /// limits, tracing.
 ///
@@ -29,7 +25,6 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct Builder {
     settings: Settings,
-    max_in_flight: usize,
 }
 
 impl Builder {
@@ -37,23 +32,10 @@ impl Builder {
     pub fn new(host: &str, port: u16) -> Builder {
         Builder {
             settings: Settings::new(host, port),
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 
     dugong_net::builder_settings_methods!();
-
-    /// At most this many requests in flight when the connection is
-    /// [split](Connection::split) (default 1024): the sending half waits for
-    /// responses to be read before it sends more, so neither the kernel's
-    /// buffers nor the list of requests in flight grow with a sender that
-    /// runs ahead. A connection used from one thread is not limited (it
-    /// cannot wait for itself); there [`max_buffered`](Self::max_buffered)
-    /// bounds memory.
-    pub fn max_in_flight(mut self, requests: usize) -> Builder {
-        self.max_in_flight = requests.max(1);
-        self
-    }
 
     fn setup(&self, trace: Option<Trace>, origin: &Url) -> Setup {
         Setup {
@@ -61,7 +43,7 @@ impl Builder {
             host: Some(origin.authority()),
             timeout: self.settings.timeout(),
             max_buffered: self.settings.max_buffered(),
-            max_in_flight: self.max_in_flight,
+            max_in_flight: self.settings.max_in_flight(),
             trace,
             extras: RequestExtras::none(),
             builder: Some(self.clone()),
@@ -159,7 +141,7 @@ impl Builder {
             host: None,
             timeout: self.settings.timeout(),
             max_buffered: self.settings.max_buffered(),
-            max_in_flight: self.max_in_flight,
+            max_in_flight: self.settings.max_in_flight(),
             trace: None,
             extras: RequestExtras::for_tunnel(proxy),
             builder: None,

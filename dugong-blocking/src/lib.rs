@@ -78,9 +78,9 @@ mod split;
 mod tls;
 mod transport;
 
-pub use builder::{Builder, DEFAULT_MAX_IN_FLIGHT};
+pub use builder::Builder;
 pub use conn::{BodyReader, BodyWriter, Connection};
-pub use dugong_net::DEFAULT_MAX_BUFFERED;
+pub use dugong_net::{DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT};
 pub use split::{RecvHalf, SendHalf, SplitBodyReader};
 #[cfg(feature = "tls")]
 pub use tls::Tls;

@@ -35,7 +35,7 @@ pub use error::{is_peer_gone, Error, ErrorKind, Phase};
 pub use proxy::Proxy;
 pub use request::RequestExtras;
 pub use resolve::resolve;
-pub use settings::{Route, Settings, DEFAULT_MAX_BUFFERED};
+pub use settings::{Route, Settings, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT};
 pub use trace::Trace;
 pub use url::{Scheme, Url};
 

@@ -16,6 +16,10 @@ use crate::url::{Scheme, Url};
 /// The default bound on response bytes buffered while a write is blocked.
 pub const DEFAULT_MAX_BUFFERED: usize = 64 * 1024 * 1024;
 
+/// The default bound on requests in flight for a split connection's
+/// sending half.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+
 /// Where the proxy comes from.
 #[derive(Debug, Clone)]
 enum ProxyChoice {
@@ -48,6 +52,7 @@ pub struct Settings {
     timeout: Option<Duration>,
     config: Config,
     max_buffered: usize,
+    max_in_flight: usize,
     trace: TraceChoice,
     keep_secrets: bool,
 }
@@ -94,6 +99,7 @@ impl Settings {
             timeout: None,
             config: Config::default(),
             max_buffered: DEFAULT_MAX_BUFFERED,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             trace: TraceChoice::Env,
             keep_secrets: false,
         }
@@ -158,6 +164,11 @@ impl Settings {
         self.max_buffered = bytes;
     }
 
+    /// The bound on requests in flight for a split sending half.
+    pub fn set_max_in_flight(&mut self, requests: usize) {
+        self.max_in_flight = requests.max(1);
+    }
+
     /// Trace to this file.
     pub fn set_trace_file(&mut self, path: PathBuf) {
         self.trace = TraceChoice::File(path);
@@ -219,6 +230,11 @@ impl Settings {
     /// The bound on bytes buffered while a write is blocked.
     pub fn max_buffered(&self) -> usize {
         self.max_buffered
+    }
+
+    /// The bound on requests in flight for a split sending half.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     /// The server's scheme, host and port as a URL.
@@ -390,6 +406,18 @@ macro_rules! builder_settings_methods {
         /// instead of growing without bound.
         pub fn max_buffered(mut self, bytes: usize) -> Self {
             self.settings.set_max_buffered(bytes);
+            self
+        }
+
+        /// At most this many requests in flight when the connection is
+        /// split (default 1024): the sending half waits for responses to be
+        /// read before it sends more, so neither the kernel's buffers nor
+        /// the list of requests in flight grow with a sender that runs
+        /// ahead. A connection driven as one is not limited (it cannot wait
+        /// for itself); there [`max_buffered`](Self::max_buffered) bounds
+        /// memory.
+        pub fn max_in_flight(mut self, requests: usize) -> Self {
+            self.settings.set_max_in_flight(requests);
             self
         }
 

@@ -112,6 +112,14 @@ impl<T> RecvHalf<T> {
     }
 }
 
+impl<T> Drop for RecvHalf<T> {
+    fn drop(&mut self) {
+        let mut core = self.shared.lock();
+        core.receiver_gone = true;
+        core.wake_sender();
+    }
+}
+
 /// What a direct read into the caller's buffer did.
 enum Direct {
     /// Not possible now (or the peer closed): go through the receive
@@ -267,6 +275,13 @@ impl<T: Transport> RecvHalf<T> {
     /// end (empty for bodies that were not chunked).
     pub fn trailers(&self) -> Option<&Headers> {
         self.trailers.as_ref()
+    }
+
+    /// How many requests wait for (the rest of) their responses; never more
+    /// than the builder's [`max_in_flight`](crate::Builder::max_in_flight)
+    /// once split.
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().proto.in_flight()
     }
 
     /// True while requests wait for (the rest of) their responses.
@@ -468,6 +483,8 @@ impl<T: Transport> RecvHalf<T> {
                 // Starts the idle timeout if nothing else is in flight.
                 let mut core = self.shared.lock();
                 self.shared.tick(&mut core);
+                // A sender waiting for room in flight may go on.
+                core.wake_sender();
             }
             Step::Event(Event::Upgraded { rest }) => {
                 self.in_body = false;

@@ -111,6 +111,7 @@ impl<T: Transport> SendHalf<T> {
         I: IntoIterator,
         I::Item: HeaderField,
     {
+        poll_fn(|cx| self.poll_room(cx)).await?;
         let id = self.queue_request(method, target, headers, body)?;
         self.flush().await?;
         if self.shared.lock().proto.awaiting_continue() == Some(id) {
@@ -281,6 +282,19 @@ impl<T: Transport> SendHalf<T> {
             }
             ready!(self.timer.poll(&self.shared, cx, None))?;
         }
+    }
+
+    /// Ready when fewer than the builder's
+    /// [`max_in_flight`](crate::Builder::max_in_flight) requests are in
+    /// flight (or the receiving half is gone, or the connection broke).
+    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut core = self.shared.lock();
+        core.check()?;
+        if core.receiver_gone || core.proto.in_flight() < self.shared.max_in_flight {
+            return Poll::Ready(Ok(()));
+        }
+        core.wait_as_sender(cx.waker());
+        Poll::Pending
     }
 
     /// Writes what is queued until it is all written (and the transport

@@ -21,6 +21,7 @@ pub(crate) struct Setup {
     pub(crate) host: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
+    pub(crate) max_in_flight: usize,
     pub(crate) trace: Option<Trace>,
     pub(crate) extras: RequestExtras,
     pub(crate) builder: Option<crate::Builder>,
@@ -34,6 +35,7 @@ pub(crate) struct Shared {
     /// "No data moved for this long" fails the connection.
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
+    pub(crate) max_in_flight: usize,
     pub(crate) trace: Option<Trace>,
     /// The origin of the clock handed to the state machine.
     started: Instant,
@@ -64,6 +66,8 @@ pub(crate) struct Core {
     pub(crate) released: Option<RequestId>,
     /// The sending half was dropped: no request will come any more.
     pub(crate) sender_gone: bool,
+    /// The receiving half was dropped: no response will be read any more.
+    pub(crate) receiver_gone: bool,
     /// The sending half waits for a held body to be released.
     send_waker: Option<Waker>,
     /// The receiving half waits for a request to be sent.
@@ -92,6 +96,7 @@ impl Shared {
                 last_progress: now,
                 released: None,
                 sender_gone: false,
+                receiver_gone: false,
                 send_waker: None,
                 recv_waker: None,
                 send_io_waker: None,
@@ -99,6 +104,7 @@ impl Shared {
             }),
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
+            max_in_flight: setup.max_in_flight,
             trace: setup.trace,
             started: now,
             ticks,

@@ -660,3 +660,37 @@ async fn usage_errors_leave_the_connection_alone() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_sender_keeps_at_most_max_in_flight_requests_out() {
+    let server = HyperServer::start();
+    bounded(async {
+        let conn = Builder::new("127.0.0.1", server.addr().port())
+            .timeout(Duration::from_secs(20))
+            .max_in_flight(8)
+            .no_trace()
+            .connect()
+            .await
+            .unwrap();
+        let (mut send, mut recv) = conn.split();
+        let n = 5_000u64;
+        let sender = tokio::spawn(async move {
+            for _ in 0..n {
+                send.send_request("GET", "/size/20", [("A", "b")], Body::Empty)
+                    .await
+                    .unwrap();
+            }
+            send
+        });
+        let mut most = 0;
+        for _ in 0..n {
+            most = most.max(recv.in_flight());
+            recv.read_response().await.unwrap();
+            assert_eq!(recv.read_all().await.unwrap(), expected_body(20));
+        }
+        sender.await.unwrap();
+        assert!(most <= 8, "{most} requests were in flight");
+        assert!(most > 1, "the sender did pipeline");
+    })
+    .await;
+}
