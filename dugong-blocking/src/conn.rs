@@ -198,6 +198,26 @@ impl Connection {
         Ok(id)
     }
 
+    /// Sends an [`http::Request`]: its method, the path and query of its
+    /// URI (the authority for `CONNECT`), its header fields in order (with
+    /// `Host` from the URI's authority if it has none), and its body (any
+    /// type that converts into a [`Body`]: `()`, `Bytes`, `Vec<u8>`,
+    /// `&'static str`, or a `Body` itself).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_request`](Self::send_request), and
+    /// [`Error::InvalidUrl`](dugong_net::Error::InvalidUrl) for a URI with
+    /// nothing to send as the target.
+    pub fn send_http<B: Into<Body>>(
+        &mut self,
+        request: http::Request<B>,
+    ) -> Result<RequestId, Error> {
+        let (parts, body) = request.into_parts();
+        let head = dugong_net::http_interop::request_head(&parts)?;
+        self.send_request(&head.method, &head.target, &head.fields, body.into())
+    }
+
     /// Sends a piece of the body of the request being sent (one sent with
     /// [`Body::Sized`] or [`Body::Chunked`]), without copying it.
     ///

@@ -88,5 +88,6 @@ pub use tls::Tls;
 pub use transport::Unix;
 pub use transport::{Blocking, Interest, Ready, Tcp, Transport, Waiter};
 
+pub use dugong_net::http_interop;
 pub use dugong_net::{self, Error, ErrorKind, Phase, Proxy, Scheme, Url};
 pub use dugong_proto::{self, Body, Bytes, Config, Headers, RequestId, Response};

@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod http_interop;
 mod proxy;
 mod request;
 mod resolve;

@@ -47,6 +47,42 @@ pub enum Body {
     Chunked,
 }
 
+impl From<Bytes> for Body {
+    /// A whole body ([`Body::Full`]; an empty one is still sent with
+    /// `Content-Length: 0`).
+    fn from(bytes: Bytes) -> Body {
+        Body::Full(bytes)
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Body {
+    /// A whole body, without copying it.
+    fn from(bytes: alloc::vec::Vec<u8>) -> Body {
+        Body::Full(Bytes::from(bytes))
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    /// A whole static body, without copying it.
+    fn from(bytes: &'static [u8]) -> Body {
+        Body::Full(Bytes::from_static(bytes))
+    }
+}
+
+impl From<&'static str> for Body {
+    /// A whole static body, without copying it.
+    fn from(text: &'static str) -> Body {
+        Body::Full(Bytes::from_static(text.as_bytes()))
+    }
+}
+
+impl From<()> for Body {
+    /// No body ([`Body::Empty`]).
+    fn from((): ()) -> Body {
+        Body::Empty
+    }
+}
+
 /// A body held back until `100 Continue`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Held {

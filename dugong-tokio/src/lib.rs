@@ -155,6 +155,7 @@ pub use recv::RecvHalf;
 pub use send::SendHalf;
 pub use transport::Transport;
 
+pub use dugong_net::http_interop;
 #[cfg(feature = "tls")]
 pub use dugong_net::tls::TlsInfo;
 pub use dugong_net::{self, Error, ErrorKind, Phase, Proxy, Scheme, Url};

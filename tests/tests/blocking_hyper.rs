@@ -521,3 +521,30 @@ fn a_split_sender_keeps_at_most_max_in_flight_requests_out() {
     assert!(most <= 8, "{most} requests were in flight");
     assert!(most > 1, "the sender did pipeline");
 }
+
+#[test]
+fn http_crate_requests_in_and_response_heads_out() {
+    use dugong_blocking::http_interop::response_parts;
+
+    let server = HyperServer::start();
+    let mut conn = connect(&server);
+    let request = http::Request::post(server.url("/echo"))
+        .header("x-one", "1")
+        .header("x-one", "2")
+        .body(b"posted".to_vec())
+        .unwrap();
+    conn.send_http(request).unwrap();
+    let head = conn.read_response().unwrap();
+    let parts = response_parts(&head).unwrap();
+    assert_eq!(parts.status, http::StatusCode::OK);
+    assert_eq!(parts.headers["x-received-length"], "6");
+    assert_eq!(conn.read_all().unwrap(), b"posted");
+    conn.send_http(http::Request::get(server.url("/headers")).body(()).unwrap())
+        .unwrap();
+    conn.read_response().unwrap();
+    let seen = String::from_utf8(conn.read_all().unwrap()).unwrap();
+    assert!(
+        seen.contains(&format!("host: {}\n", server.authority())),
+        "{seen}"
+    );
+}

@@ -694,3 +694,25 @@ async fn a_split_sender_keeps_at_most_max_in_flight_requests_out() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn http_crate_requests_in_and_response_heads_out() {
+    use dugong_tokio::http_interop::into_response;
+
+    let server = HyperServer::start();
+    bounded(async {
+        let mut conn = connect(&server).await;
+        let request = http::Request::put(server.url("/echo"))
+            .header("x-one", "1")
+            .body(Bytes::from_static(b"put body"))
+            .unwrap();
+        conn.send_http(request).await.unwrap();
+        let head = conn.read_response().await.unwrap();
+        let body = conn.read_all().await.unwrap();
+        let response = into_response(&head, body).unwrap();
+        assert_eq!(response.status(), http::StatusCode::OK);
+        assert_eq!(response.headers()["x-received-length"], "8");
+        assert_eq!(response.body(), b"put body");
+    })
+    .await;
+}
