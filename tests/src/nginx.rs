@@ -82,7 +82,7 @@ impl Nginx {
                 // configuration is read, instead of the built-in path.
                 .arg("-e")
                 .arg(&error_log);
-            match Supervised::start(command, dir, addr, &[error_log], START_TIMEOUT) {
+            match Supervised::start(command, dir, addr, &[error_log], START_TIMEOUT, "nginx") {
                 Ok(process) => return Some(Nginx { process }),
                 Err(failure) => failures.push(failure),
             }

@@ -46,7 +46,7 @@ impl Proxy {
             let mut command = Command::new(&binary);
             command.arg("-d").arg("-c").arg(&config_path);
             let log = base.join("tinyproxy.log");
-            match Supervised::start(command, dir, addr, &[log], START_TIMEOUT) {
+            match Supervised::start(command, dir, addr, &[log], START_TIMEOUT, "tinyproxy") {
                 Ok(process) => return Some(Proxy { process }),
                 Err(failure) => failures.push(failure),
             }

@@ -126,12 +126,19 @@ impl Supervised {
     ///
     /// On failure the program is killed and the error carries its output and
     /// the contents of `logs` (paths of log files it may have written).
+    ///
+    /// What accepts must be the program itself: a `GET` on the accepted
+    /// connection must be answered with `server` (its `Server` field's
+    /// product, such as `nginx`) in the answer. Another process that took
+    /// the port in the meantime fails the start, and the caller tries again
+    /// on another port.
     pub(crate) fn start(
         mut command: Command,
         dir: TempDir,
         addr: SocketAddr,
         logs: &[PathBuf],
         timeout: Duration,
+        server: &str,
     ) -> Result<Supervised, String> {
         let output_path = dir.path().join("output.log");
         let output = File::create(&output_path).map_err(|e| format!("create output.log: {e}"))?;
@@ -154,8 +161,20 @@ impl Supervised {
                     supervised.logs(logs)
                 ));
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(supervised);
+            if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                // With nothing listening yet, a connection to a loopback
+                // port in the ephemeral range can connect to itself (TCP
+                // simultaneous open, source port == the port): that is not
+                // the program accepting, and it holds the port it needs.
+                if stream.local_addr().ok() != Some(addr) {
+                    if answered_by(stream, server) {
+                        return Ok(supervised);
+                    }
+                    return Err(format!(
+                        "something other than {command:?} answers on {addr}\n{}",
+                        supervised.logs(logs)
+                    ));
+                }
             }
             if Instant::now() >= deadline {
                 let logs = supervised.logs(logs);
@@ -184,6 +203,31 @@ impl Supervised {
         }
         text
     }
+}
+
+/// Sends a `GET` on `stream` and looks for `server` in the answer (at most
+/// 2 s).
+fn answered_by(mut stream: TcpStream, server: &str) -> bool {
+    use std::io::{Read, Write};
+
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /dugong-start-probe HTTP/1.0\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    while answer.len() < 64 * 1024 {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer)
+        .to_ascii_lowercase()
+        .contains(&server.to_ascii_lowercase())
 }
 
 impl Drop for Supervised {
