@@ -10,9 +10,22 @@
 //!   100-byte body) through one connection with 1,000 GETs in flight, every
 //!   event drained, fed either as one buffer or in 16 KiB reads.
 //!
+//! - `chunked_1MiB/dugong/64KiB_reads`: one response with a 1 MiB body in
+//!   4 KiB chunks, fed in 64 KiB reads.
+//!
+//! Before the timings it prints the heap allocations per response of a
+//! pipelined stream in steady state (a counting global allocator,
+//! `stats_alloc`).
+//!
 //! Run with `cargo bench -p dugong-proto --bench parse -- --quick`.
 
+use std::alloc::System;
 use std::hint::black_box;
+
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use dugong_proto::{Body, Connection, Event, Response};
@@ -221,5 +234,65 @@ fn pipelined(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, response_head, pipelined);
+const CHUNKED_LEN: usize = 1024 * 1024;
+const CHUNK: usize = 4096;
+
+/// One response whose 1 MiB body comes in 4 KiB chunks.
+fn chunked_stream() -> Vec<u8> {
+    let mut stream = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let chunk = vec![b'c'; CHUNK];
+    for _ in 0..CHUNKED_LEN / CHUNK {
+        stream.extend_from_slice(format!("{CHUNK:x}\r\n").as_bytes());
+        stream.extend_from_slice(&chunk);
+        stream.extend_from_slice(b"\r\n");
+    }
+    stream.extend_from_slice(b"0\r\n\r\n");
+    stream
+}
+
+fn chunked(c: &mut Criterion) {
+    let stream = chunked_stream();
+    let run = |stream: &[u8]| {
+        let conn = connection_awaiting_response();
+        let (responses, body, _) = dugong_pipelined(conn, stream, 64 * 1024);
+        (responses, body)
+    };
+    assert_eq!(run(&stream), (1, CHUNKED_LEN));
+    let mut group = c.benchmark_group("chunked_1MiB");
+    group.throughput(Throughput::Bytes(CHUNKED_LEN as u64));
+    group.bench_with_input(
+        BenchmarkId::new("dugong", "64KiB_reads"),
+        &stream,
+        |b, stream| {
+            b.iter(|| run(black_box(stream)));
+        },
+    );
+    group.finish();
+}
+
+/// Prints the heap allocations per response while a connection that has
+/// already carried a pipelined stream carries another one like it (its
+/// buffers have grown to size: steady state).
+fn allocations(_: &mut Criterion) {
+    let stream = pipelined_stream();
+    let (_, _, conn) = dugong_pipelined(connection_pipelining(), &stream, READ_SIZE);
+    let mut conn = conn;
+    for _ in 0..PIPELINED {
+        conn.send_request("GET", "/", [("Host", "example.com")], Body::Empty)
+            .expect("valid request");
+    }
+    while conn.poll_transmit().is_some() {}
+    let region = Region::new(GLOBAL);
+    let (responses, _, conn) = dugong_pipelined(conn, &stream, READ_SIZE);
+    let stats = region.change();
+    drop(conn);
+    println!(
+        "allocations per pipelined response in steady state: {:.2} ({} allocations, {} bytes, for {responses} responses)",
+        stats.allocations as f64 / responses as f64,
+        stats.allocations,
+        stats.bytes_allocated,
+    );
+}
+
+criterion_group!(benches, allocations, response_head, pipelined, chunked);
 criterion_main!(benches);
