@@ -260,10 +260,11 @@ fn expect_continue_refused_body_is_never_sent() {
 }
 
 #[test]
-fn silent_server_continue_delay_releases_the_body() {
-    // hyper answers 100 only when the service reads the body; /echo reads
-    // it, so use a very short delay and check the made-up 100 comes first
-    // or the real one: either way the body goes out and is echoed.
+fn expect_continue_with_a_chunked_body_and_a_short_delay() {
+    // hyper answers 100 only once the service reads the body, which /echo
+    // does; with a 1 ms delay the 100 read first is hyper's or the one made
+    // up when the delay passed. Either way the chunked body goes out and is
+    // echoed. (A server that stays silent is in blocking_script.rs.)
     let server = HyperServer::start();
     let mut conn = Builder::new("127.0.0.1", server.addr().port())
         .timeout(Duration::from_secs(10))
