@@ -1,6 +1,5 @@
 //! What the connection hands the caller: events, responses, header fields.
 
-use alloc::vec::Vec;
 use core::fmt;
 
 use bytes::Bytes;
@@ -99,7 +98,8 @@ impl Response {
             reason: (0, 8),
             headers: Headers {
                 buf: Bytes::from_static(b"Continue"),
-                fields: Vec::new(),
+                first: 8,
+                len: 0,
             },
         }
     }
@@ -147,52 +147,53 @@ impl fmt::Debug for Response {
 /// read as latin-1, with leading and trailing whitespace removed and any
 /// obs-fold replaced by spaces.
 ///
-/// The fields share one buffer with the response head, so holding them costs
-/// no copy.
+/// The fields are the received head itself, validated once when it was
+/// parsed: holding them costs no copy and no allocation, and each lookup
+/// reads the field lines again.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers {
+    /// The section's bytes: the status line (of a head), the field lines
+    /// and the empty line.
     pub(crate) buf: Bytes,
-    pub(crate) fields: Vec<Field>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Field {
-    pub(crate) name: (usize, usize),
-    pub(crate) value: (usize, usize),
+    /// Where the first field line starts in `buf`.
+    pub(crate) first: usize,
+    /// The number of fields.
+    pub(crate) len: usize,
 }
 
 impl Headers {
     /// The number of fields.
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.len
     }
 
     /// True if there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.len == 0
     }
 
     /// All fields as `(name, value)`, in the order received.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.fields.iter().map(|f| (self.name(f), self.value(f)))
+        self.raw_iter().map(|(name, value)| {
+            // Invariant: names were checked to be tokens, which are ASCII.
+            (core::str::from_utf8(name).unwrap_or_default(), value)
+        })
     }
 
     /// The value of the first field named `name` (compared ASCII
     /// case-insensitively).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|f| self.raw_name(f).eq_ignore_ascii_case(name.as_bytes()))
-            .map(|f| self.value(f))
+        self.raw_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| value)
     }
 
     /// The values of every field named `name` (compared ASCII
     /// case-insensitively), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.fields
-            .iter()
-            .filter(move |f| self.raw_name(f).eq_ignore_ascii_case(name.as_bytes()))
-            .map(move |f| self.value(f))
+        self.raw_iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| value)
     }
 
     /// True if a field named `name` is present.
@@ -201,23 +202,49 @@ impl Headers {
     }
 
     /// All fields as raw `(name, value)` bytes.
-    pub(crate) fn raw_iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.fields
+    pub(crate) fn raw_iter(&self) -> FieldLines<'_> {
+        FieldLines {
+            rest: self.buf.get(self.first..).unwrap_or_default(),
+            left: self.len,
+        }
+    }
+}
+
+/// Reads validated field lines (`name ":" OWS value OWS CRLF`, obs-folds
+/// already replaced by spaces) one by one.
+pub(crate) struct FieldLines<'a> {
+    rest: &'a [u8],
+    left: usize,
+}
+
+impl<'a> Iterator for FieldLines<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // Invariant: the scan checked each line: a token, a colon, a value
+        // without CR or LF, then CRLF.
+        let lf = memchr::memchr(b'\n', self.rest)?;
+        let line = &self.rest[..lf.saturating_sub(1)];
+        self.rest = &self.rest[lf + 1..];
+        let colon = memchr::memchr(b':', line)?;
+        let value = &line[colon + 1..];
+        let start = value
             .iter()
-            .map(|f| (self.raw_name(f), self.value(f)))
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(value.len());
+        let end = value
+            .iter()
+            .rposition(|&b| b != b' ' && b != b'\t')
+            .map_or(start, |i| i + 1);
+        Some((&line[..colon], &value[start..end]))
     }
 
-    fn raw_name(&self, f: &Field) -> &[u8] {
-        &self.buf[f.name.0..f.name.1]
-    }
-
-    fn name(&self, f: &Field) -> &str {
-        // Invariant: names were checked to be tokens, which are ASCII.
-        core::str::from_utf8(self.raw_name(f)).unwrap_or_default()
-    }
-
-    fn value(&self, f: &Field) -> &[u8] {
-        &self.buf[f.value.0..f.value.1]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left))
     }
 }
 

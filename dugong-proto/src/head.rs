@@ -9,7 +9,7 @@ use core::ops::Range;
 use bytes::{BufMut, BytesMut};
 
 use crate::error::{Error, InvalidRequest, InvalidResponse, Limit};
-use crate::event::{Field, Headers, Version};
+use crate::event::Version;
 
 /// Byte classes, one table lookup each.
 const TOKEN: u8 = 1;
@@ -82,15 +82,37 @@ fn trim_ows(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-/// Incremental search for the end of a head or trailer section: remembers how
-/// far it looked, so a head that arrives byte by byte is scanned once (O(n)).
-/// Checks line endings and the field count on the way, before the bytes are
-/// parsed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct SectionScan {
-    pos: usize,
-    line_start: usize,
-    fields: usize,
+/// The index of the first byte in `bytes` that may not appear in a field
+/// value or reason phrase (a control byte other than HTAB, or DEL), if any.
+///
+/// Eight bytes at a time: a word is looked at byte by byte only when it
+/// holds a byte below 0x20 (a tab, or the CR ending the line) or a DEL.
+fn first_non_field(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // A byte below 0x20, or a byte equal to 0x7f (exact as a test for
+        // "any", which is all that is asked).
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let del = x ^ (ONES * 0x7f);
+        let del = del.wrapping_sub(ONES) & !del & HIGH;
+        if control | del != 0 {
+            if let Some(i) = chunk.iter().position(|&b| CLASS[b as usize] & FIELD == 0) {
+                return Some(at + i);
+            }
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| CLASS[b as usize] & FIELD == 0)
+        .map(|i| at + i)
 }
 
 /// What a [`SectionScan`] is scanning.
@@ -102,75 +124,265 @@ pub(crate) enum Section {
     Trailers,
 }
 
-impl SectionScan {
-    /// The number of field lines seen so far (obs-fold continuations not
-    /// counted): once the section is complete, exactly its field count.
-    pub(crate) fn fields(&self) -> usize {
-        self.fields
-    }
+/// A validated status line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StatusLine {
+    pub(crate) version: Version,
+    pub(crate) status: u16,
+    /// The reason phrase's range within the head.
+    pub(crate) reason: (usize, usize),
+}
 
-    /// Looks for the empty line that ends the section at the start of `buf`.
-    /// Returns the section's length including that line, or `None` if more
-    /// bytes are needed. `base` is the stream offset of `buf[0]`.
-    pub(crate) fn scan(
-        &mut self,
-        buf: &[u8],
-        section: Section,
-        max_bytes: usize,
-        max_fields: usize,
-        base: u64,
-    ) -> Result<Option<usize>, Error> {
-        loop {
-            let end = buf.len().min(max_bytes);
-            let Some(i) = memchr::memchr(b'\n', &buf[self.pos..end]) else {
-                self.pos = end;
-                if buf.len() >= max_bytes {
-                    return Err(Error::TooLarge(match section {
-                        Section::Head => Limit::HeadBytes(max_bytes),
-                        Section::Trailers => Limit::TrailerBytes(max_bytes),
-                    }));
-                }
-                return Ok(None);
-            };
-            let lf = self.pos + i;
-            if lf == self.line_start || buf[lf - 1] != b'\r' {
-                return Err(Error::invalid(InvalidResponse::BareLf, base + lf as u64));
-            }
-            if lf - 1 == self.line_start {
-                return Ok(Some(lf + 1));
-            }
-            let first = buf[self.line_start];
-            let is_start_line = matches!(section, Section::Head) && self.line_start == 0;
-            if !is_start_line && !is_ows(first) {
-                self.fields += 1;
-                if self.fields > max_fields {
-                    return Err(Error::TooLarge(Limit::Headers(max_fields)));
-                }
-            }
-            self.line_start = lf + 1;
-            self.pos = lf + 1;
+/// Where a [`SectionScan`] is within the current line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// At the first byte of a line.
+    LineStart,
+    /// Within a field name.
+    Name,
+    /// Within a field value; `fold` is the start of the obs-fold line being
+    /// read, if this is one.
+    Value { colon: usize, fold: Option<usize> },
+}
+
+/// A field line read to its end, whose framing role is decided once the
+/// next line shows it is not continued by an obs-fold.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    start: usize,
+    colon: usize,
+    /// The CR ending the field (after any obs-fold).
+    cr: usize,
+}
+
+/// Incremental, single-pass reader of a response head or a trailer section:
+/// finds its end and validates every line on the way (status line, field
+/// names and values, CRLF line endings, the byte and field limits), and
+/// collects the fields that decide framing. It resumes where it stopped, so
+/// a head that arrives byte by byte is read once (O(n)), and the result
+/// does not depend on how the bytes were split. Replaces each obs-fold with
+/// spaces (RFC 9112 §5.2).
+#[derive(Debug, Clone)]
+pub(crate) struct SectionScan {
+    /// The next byte to look at.
+    pos: usize,
+    line_start: usize,
+    /// Where the first field line starts (after the status line).
+    first_field: usize,
+    phase: Phase,
+    fields: usize,
+    status: Option<StatusLine>,
+    pending: Option<Pending>,
+    framing: FramingScan,
+}
+
+impl Default for SectionScan {
+    fn default() -> Self {
+        SectionScan {
+            pos: 0,
+            line_start: 0,
+            first_field: 0,
+            phase: Phase::LineStart,
+            fields: 0,
+            status: None,
+            pending: None,
+            framing: FramingScan::default(),
         }
     }
 }
 
-/// A parsed status line and header fields.
-#[derive(Debug)]
-pub(crate) struct Head {
-    pub(crate) version: Version,
-    pub(crate) status: u16,
-    pub(crate) reason: (usize, usize),
-    pub(crate) fields: Vec<Field>,
+/// A complete section, as read by [`SectionScan`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scanned {
+    /// The section's length, including the empty line that ends it.
+    pub(crate) len: usize,
+    /// Where the first field line starts.
+    pub(crate) first_field: usize,
+    /// The number of fields (obs-fold continuations not counted).
+    pub(crate) fields: usize,
+    /// The status line (`Section::Head` only).
+    pub(crate) status: Option<StatusLine>,
+    /// The framing fields (`Section::Head` only).
+    pub(crate) framing: Framing,
 }
 
-/// Parses a complete head found by [`SectionScan`]. Replaces each obs-fold
-/// in `head` with spaces (RFC 9112 §5.2).
-/// `field_count` sizes the field list (from [`SectionScan::fields`]).
-pub(crate) fn parse_head(head: &mut [u8], field_count: usize, base: u64) -> Result<Head, Error> {
-    // The scan guarantees a CRLF-terminated first line.
-    let lf = memchr::memchr(b'\n', head).unwrap_or(head.len());
-    let line = &head[..lf.saturating_sub(1)];
-    let err = |kind, at: usize| Err(Error::invalid(kind, base + at as u64));
+impl SectionScan {
+    /// True before the first byte was looked at.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.pos == 0
+    }
 
+    /// Reads on from where the last call stopped, up to the empty line that
+    /// ends the section at the start of `buf`. Returns `None` if more bytes
+    /// are needed. `base` is the stream offset of `buf[0]`.
+    pub(crate) fn scan(
+        &mut self,
+        buf: &mut [u8],
+        section: Section,
+        max_bytes: usize,
+        max_fields: usize,
+        base: u64,
+    ) -> Result<Option<Scanned>, Error> {
+        let err = |kind, at: usize| Err(Error::invalid(kind, base + at as u64));
+        let end = buf.len().min(max_bytes);
+        let full = buf.len() >= max_bytes;
+        let need_more = || {
+            if full {
+                Err(Error::TooLarge(match section {
+                    Section::Head => Limit::HeadBytes(max_bytes),
+                    Section::Trailers => Limit::TrailerBytes(max_bytes),
+                }))
+            } else {
+                Ok(None)
+            }
+        };
+        if matches!(section, Section::Head) && self.status.is_none() {
+            let Some(i) = memchr::memchr(b'\n', &buf[self.pos..end]) else {
+                self.pos = end;
+                return need_more();
+            };
+            let lf = self.pos + i;
+            if lf == 0 || buf[lf - 1] != b'\r' {
+                return err(InvalidResponse::BareLf, lf);
+            }
+            self.status = Some(parse_status_line(&buf[..lf - 1], base)?);
+            self.line_start = lf + 1;
+            self.first_field = lf + 1;
+            self.pos = lf + 1;
+            self.phase = Phase::LineStart;
+        }
+        loop {
+            if self.pos >= end {
+                return need_more();
+            }
+            match self.phase {
+                Phase::LineStart => {
+                    let first = buf[self.pos];
+                    if first == b'\r' {
+                        let Some(&next) = buf[..end].get(self.pos + 1) else {
+                            return need_more();
+                        };
+                        if next != b'\n' {
+                            return err(InvalidResponse::HeaderName, self.pos);
+                        }
+                        if let Some(field) = self.pending.take() {
+                            self.note(buf, field, section);
+                        }
+                        return Ok(Some(Scanned {
+                            len: self.pos + 2,
+                            first_field: self.first_field,
+                            fields: self.fields,
+                            status: self.status,
+                            framing: self.framing.finish(),
+                        }));
+                    }
+                    if first == b'\n' {
+                        return err(InvalidResponse::BareLf, self.pos);
+                    }
+                    if is_ows(first) {
+                        // obs-fold: this line continues the last field.
+                        let Some(field) = self.pending.take() else {
+                            return err(InvalidResponse::LeadingWhitespace, self.pos);
+                        };
+                        self.phase = Phase::Value {
+                            colon: field.colon,
+                            fold: Some(self.pos),
+                        };
+                        self.line_start = field.start;
+                        continue;
+                    }
+                    if let Some(field) = self.pending.take() {
+                        self.note(buf, field, section);
+                    }
+                    self.fields += 1;
+                    if self.fields > max_fields {
+                        return Err(Error::TooLarge(Limit::Headers(max_fields)));
+                    }
+                    self.phase = Phase::Name;
+                }
+                Phase::Name => {
+                    let name_len = buf[self.pos..end]
+                        .iter()
+                        .position(|&b| CLASS[b as usize] & TOKEN == 0);
+                    let Some(n) = name_len else {
+                        self.pos = end;
+                        return need_more();
+                    };
+                    self.pos += n;
+                    match buf[self.pos] {
+                        b':' if self.pos > self.line_start => {
+                            self.phase = Phase::Value {
+                                colon: self.pos,
+                                fold: None,
+                            };
+                            self.pos += 1;
+                        }
+                        b'\n' => return err(InvalidResponse::BareLf, self.pos),
+                        _ => return err(InvalidResponse::HeaderName, self.pos),
+                    }
+                }
+                Phase::Value { colon, fold } => {
+                    let Some(i) = first_non_field(&buf[self.pos..end]) else {
+                        self.pos = end;
+                        return need_more();
+                    };
+                    self.pos += i;
+                    match buf[self.pos] {
+                        b'\r' => {
+                            let Some(&next) = buf[..end].get(self.pos + 1) else {
+                                return need_more();
+                            };
+                            if next != b'\n' {
+                                return err(InvalidResponse::HeaderValue, self.pos);
+                            }
+                            let cr = self.pos;
+                            if let Some(fold_start) = fold {
+                                unfold(buf, fold_start);
+                            }
+                            self.pending = Some(Pending {
+                                start: self.line_start,
+                                colon,
+                                cr,
+                            });
+                            self.pos = cr + 2;
+                            self.line_start = self.pos;
+                            self.phase = Phase::LineStart;
+                        }
+                        b'\n' => return err(InvalidResponse::BareLf, self.pos),
+                        _ => return err(InvalidResponse::HeaderValue, self.pos),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Notes a complete field in the framing facts.
+    fn note(&mut self, buf: &[u8], field: Pending, section: Section) {
+        if matches!(section, Section::Head) {
+            let name = &buf[field.start..field.colon];
+            let value = trim_ows(&buf[field.colon + 1..field.cr]);
+            self.framing.field(name, value);
+        }
+    }
+}
+
+/// Replaces the obs-fold before the line at `fold_start` (the whitespace
+/// ending the line before, its CRLF, and the whitespace starting this one)
+/// with spaces.
+fn unfold(buf: &mut [u8], fold_start: usize) {
+    let rws = buf[fold_start..].iter().take_while(|&&b| is_ows(b)).count();
+    // `fold_start - 2` is the CR ending the line before.
+    let before = buf[..fold_start - 2]
+        .iter()
+        .rev()
+        .take_while(|&&b| is_ows(b))
+        .count();
+    buf[fold_start - 2 - before..fold_start + rws].fill(b' ');
+}
+
+/// Parses a status line (without its CRLF).
+fn parse_status_line(line: &[u8], base: u64) -> Result<StatusLine, Error> {
+    let err = |kind, at: usize| Err(Error::invalid(kind, base + at as u64));
     let version = match line {
         [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor, b' ', ..] if minor.is_ascii_digit() => {
             if *minor == b'0' {
@@ -193,85 +405,18 @@ pub(crate) fn parse_head(head: &mut [u8], field_count: usize, base: u64) -> Resu
     let reason = match line.get(12) {
         None => (12, 12),
         Some(b' ') => {
-            if !all_in(&line[13..], FIELD) {
+            if first_non_field(&line[13..]).is_some() {
                 return err(InvalidResponse::StatusLineCharacter, 13);
             }
             (13, line.len())
         }
         Some(_) => return err(InvalidResponse::Status, 12),
     };
-    let mut fields = Vec::with_capacity(field_count);
-    parse_fields(head, lf + 1, base, &mut fields)?;
-    Ok(Head {
+    Ok(StatusLine {
         version,
         status,
         reason,
-        fields,
     })
-}
-
-/// Parses header (or trailer) field lines from `start` up to the empty line
-/// that ends the section, appending them to `fields`.
-pub(crate) fn parse_fields(
-    buf: &mut [u8],
-    start: usize,
-    base: u64,
-    fields: &mut Vec<Field>,
-) -> Result<(), Error> {
-    let err = |kind, at: usize| Err(Error::invalid(kind, base + at as u64));
-    let mut pos = start;
-    while let Some(i) = memchr::memchr(b'\n', &buf[pos..]) {
-        let lf = pos + i;
-        let line_end = lf - 1; // the CR, checked by the scan
-        if line_end == pos {
-            break;
-        }
-        if is_ows(buf[pos]) {
-            // obs-fold: the line continues the previous field's value.
-            let Some(last) = fields.last_mut() else {
-                return err(InvalidResponse::LeadingWhitespace, pos);
-            };
-            if !all_in(&buf[pos..line_end], FIELD) {
-                return err(InvalidResponse::HeaderValue, pos);
-            }
-            // obs-fold = OWS CRLF RWS (RFC 9112 §5.2): all of it becomes SP.
-            // Only whitespace follows the trimmed value up to the CR.
-            let rws = buf[pos..line_end]
-                .iter()
-                .take_while(|&&b| is_ows(b))
-                .count();
-            buf[last.value.1..pos + rws].fill(b' ');
-            let value_start = last.value.0;
-            let trimmed = trim_ows(&buf[value_start..line_end]);
-            let lead = buf[value_start..line_end]
-                .iter()
-                .position(|&b| !is_ows(b))
-                .unwrap_or(0);
-            last.value = (value_start + lead, value_start + lead + trimmed.len());
-        } else {
-            let name_len = buf[pos..line_end]
-                .iter()
-                .position(|&b| CLASS[b as usize] & TOKEN == 0)
-                .unwrap_or(line_end - pos);
-            let colon = pos + name_len;
-            if name_len == 0 || colon == line_end || buf[colon] != b':' {
-                return err(InvalidResponse::HeaderName, colon);
-            }
-            let raw = &buf[colon + 1..line_end];
-            if !all_in(raw, FIELD) {
-                return err(InvalidResponse::HeaderValue, colon + 1);
-            }
-            let lead = raw.iter().position(|&b| !is_ows(b)).unwrap_or(raw.len());
-            let value_len = trim_ows(raw).len();
-            let value_start = colon + 1 + lead;
-            fields.push(Field {
-                name: (pos, colon),
-                value: (value_start, value_start + value_len),
-            });
-        }
-        pos = lf + 1;
-    }
-    Ok(())
 }
 
 /// How a response's `Transfer-Encoding` fields read.
@@ -297,49 +442,79 @@ pub(crate) struct Framing {
     pub(crate) keep_alive: bool,
 }
 
-/// Reads the framing fields of a response head.
-pub(crate) fn framing(headers: &Headers) -> Framing {
-    let mut content_length = Ok(None);
-    let mut te_elements = 0usize;
-    let mut chunked = 0usize;
-    let mut other = false;
-    let mut te_seen = false;
-    let mut close = false;
-    let mut keep_alive = false;
-    for (name, value) in headers.raw_iter() {
-        if name.eq_ignore_ascii_case(b"content-length") {
-            content_length = content_length.and_then(|prev| merge_length(prev, value));
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            te_seen = true;
-            for element in list(value) {
-                te_elements += 1;
-                if element.eq_ignore_ascii_case(b"chunked") {
-                    chunked += 1;
-                } else {
-                    other = true;
-                }
-            }
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in list(value) {
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-            }
+/// The framing fields seen so far.
+#[derive(Debug, Clone, Copy)]
+struct FramingScan {
+    content_length: Result<Option<u64>, InvalidResponse>,
+    te_seen: bool,
+    te_elements: usize,
+    chunked: usize,
+    other_coding: bool,
+    close: bool,
+    keep_alive: bool,
+}
+
+impl Default for FramingScan {
+    fn default() -> Self {
+        FramingScan {
+            content_length: Ok(None),
+            te_seen: false,
+            te_elements: 0,
+            chunked: 0,
+            other_coding: false,
+            close: false,
+            keep_alive: false,
         }
     }
-    let transfer_encoding = if !te_seen {
-        TransferEncoding::Absent
-    } else if te_elements == 0 || chunked > 1 {
-        TransferEncoding::Invalid
-    } else if other {
-        TransferEncoding::Unsupported
-    } else {
-        TransferEncoding::Chunked
-    };
-    Framing {
-        content_length,
-        transfer_encoding,
-        close,
-        keep_alive,
+}
+
+impl FramingScan {
+    /// Takes one header field into account.
+    fn field(&mut self, name: &[u8], value: &[u8]) {
+        // Compared by length first: most fields are none of these.
+        match name.len() {
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                self.content_length = self
+                    .content_length
+                    .and_then(|prev| merge_length(prev, value));
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.te_seen = true;
+                for element in list(value) {
+                    self.te_elements += 1;
+                    if element.eq_ignore_ascii_case(b"chunked") {
+                        self.chunked += 1;
+                    } else {
+                        self.other_coding = true;
+                    }
+                }
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in list(value) {
+                    self.close |= token.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&self) -> Framing {
+        let transfer_encoding = if !self.te_seen {
+            TransferEncoding::Absent
+        } else if self.te_elements == 0 || self.chunked > 1 {
+            TransferEncoding::Invalid
+        } else if self.other_coding {
+            TransferEncoding::Unsupported
+        } else {
+            TransferEncoding::Chunked
+        };
+        Framing {
+            content_length: self.content_length,
+            transfer_encoding,
+            close: self.close,
+            keep_alive: self.keep_alive,
+        }
     }
 }
 

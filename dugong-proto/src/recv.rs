@@ -235,7 +235,7 @@ impl Receiver {
         let RecvState::Head(scan) = &mut self.state else {
             return Ok(None);
         };
-        if *scan == SectionScan::default() {
+        if scan.is_fresh() {
             // Empty lines before a status line are ignored.
             let blank = self
                 .buf
@@ -260,28 +260,32 @@ impl Receiver {
             return Ok(None);
         };
         let found = scan.scan(
-            &self.buf,
+            &mut self.buf,
             Section::Head,
             config.max_head_bytes(),
             config.max_headers(),
             self.consumed,
         )?;
-        let Some(len) = found else {
+        let Some(scanned) = found else {
             return self.need_more(false);
         };
-        let field_count = scan.fields();
         let base = self.consumed;
-        let mut raw = self.take(len);
         self.state = RecvState::Head(SectionScan::default());
-        let parsed = head::parse_head(&mut raw, field_count, base)?;
+        let Some(line) = scanned.status else {
+            // Invariant: a head's scan reads its status line first.
+            return Err(self.invalid(InvalidResponse::Version, 0));
+        };
+        let framing = scanned.framing;
+        let raw = self.take(scanned.len);
         let response = Response {
             id: front.id,
-            version: parsed.version,
-            status: parsed.status,
-            reason: parsed.reason,
+            version: line.version,
+            status: line.status,
+            reason: line.reason,
             headers: Headers {
                 buf: raw.freeze(),
-                fields: parsed.fields,
+                first: scanned.first_field,
+                len: scanned.fields,
             },
         };
         let status = response.status;
@@ -305,7 +309,6 @@ impl Receiver {
             102..=199 => return Ok(Some(Recv::Informational(response))),
             _ => {}
         }
-        let framing = head::framing(&response.headers);
         let announced_close =
             framing.close || (response.version == Version::Http10 && !framing.keep_alive);
         let invalid = |kind| Err(Error::invalid(kind, base));
@@ -444,23 +447,19 @@ impl Receiver {
                 }
                 Chunk::Trailers(scan) => {
                     let found = scan.scan(
-                        &self.buf,
+                        &mut self.buf,
                         Section::Trailers,
                         config.max_trailer_bytes(),
                         config.max_headers(),
                         self.consumed,
                     )?;
-                    let Some(len) = found else {
+                    let Some(scanned) = found else {
                         return self.need_more(true);
                     };
-                    let field_count = scan.fields();
-                    let base = self.consumed;
-                    let mut raw = self.take(len);
-                    let mut fields = alloc::vec::Vec::with_capacity(field_count);
-                    head::parse_fields(&mut raw, 0, base, &mut fields)?;
                     let trailers = Headers {
-                        buf: raw.freeze(),
-                        fields,
+                        buf: self.take(scanned.len).freeze(),
+                        first: 0,
+                        len: scanned.fields,
                     };
                     return self.end(trailers, announced_close);
                 }
