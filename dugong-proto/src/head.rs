@@ -85,34 +85,56 @@ fn trim_ows(bytes: &[u8]) -> &[u8] {
 /// The index of the first byte in `bytes` that may not appear in a field
 /// value or reason phrase (a control byte other than HTAB, or DEL), if any.
 ///
-/// Eight bytes at a time: a word is looked at byte by byte only when it
-/// holds a byte below 0x20 (a tab, or the CR ending the line) or a DEL.
+/// Eight bytes at a time: a word holding a byte below 0x20 (a tab, or the
+/// CR ending the line) or a DEL is looked at more closely.
+#[inline]
 fn first_non_field(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < 8 {
+        return bytes.iter().position(|&b| !is_field(b));
+    }
+    let mut at = 0;
+    loop {
+        // The last word overlaps the one before: its bytes are checked again.
+        let start = at.min(bytes.len() - 8);
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[start..start + 8]);
+        if let Some(i) = first_non_field_in(word) {
+            return Some(start + i);
+        }
+        at = start + 8;
+        if at == bytes.len() {
+            return None;
+        }
+    }
+}
+
+/// [`first_non_field`] on one word.
+#[inline]
+fn first_non_field_in(word: [u8; 8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        // A byte below 0x20, or a byte equal to 0x7f (exact as a test for
-        // "any", which is all that is asked).
-        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-        let del = x ^ (ONES * 0x7f);
-        let del = del.wrapping_sub(ONES) & !del & HIGH;
-        if control | del != 0 {
-            if let Some(i) = chunk.iter().position(|&b| CLASS[b as usize] & FIELD == 0) {
-                return Some(at + i);
-            }
-        }
-        at += 8;
+    let x = u64::from_le_bytes(word);
+    // High bit of each byte below 0x20, or equal to 0x7f. Bytes above the
+    // lowest flagged one may be flagged wrongly (a borrow ran into them),
+    // the lowest one never is.
+    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    let del = x ^ (ONES * 0x7f);
+    let del = del.wrapping_sub(ONES) & !del & HIGH;
+    let mask = control | del;
+    if mask == 0 {
+        return None;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| CLASS[b as usize] & FIELD == 0)
-        .map(|i| at + i)
+    let i = (mask.trailing_zeros() / 8) as usize;
+    if word[i] != b'\t' {
+        return Some(i);
+    }
+    word.iter().position(|&b| !is_field(b))
+}
+
+/// True if `b` may appear in a field value.
+#[inline]
+fn is_field(b: u8) -> bool {
+    CLASS[b as usize] & FIELD != 0
 }
 
 /// What a [`SectionScan`] is scanning.
@@ -251,117 +273,128 @@ impl SectionScan {
             self.pos = lf + 1;
             self.phase = Phase::LineStart;
         }
-        loop {
-            if self.pos >= end {
+        // The state lives in locals while reading, and is saved when the
+        // bytes run out.
+        let mut pos = self.pos;
+        let mut line_start = self.line_start;
+        let mut phase = self.phase;
+        let mut fields = self.fields;
+        let mut pending = self.pending;
+        macro_rules! suspend {
+            ($pos:expr) => {{
+                self.pos = $pos;
+                self.line_start = line_start;
+                self.phase = phase;
+                self.fields = fields;
+                self.pending = pending;
                 return need_more();
-            }
-            match self.phase {
-                Phase::LineStart => {
-                    let first = buf[self.pos];
-                    if first == b'\r' {
-                        let Some(&next) = buf[..end].get(self.pos + 1) else {
-                            return need_more();
-                        };
-                        if next != b'\n' {
-                            return err(InvalidResponse::HeaderName, self.pos);
-                        }
-                        if let Some(field) = self.pending.take() {
-                            self.note(buf, field, section);
-                        }
-                        return Ok(Some(Scanned {
-                            len: self.pos + 2,
-                            first_field: self.first_field,
-                            fields: self.fields,
-                            status: self.status,
-                            framing: self.framing.finish(),
-                        }));
-                    }
-                    if first == b'\n' {
-                        return err(InvalidResponse::BareLf, self.pos);
-                    }
-                    if is_ows(first) {
-                        // obs-fold: this line continues the last field.
-                        let Some(field) = self.pending.take() else {
-                            return err(InvalidResponse::LeadingWhitespace, self.pos);
-                        };
-                        self.phase = Phase::Value {
-                            colon: field.colon,
-                            fold: Some(self.pos),
-                        };
-                        self.line_start = field.start;
-                        continue;
-                    }
-                    if let Some(field) = self.pending.take() {
+            }};
+        }
+        loop {
+            if phase == Phase::LineStart {
+                let Some(&first) = buf[..end].get(pos) else {
+                    suspend!(pos)
+                };
+                if CLASS[first as usize] & TOKEN != 0 {
+                    if let Some(field) = pending.take() {
                         self.note(buf, field, section);
                     }
-                    self.fields += 1;
-                    if self.fields > max_fields {
+                    fields += 1;
+                    if fields > max_fields {
                         return Err(Error::TooLarge(Limit::Headers(max_fields)));
                     }
-                    self.phase = Phase::Name;
-                }
-                Phase::Name => {
-                    let name_len = buf[self.pos..end]
-                        .iter()
-                        .position(|&b| CLASS[b as usize] & TOKEN == 0);
-                    let Some(n) = name_len else {
-                        self.pos = end;
-                        return need_more();
+                    phase = Phase::Name;
+                } else if first == b'\r' {
+                    let Some(&next) = buf[..end].get(pos + 1) else {
+                        suspend!(pos)
                     };
-                    self.pos += n;
-                    match buf[self.pos] {
-                        b':' if self.pos > self.line_start => {
-                            self.phase = Phase::Value {
-                                colon: self.pos,
-                                fold: None,
-                            };
-                            self.pos += 1;
-                        }
-                        b'\n' => return err(InvalidResponse::BareLf, self.pos),
-                        _ => return err(InvalidResponse::HeaderName, self.pos),
+                    if next != b'\n' {
+                        return err(InvalidResponse::HeaderName, pos);
                     }
-                }
-                Phase::Value { colon, fold } => {
-                    let Some(i) = first_non_field(&buf[self.pos..end]) else {
-                        self.pos = end;
-                        return need_more();
+                    if let Some(field) = pending.take() {
+                        self.note(buf, field, section);
+                    }
+                    return Ok(Some(Scanned {
+                        len: pos + 2,
+                        first_field: self.first_field,
+                        fields,
+                        status: self.status,
+                        framing: self.framing.finish(),
+                    }));
+                } else if is_ows(first) {
+                    // obs-fold: this line continues the last field.
+                    let Some(field) = pending.take() else {
+                        return err(InvalidResponse::LeadingWhitespace, pos);
                     };
-                    self.pos += i;
-                    match buf[self.pos] {
-                        b'\r' => {
-                            let Some(&next) = buf[..end].get(self.pos + 1) else {
-                                return need_more();
-                            };
-                            if next != b'\n' {
-                                return err(InvalidResponse::HeaderValue, self.pos);
-                            }
-                            let cr = self.pos;
-                            if let Some(fold_start) = fold {
-                                unfold(buf, fold_start);
-                            }
-                            self.pending = Some(Pending {
-                                start: self.line_start,
-                                colon,
-                                cr,
-                            });
-                            self.pos = cr + 2;
-                            self.line_start = self.pos;
-                            self.phase = Phase::LineStart;
-                        }
-                        b'\n' => return err(InvalidResponse::BareLf, self.pos),
-                        _ => return err(InvalidResponse::HeaderValue, self.pos),
+                    phase = Phase::Value {
+                        colon: field.colon,
+                        fold: Some(pos),
+                    };
+                    line_start = field.start;
+                } else if first == b'\n' {
+                    return err(InvalidResponse::BareLf, pos);
+                } else {
+                    return err(InvalidResponse::HeaderName, pos);
+                }
+            }
+            if phase == Phase::Name {
+                let Some(n) = buf[pos..end]
+                    .iter()
+                    .position(|&b| CLASS[b as usize] & TOKEN == 0)
+                else {
+                    suspend!(end)
+                };
+                pos += n;
+                match buf[pos] {
+                    b':' if pos > line_start => {
+                        phase = Phase::Value {
+                            colon: pos,
+                            fold: None,
+                        };
+                        pos += 1;
                     }
+                    b'\n' => return err(InvalidResponse::BareLf, pos),
+                    _ => return err(InvalidResponse::HeaderName, pos),
+                }
+            }
+            if let Phase::Value { colon, fold } = phase {
+                let Some(i) = first_non_field(&buf[pos..end]) else {
+                    suspend!(end)
+                };
+                pos += i;
+                match buf[pos] {
+                    b'\r' => {
+                        let Some(&next) = buf[..end].get(pos + 1) else {
+                            suspend!(pos)
+                        };
+                        if next != b'\n' {
+                            return err(InvalidResponse::HeaderValue, pos);
+                        }
+                        if let Some(fold_start) = fold {
+                            unfold(buf, fold_start);
+                        }
+                        pending = Some(Pending {
+                            start: line_start,
+                            colon,
+                            cr: pos,
+                        });
+                        pos += 2;
+                        line_start = pos;
+                        phase = Phase::LineStart;
+                    }
+                    b'\n' => return err(InvalidResponse::BareLf, pos),
+                    _ => return err(InvalidResponse::HeaderValue, pos),
                 }
             }
         }
     }
 
     /// Notes a complete field in the framing facts.
+    #[inline]
     fn note(&mut self, buf: &[u8], field: Pending, section: Section) {
         if matches!(section, Section::Head) {
             let name = &buf[field.start..field.colon];
-            let value = trim_ows(&buf[field.colon + 1..field.cr]);
-            self.framing.field(name, value);
+            self.framing.field(name, &buf[field.colon + 1..field.cr]);
         }
     }
 }
@@ -469,30 +502,31 @@ impl Default for FramingScan {
 }
 
 impl FramingScan {
-    /// Takes one header field into account.
+    /// Takes one header field into account (`value` untrimmed).
+    #[inline]
     fn field(&mut self, name: &[u8], value: &[u8]) {
         // Compared by length first: most fields are none of these.
         match name.len() {
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if token_eq(name, b"content-length") => {
                 self.content_length = self
                     .content_length
                     .and_then(|prev| merge_length(prev, value));
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if token_eq(name, b"transfer-encoding") => {
                 self.te_seen = true;
                 for element in list(value) {
                     self.te_elements += 1;
-                    if element.eq_ignore_ascii_case(b"chunked") {
+                    if token_eq(element, b"chunked") {
                         self.chunked += 1;
                     } else {
                         self.other_coding = true;
                     }
                 }
             }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            10 if token_eq(name, b"connection") => {
                 for token in list(value) {
-                    self.close |= token.eq_ignore_ascii_case(b"close");
-                    self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                    self.close |= token_eq(token, b"close");
+                    self.keep_alive |= token_eq(token, b"keep-alive");
                 }
             }
             _ => {}
@@ -526,9 +560,29 @@ fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|e| !e.is_empty())
 }
 
-/// Folds one `Content-Length` field value into what was read before: every
-/// element must be digits only, and all must agree.
+/// True if `name` (a token, or a field value: no control byte but HTAB)
+/// equals `lower` (lowercase letters, digits and `-`) ignoring ASCII case.
+/// Setting bit 0x20 lowercases a letter and leaves digits and `-` as they
+/// are; no other such byte becomes one of those.
+#[inline]
+fn token_eq(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+}
+
+/// Folds one `Content-Length` field value (untrimmed) into what was read
+/// before: every element must be digits only, and all must agree.
 fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidResponse> {
+    let trimmed = trim_ows(value);
+    // The usual case: one number of at most 19 digits (cannot overflow).
+    if !trimmed.is_empty() && trimmed.len() <= 19 && trimmed.iter().all(u8::is_ascii_digit) {
+        let n = trimmed
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        return match prev {
+            Some(p) if p != n => Err(InvalidResponse::ConflictingContentLength),
+            _ => Ok(Some(n)),
+        };
+    }
     let mut current = prev;
     for element in value.split(|&b| b == b',').map(trim_ows) {
         if element.is_empty() || !element.iter().all(u8::is_ascii_digit) {
