@@ -42,7 +42,7 @@ pub struct Connection {
     io: Box<dyn Transport>,
     timeout: Option<Duration>,
     max_buffered: usize,
-    max_in_flight: usize,
+    window: dugong_net::Window,
     started: Instant,
     trace: Option<Trace>,
     /// The error that broke the transport, repeated by every later call.
@@ -99,7 +99,7 @@ pub(crate) struct Setup {
     pub(crate) host: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
-    pub(crate) max_in_flight: usize,
+    pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     pub(crate) extras: RequestExtras,
     pub(crate) builder: Option<crate::Builder>,
@@ -117,7 +117,7 @@ impl Connection {
             io,
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
-            max_in_flight: setup.max_in_flight,
+            window: setup.window,
             started: Instant::now(),
             trace: setup.trace,
             broken: None,
@@ -969,9 +969,33 @@ impl Connection {
         self.write_queued()
     }
 
-    /// The bound on requests in flight for a split connection.
-    pub(crate) fn max_in_flight(&self) -> usize {
-        self.max_in_flight
+    /// True if one more request fits in the pipelining window: fewer than
+    /// [`max_in_flight`](crate::Builder::max_in_flight) requests in flight
+    /// and, beyond the first, fewer than
+    /// [`max_in_flight_bytes`](crate::Builder::max_in_flight_bytes) of
+    /// responses expected. A split sending half waits for this by itself;
+    /// a caller that pipelines from one thread reads a response when it is
+    /// false.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), dugong_blocking::Error> {
+    /// let mut conn = dugong_blocking::Connection::connect("127.0.0.1", 8080)?;
+    /// let (mut sent, mut read) = (0, 0);
+    /// while read < 1000 {
+    ///     while sent < 1000 && conn.has_room() {
+    ///         conn.queue_request("GET", "/", [("Accept", "*/*")], dugong_blocking::Body::Empty)?;
+    ///         sent += 1;
+    ///     }
+    ///     conn.flush()?;
+    ///     conn.read_response()?;
+    ///     conn.discard()?;
+    ///     read += 1;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn has_room(&self) -> bool {
+        self.window.has_room(&self.proto)
     }
 
     /// Turns the connection into the shared state of a split.

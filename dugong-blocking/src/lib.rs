@@ -80,7 +80,9 @@ mod transport;
 
 pub use builder::Builder;
 pub use conn::{BodyReader, BodyWriter, Connection};
-pub use dugong_net::{DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT};
+pub use dugong_net::{
+    Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES,
+};
 pub use split::{RecvHalf, SendHalf, SplitBodyReader};
 #[cfg(feature = "tls")]
 pub use tls::Tls;

@@ -38,7 +38,7 @@ impl Shared {
     /// connection broke.
     fn wait_for_room(&self) -> MutexGuard<'_, Connection> {
         let mut conn = self.lock();
-        while conn.proto().in_flight() >= conn.max_in_flight()
+        while !conn.has_room()
             && conn.error().is_none()
             && !self.receiver_gone.load(Ordering::SeqCst)
         {

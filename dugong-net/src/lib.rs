@@ -36,7 +36,10 @@ pub use error::{is_peer_gone, Error, ErrorKind, Phase};
 pub use proxy::Proxy;
 pub use request::RequestExtras;
 pub use resolve::resolve;
-pub use settings::{Route, Settings, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT};
+pub use settings::{
+    Route, Settings, Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_IN_FLIGHT_BYTES,
+};
 pub use trace::Trace;
 pub use url::{Scheme, Url};
 

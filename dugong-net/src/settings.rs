@@ -20,6 +20,55 @@ pub const DEFAULT_MAX_BUFFERED: usize = 64 * 1024 * 1024;
 /// sending half.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 
+/// The default bound on the response bytes expected in flight for a
+/// pipelining sender (2 MiB).
+pub const DEFAULT_MAX_IN_FLIGHT_BYTES: u64 = 2 * 1024 * 1024;
+
+/// How far a pipelining sender may run ahead of the reader: at most
+/// `requests` requests in flight and, beyond the first, at most `bytes` of
+/// responses expected for them
+/// ([`expected_bytes_in_flight`](dugong_proto::Connection::expected_bytes_in_flight)).
+/// Until a first response has completed, sizes are unknown and at most
+/// [`Window::FIRST_ROUND`] requests go out.
+///
+/// Capping bytes as well as requests keeps large responses from piling up
+/// in the kernel's socket buffers ahead of the reader, where they go cold;
+/// small responses are limited by the request count alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The most requests in flight.
+    pub requests: usize,
+    /// The most response bytes expected in flight.
+    pub bytes: u64,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            requests: DEFAULT_MAX_IN_FLIGHT,
+            bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
+        }
+    }
+}
+
+impl Window {
+    /// The most requests in flight before any response has completed on
+    /// the connection (so before any response size is known).
+    pub const FIRST_ROUND: usize = 16;
+
+    /// True if one more request may be sent on `conn` now. Always true
+    /// with nothing in flight.
+    pub fn has_room(&self, conn: &dugong_proto::Connection) -> bool {
+        let n = conn.in_flight();
+        n == 0
+            || (n < self.requests
+                && match conn.expected_bytes_in_flight() {
+                    Some(bytes) => bytes < self.bytes,
+                    None => n < Self::FIRST_ROUND,
+                })
+    }
+}
+
 /// Where the proxy comes from.
 #[derive(Debug, Clone)]
 enum ProxyChoice {
@@ -52,7 +101,7 @@ pub struct Settings {
     timeout: Option<Duration>,
     config: Config,
     max_buffered: usize,
-    max_in_flight: usize,
+    window: Window,
     trace: TraceChoice,
     keep_secrets: bool,
 }
@@ -99,7 +148,7 @@ impl Settings {
             timeout: None,
             config: Config::default(),
             max_buffered: DEFAULT_MAX_BUFFERED,
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            window: Window::default(),
             trace: TraceChoice::Env,
             keep_secrets: false,
         }
@@ -166,7 +215,13 @@ impl Settings {
 
     /// The bound on requests in flight for a split sending half.
     pub fn set_max_in_flight(&mut self, requests: usize) {
-        self.max_in_flight = requests.max(1);
+        self.window.requests = requests.max(1);
+    }
+
+    /// The bound on response bytes expected in flight for a pipelining
+    /// sender.
+    pub fn set_max_in_flight_bytes(&mut self, bytes: u64) {
+        self.window.bytes = bytes;
     }
 
     /// Trace to this file.
@@ -232,9 +287,9 @@ impl Settings {
         self.max_buffered
     }
 
-    /// The bound on requests in flight for a split sending half.
-    pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight
+    /// How far a pipelining sender may run ahead.
+    pub fn window(&self) -> Window {
+        self.window
     }
 
     /// The server's scheme, host and port as a URL.
@@ -414,10 +469,23 @@ macro_rules! builder_settings_methods {
         /// read before it sends more, so neither the kernel's buffers nor
         /// the list of requests in flight grow with a sender that runs
         /// ahead. A connection driven as one is not limited (it cannot wait
-        /// for itself); there [`max_buffered`](Self::max_buffered) bounds
+        /// for itself; `has_room` tells a caller that pipelines when to
+        /// read first); there [`max_buffered`](Self::max_buffered) bounds
         /// memory.
         pub fn max_in_flight(mut self, requests: usize) -> Self {
             self.settings.set_max_in_flight(requests);
+            self
+        }
+
+        /// At most about this many response bytes in flight (default
+        /// 2 MiB), where the same limits apply as for
+        /// [`max_in_flight`](Self::max_in_flight): beyond the first request,
+        /// a pipelining sender waits while the requests in flight times the
+        /// mean size of recent responses reaches this. Large responses then
+        /// do not pile up in socket buffers ahead of the reader, where they
+        /// go cold.
+        pub fn max_in_flight_bytes(mut self, bytes: u64) -> Self {
+            self.settings.set_max_in_flight_bytes(bytes);
             self
         }
 

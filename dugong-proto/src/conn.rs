@@ -113,6 +113,11 @@ pub struct Connection {
     dead: Option<Error>,
     /// `recv.received()` when progress was last noted.
     seen_received: u64,
+    /// Stream offset where the response being read began.
+    response_start: u64,
+    /// Moving mean of the sizes of recent responses (heads and bodies, in
+    /// bytes); 0 before the first one completes.
+    mean_response: u64,
     continue_timer: Timer,
     read_timer: Timer,
     idle_timer: Timer,
@@ -132,6 +137,8 @@ impl Connection {
             send: Sender::new(),
             recv: Receiver::new(),
             in_flight: VecDeque::new(),
+            response_start: 0,
+            mean_response: 0,
             next_id: 0,
             closing: None,
             upgraded: false,
@@ -585,6 +592,7 @@ impl Connection {
                 announced_close,
             } => {
                 let done = self.in_flight.pop_front();
+                self.note_response_size();
                 if self.closing == Some(Closing::Upgrade)
                     && done.is_some_and(|r| r.facts.connect || r.facts.upgrade)
                 {
@@ -722,7 +730,50 @@ impl Connection {
         );
     }
 
+    /// Folds the size of the response that just ended into the mean.
+    fn note_response_size(&mut self) {
+        let end = self.recv.consumed();
+        let size = end.saturating_sub(self.response_start);
+        self.response_start = end;
+        self.mean_response = if self.mean_response == 0 {
+            size.max(1)
+        } else {
+            // Weight 1/4 for the newest response: follows a change within a
+            // few responses, smooths single outliers.
+            (self.mean_response - self.mean_response / 4 + size / 4).max(1)
+        };
+    }
+
     // ----- getters --------------------------------------------------------
+
+    /// An estimate of the response bytes still to arrive for the requests
+    /// in flight: their number times the moving mean size (head and body)
+    /// of the responses completed so far on this connection; `None` before
+    /// the first one completes.
+    ///
+    /// Pipelining adapters cap it, not only the number of requests: with
+    /// large responses, a deep pipeline makes the server fill megabytes of
+    /// socket buffers ahead of the reader, where the data goes cold.
+    ///
+    /// ```
+    /// use dugong_proto::{Body, Connection, Event};
+    ///
+    /// let mut conn = Connection::default();
+    /// for _ in 0..3 {
+    ///     conn.send_request("GET", "/", [("Host", "a")], Body::Empty)?;
+    /// }
+    /// assert_eq!(conn.expected_bytes_in_flight(), None);
+    /// conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 61\r\n\r\n")?;
+    /// conn.receive(&[b'x'; 61])?;
+    /// while conn.poll_event()?.is_some() {}
+    /// // Two requests left, responses of 100 bytes so far.
+    /// assert_eq!(conn.expected_bytes_in_flight(), Some(200));
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn expected_bytes_in_flight(&self) -> Option<u64> {
+        (self.mean_response > 0)
+            .then(|| (self.in_flight.len() as u64).saturating_mul(self.mean_response))
+    }
 
     /// The number of requests sent whose response is not complete yet.
     pub fn in_flight(&self) -> usize {

@@ -116,6 +116,12 @@ impl Receiver {
         &mut self.buf
     }
 
+    /// Bytes parsed (or read past the buffer) so far: the stream offset of
+    /// the receive buffer's first byte.
+    pub(crate) fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
     /// Bytes ever received.
     pub(crate) fn received(&self) -> u64 {
         self.consumed + self.buf.len() as u64

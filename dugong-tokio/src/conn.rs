@@ -533,6 +533,20 @@ impl<T: Transport> Connection<T> {
         self.send.shared.lock().error()
     }
 
+    /// True if one more request fits in the pipelining window: fewer than
+    /// [`max_in_flight`](crate::Builder::max_in_flight) requests in flight
+    /// and, beyond the first, fewer than
+    /// [`max_in_flight_bytes`](crate::Builder::max_in_flight_bytes) of
+    /// responses expected. A split sending half and
+    /// [`pipeline`](Self::pipeline) wait for this by themselves; a caller
+    /// that pipelines from one task reads a response when it is false.
+    pub fn has_room(&self) -> bool {
+        self.send
+            .shared
+            .window
+            .has_room(&self.send.shared.lock().proto)
+    }
+
     /// Closes the connection (a TLS connection sends `close_notify`,
     /// waiting at most a second). Every later call fails with a usage error
     /// until [`reconnect`](Self::reconnect).

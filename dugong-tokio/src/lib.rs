@@ -149,7 +149,9 @@ mod transport;
 pub use body::{BodyReader, BodyStream, BodyWriter};
 pub use builder::Builder;
 pub use conn::Connection;
-pub use dugong_net::{DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT};
+pub use dugong_net::{
+    Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES,
+};
 pub use pipeline::{FullResponse, Pipeline, Request};
 pub use recv::RecvHalf;
 pub use send::SendHalf;

@@ -171,14 +171,15 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
     }
 
     /// Queues requests while fewer than half of `depth` are in flight, up
-    /// to `depth`.
+    /// to `depth` and while the builder's window has room (its byte bound
+    /// keeps large responses from piling up ahead of the reader).
     fn top_up(&mut self) -> Result<(), Error> {
         let (send, _) = self.conn.halves();
         let mut in_flight = send.shared.lock().proto.in_flight();
         if in_flight > self.depth / 2 {
             return Ok(());
         }
-        while in_flight < self.depth {
+        while in_flight < self.depth && send.shared.window.has_room(&send.shared.lock().proto) {
             let request = match self.held.take() {
                 Some((request, _)) => request,
                 None => match self.requests.next() {

@@ -290,7 +290,7 @@ impl<T: Transport> SendHalf<T> {
     fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let mut core = self.shared.lock();
         core.check()?;
-        if core.receiver_gone || core.proto.in_flight() < self.shared.max_in_flight {
+        if core.receiver_gone || self.shared.window.has_room(&core.proto) {
             return Poll::Ready(Ok(()));
         }
         core.wait_as_sender(cx.waker());

@@ -21,7 +21,7 @@ pub(crate) struct Setup {
     pub(crate) host: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
-    pub(crate) max_in_flight: usize,
+    pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     pub(crate) extras: RequestExtras,
     pub(crate) builder: Option<crate::Builder>,
@@ -35,7 +35,7 @@ pub(crate) struct Shared {
     /// "No data moved for this long" fails the connection.
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
-    pub(crate) max_in_flight: usize,
+    pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     /// The origin of the clock handed to the state machine.
     started: Instant,
@@ -104,7 +104,7 @@ impl Shared {
             }),
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
-            max_in_flight: setup.max_in_flight,
+            window: setup.window,
             trace: setup.trace,
             started: now,
             ticks,

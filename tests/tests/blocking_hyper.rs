@@ -524,6 +524,50 @@ fn a_split_sender_keeps_at_most_max_in_flight_requests_out() {
 }
 
 #[test]
+fn a_split_sender_caps_the_response_bytes_in_flight() {
+    // 256 KiB bodies under a 1 MiB cap: at most 16 requests go out before
+    // any response size is known (`Window::FIRST_ROUND`), then the window
+    // shrinks to 4 requests (1 MiB / 256 KiB), not 64.
+    let server = HyperServer::start();
+    let size = 256 * 1024;
+    let conn = Builder::new("127.0.0.1", server.addr().port())
+        .timeout(Duration::from_secs(10))
+        .max_in_flight(64)
+        .max_in_flight_bytes(1024 * 1024)
+        .no_trace()
+        .connect()
+        .unwrap();
+    let (mut send, mut recv) = conn.split().unwrap();
+    let n = 40u64;
+    let target = format!("/size/{size}");
+    let sender = std::thread::spawn(move || {
+        for _ in 0..n {
+            send.send_request("GET", &target, NO_FIELDS, Body::Empty)
+                .unwrap();
+        }
+    });
+    let (mut most_at_first, mut most_later) = (0, 0);
+    for i in 0..n {
+        let in_flight = recv.in_flight();
+        if i == 0 {
+            most_at_first = in_flight;
+        } else if i >= 16 {
+            // The first round has been read: only the byte cap sends.
+            most_later = most_later.max(in_flight);
+        }
+        recv.read_response().unwrap();
+        assert_eq!(recv.read_all().unwrap().len(), size);
+    }
+    sender.join().unwrap();
+    assert!(
+        most_at_first <= 16,
+        "{most_at_first} requests in the first round"
+    );
+    assert!(most_later <= 4, "{most_later} requests were in flight");
+    assert!(most_later > 1, "the sender did pipeline");
+}
+
+#[test]
 fn http_crate_requests_in_and_response_heads_out() {
     use dugong_blocking::http_interop::response_parts;
 

@@ -695,6 +695,54 @@ async fn a_split_sender_keeps_at_most_max_in_flight_requests_out() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_sender_caps_the_response_bytes_in_flight() {
+    // As the blocking test: 16 requests before any size is known, then
+    // 1 MiB / 256 KiB = 4.
+    let server = HyperServer::start();
+    bounded(async {
+        let size = 256 * 1024;
+        let conn = Builder::new("127.0.0.1", server.addr().port())
+            .timeout(Duration::from_secs(20))
+            .max_in_flight(64)
+            .max_in_flight_bytes(1024 * 1024)
+            .no_trace()
+            .connect()
+            .await
+            .unwrap();
+        let (mut send, mut recv) = conn.split();
+        let n = 40u64;
+        let target = format!("/size/{size}");
+        let sender = tokio::spawn(async move {
+            for _ in 0..n {
+                send.send_request("GET", &target, [("A", "b")], Body::Empty)
+                    .await
+                    .unwrap();
+            }
+            send
+        });
+        let (mut most_at_first, mut most_later) = (0, 0);
+        for i in 0..n {
+            let in_flight = recv.in_flight();
+            if i == 0 {
+                most_at_first = in_flight;
+            } else if i >= 16 {
+                most_later = most_later.max(in_flight);
+            }
+            recv.read_response().await.unwrap();
+            assert_eq!(recv.read_all().await.unwrap().len(), size);
+        }
+        sender.await.unwrap();
+        assert!(
+            most_at_first <= 16,
+            "{most_at_first} requests in the first round"
+        );
+        assert!(most_later <= 4, "{most_later} requests were in flight");
+        assert!(most_later > 1, "the sender did pipeline");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn http_crate_requests_in_and_response_heads_out() {
     use dugong_tokio::http_interop::into_response;
