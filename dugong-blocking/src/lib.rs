@@ -68,7 +68,53 @@
 //! bytes it sends and receives to its own file (secrets masked; see
 //! [`dugong_net::trace`]). Connection, request, response and error events
 //! also go to the [`tracing`] crate at debug level.
+//!
+//! # Cargo features
+//!
+//! - `tls` (default): TLS with rustls: `https` connections,
+//!   [`Builder::tls_config`] and the [`Tls`] transport (see
+//!   [`dugong_net::tls`]).
+//! - `http` (default): interop with the [`http`] crate:
+//!   [`Connection::send_http`] sends an `http::Request` (repeated and
+//!   latin-1 header values kept), and [`http_interop`] turns response heads
+//!   into `http::response::Parts` or an `http::Response`, header fields and
+//!   trailers into an `http::HeaderMap` and back, and converts `Method`,
+//!   `StatusCode` and `Version`.
+//!
+//! ```no_run
+//! # #[cfg(feature = "http")] {
+//! use dugong_blocking::{http_interop, Connection};
+//!
+//! let mut conn = Connection::connect("127.0.0.1", 8080)?;
+//! let request = http::Request::post("http://127.0.0.1:8080/notes")
+//!     .header("x-name", http::HeaderValue::from_bytes(b"caf\xe9").unwrap())
+//!     .body("hello")
+//!     .unwrap();
+//! conn.send_http(request)?;
+//! let head = conn.read_response()?;
+//! let response = http_interop::into_response(&head, conn.read_all()?)?;
+//! println!("{} {} bytes", response.status(), response.body().len());
+//! # }
+//! # Ok::<(), dugong_blocking::Error>(())
+//! ```
 
+// Without a feature its items are not compiled: links to them then go to
+// docs.rs (built with the default features, which include them), so the
+// docs build without warnings whatever the features.
+#![cfg_attr(
+    not(feature = "tls"),
+    doc = "
+[`Builder::tls_config`]: https://docs.rs/dugong-blocking/latest/dugong_blocking/struct.Builder.html#method.tls_config
+[`Tls`]: https://docs.rs/dugong-blocking/latest/dugong_blocking/struct.Tls.html
+[`dugong_net::tls`]: https://docs.rs/dugong-net/latest/dugong_net/tls/index.html"
+)]
+#![cfg_attr(
+    not(feature = "http"),
+    doc = "
+[`http`]: https://docs.rs/http/1
+[`Connection::send_http`]: https://docs.rs/dugong-blocking/latest/dugong_blocking/struct.Connection.html#method.send_http
+[`http_interop`]: https://docs.rs/dugong-net/latest/dugong_net/http_interop/index.html"
+)]
 #![deny(missing_docs)]
 
 mod builder;
@@ -90,6 +136,7 @@ pub use tls::Tls;
 pub use transport::Unix;
 pub use transport::{Blocking, Interest, Ready, Tcp, Transport, Waiter};
 
+#[cfg(feature = "http")]
 pub use dugong_net::http_interop;
 pub use dugong_net::{self, Error, ErrorKind, Phase, Proxy, Scheme, Url};
 pub use dugong_proto::{self, Body, Bytes, Config, Headers, RequestId, Response};

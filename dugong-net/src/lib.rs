@@ -3,7 +3,9 @@
 //! [`Error`] type with the same [`ErrorKind`]s and
 //! [`is_temporary`](Error::is_temporary), [`Url`]s, name resolution that
 //! tells a missing host from a broken resolver ([`resolve`]), TLS settings
-//! ([`tls`], feature `tls`), HTTP [`Proxy`]s, and traffic [`Trace`]s.
+//! ([`tls`], feature `tls`), HTTP [`Proxy`]s, traffic [`Trace`]s, and
+//! conversions to and from the [`http`] crate's types ([`http_interop`],
+//! feature `http`).
 //!
 //! It holds no HTTP protocol logic: that lives in `dugong-proto`. Most users
 //! meet these types through an adapter, which re-exports them.
@@ -19,9 +21,23 @@
 //! # Ok::<(), dugong_net::Error>(())
 //! ```
 
+// Without a feature its items are not compiled: links to them then go to
+// docs.rs (built with the default features, which include them), so the
+// docs build without warnings whatever the features.
+#![cfg_attr(
+    not(feature = "tls"),
+    doc = "
+[`tls`]: https://docs.rs/dugong-net/latest/dugong_net/tls/index.html"
+)]
+#![cfg_attr(
+    not(feature = "http"),
+    doc = "
+[`http_interop`]: https://docs.rs/dugong-net/latest/dugong_net/http_interop/index.html"
+)]
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(feature = "http")]
 pub mod http_interop;
 mod proxy;
 mod request;

@@ -35,6 +35,7 @@ pub const DEFAULT_MAX_IN_FLIGHT_BYTES: u64 = 2 * 1024 * 1024;
 /// in the kernel's socket buffers ahead of the reader, where they go cold;
 /// small responses are limited by the request count alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Window {
     /// The most requests in flight.
     pub requests: usize,

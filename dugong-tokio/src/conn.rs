@@ -195,11 +195,14 @@ impl<T: Transport> Connection<T> {
         Ok(())
     }
 
-    /// Sends an [`http::Request`]: its method, the path and query of its
-    /// URI (the authority for `CONNECT`), its header fields in order (with
-    /// `Host` from the URI's authority if it has none), and its body (any
-    /// type that converts into a [`Body`]: `()`, `Bytes`, `Vec<u8>`,
-    /// `&'static str`, or a `Body` itself).
+    /// Sends an [`http::Request`] (feature `http`): its method, the path
+    /// and query of its URI (the authority for `CONNECT`), its header fields
+    /// (values as bytes, latin-1 kept; repeated names in order; with `Host`
+    /// from the URI's authority if it has none), and its body (any type that
+    /// converts into a [`Body`]: `()`, `Bytes`, `Vec<u8>`, `&'static str`,
+    /// or a `Body` itself). See [`http_interop`](crate::http_interop) for
+    /// the conversion, and for turning the response head into
+    /// `http::response::Parts` or an `http::Response`.
     ///
     /// # Cancel safety
     ///
@@ -209,14 +212,16 @@ impl<T: Transport> Connection<T> {
     ///
     /// As [`send_request`](Self::send_request), and
     /// [`Error::InvalidUrl`](dugong_net::Error::InvalidUrl) for a URI with
-    /// nothing to send as the target.
+    /// nothing to send as the target. A `Content-Length` or
+    /// `Transfer-Encoding` header is refused (the body sets the framing)
+    /// and nothing is sent.
+    #[cfg(feature = "http")]
     pub async fn send_http<B: Into<Body>>(
         &mut self,
         request: http::Request<B>,
     ) -> Result<RequestId, Error> {
-        let (parts, body) = request.into_parts();
-        let head = dugong_net::http_interop::request_head(&parts)?;
-        self.send_request(&head.method, &head.target, &head.fields, body.into())
+        let (head, body) = dugong_net::http_interop::request(request)?;
+        self.send_request(&head.method, &head.target, &head.fields, body)
             .await
     }
 
