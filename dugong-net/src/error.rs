@@ -71,7 +71,7 @@ pub enum Error {
     /// The URL (of a request or of a proxy) cannot be used.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {
-        /// The URL as given.
+        /// The URL as given, with any password replaced by `***`.
         url: String,
         /// What is wrong with it.
         reason: &'static str,
@@ -182,6 +182,15 @@ impl fmt::Display for ErrorKind {
 }
 
 impl Error {
+    /// [`Error::InvalidUrl`] for `url`, its password (if any) masked so
+    /// that it does not end up in logs.
+    pub(crate) fn invalid_url(url: &str, reason: &'static str) -> Error {
+        Error::InvalidUrl {
+            url: mask_password(url),
+            reason,
+        }
+    }
+
     /// Classifies the error.
     pub fn kind(&self) -> ErrorKind {
         use dugong_proto::ErrorKind as P;
@@ -417,5 +426,44 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
         let inner = e.into_inner().unwrap().downcast::<Error>().unwrap();
         assert!(matches!(*inner, Error::TimedOut(Phase::Reading)));
+    }
+}
+
+/// `url` with the password of its `user:password@` part, if any, replaced
+/// by `***`.
+fn mask_password(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let Some(at) = url[start..authority_end].rfind('@').map(|i| start + i) else {
+        return url.to_owned();
+    };
+    match url[start..at].find(':') {
+        Some(colon) => format!("{}:***{}", &url[..start + colon], &url[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::mask_password;
+
+    #[test]
+    fn passwords_are_masked_and_nothing_else_changes() {
+        for (url, masked) in [
+            (
+                "http://user:secret@proxy:3128",
+                "http://user:***@proxy:3128",
+            ),
+            ("http://user:se:cret@h/p?q=a@b", "http://user:***@h/p?q=a@b"),
+            ("user:pw@proxy:8080", "user:***@proxy:8080"),
+            ("http://user@host/", "http://user@host/"),
+            ("http://host/a@b", "http://host/a@b"),
+            ("ftp://x", "ftp://x"),
+            ("", ""),
+        ] {
+            assert_eq!(mask_password(url), masked, "{url}");
+        }
     }
 }

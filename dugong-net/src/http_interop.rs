@@ -82,10 +82,7 @@ pub struct RequestHead {
 /// send (or a `CONNECT` URI has no authority), or its authority is not a
 /// valid field value.
 pub fn request_head(parts: &http::request::Parts) -> Result<RequestHead, Error> {
-    let bad = |reason| Error::InvalidUrl {
-        url: parts.uri.to_string(),
-        reason,
-    };
+    let bad = |reason| Error::invalid_url(&parts.uri.to_string(), reason);
     // `user:password@` is no part of a target or a `Host` value.
     let host_port = parts.uri.authority().map(|authority| {
         let authority = authority.as_str();

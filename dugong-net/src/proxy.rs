@@ -42,10 +42,10 @@ impl Proxy {
         };
         let parsed = Url::parse(url)?;
         if parsed.scheme() != Scheme::Http {
-            return Err(Error::InvalidUrl {
-                url: url.to_owned(),
-                reason: "only http:// proxies are supported",
-            });
+            return Err(Error::invalid_url(
+                url,
+                "only http:// proxies are supported",
+            ));
         }
         Ok(Proxy {
             host: parsed.host().to_owned(),

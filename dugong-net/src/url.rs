@@ -63,10 +63,7 @@ impl Url {
     /// [`Error::InvalidUrl`] for another scheme, no host, a bad port, or
     /// characters a URL cannot hold.
     pub fn parse(url: &str) -> Result<Url, Error> {
-        let bad = |reason| Error::InvalidUrl {
-            url: url.to_owned(),
-            reason,
-        };
+        let bad = |reason| Error::invalid_url(url, reason);
         let without_fragment = url.split('#').next().unwrap_or_default();
         let (scheme, rest) = without_fragment
             .split_once("://")
