@@ -1,0 +1,206 @@
+//! `loopback`: an end-to-end benchmark of HTTP/1.1 clients over one
+//! loopback connection each.
+//!
+//! It starts its own server in-process (a std thread, blocking sockets:
+//! see [`server`]), one answering with 100-byte bodies and one with 1 MiB
+//! bodies, and measures against each the dugong adapters (pipelined and
+//! one at a time), hyper 1.x, ureq 3 and a raw client (pipelined and one
+//! at a time): requests per second, body MB/s, heap allocations per
+//! request in steady state, and the peak RSS while one huge body streams
+//! through dugong's body readers. See `bench/README.md`.
+//!
+//! ```text
+//! cargo run --release -p dugong-bench --bin loopback -- [--quick] [--json] [--pin CPU] [--only NAME]
+//! ```
+
+#![warn(clippy::missing_docs_in_private_items)]
+
+use std::alloc::System;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
+
+mod args;
+mod clients;
+mod machine;
+mod report;
+mod rss;
+mod server;
+mod watchdog;
+mod window;
+
+use args::{Options, USAGE};
+use clients::{Ctx, Size, CLIENTS};
+use report::{Outcome, Report, Row};
+use server::Server;
+
+/// Counts every heap allocation of the process (`stats_alloc`, as
+/// dugong-proto's parse benchmark does).
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Any error a client run can end with.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long past its plan a run may take before the watchdog ends the
+/// process.
+const GRACE: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    let opts = match Options::parse(std::env::args().skip(1)) {
+        Ok(opts) => opts,
+        Err(msg) => {
+            eprintln!("loopback: {msg}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if opts.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let machine = machine::Machine::probe();
+    if let Some(cpu) = opts.pin {
+        // Every thread started from here on (server, watchdog, tokio's
+        // blocking pool) inherits the mask.
+        if let Err(e) = machine::pin_current_thread(cpu) {
+            eprintln!("loopback: cannot pin to CPU {cpu}: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    watchdog::start();
+    if let Some(name) = &opts.rss_child {
+        return rss::child_main(name, &opts);
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loopback: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plan = opts.plan();
+    let mut failed = false;
+
+    let sizes: Vec<Size> = Size::ALL
+        .into_iter()
+        .filter(|s| match opts.small_only {
+            None => true,
+            Some(small) => small == (*s == Size::Small),
+        })
+        .collect();
+    let mut rows: Vec<Row> = CLIENTS
+        .iter()
+        .filter(|c| opts.selects(c.name))
+        .map(|&client| Row {
+            client,
+            small: None,
+            large: None,
+        })
+        .collect();
+    if !rows.is_empty() {
+        for size in sizes {
+            let server = match Server::start(size.body_len(), opts.pin) {
+                Ok(server) => server,
+                Err(e) => {
+                    eprintln!("loopback: cannot start the server: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            for row in &mut rows {
+                let outcome = run_client(row, size, &server, &rt, &opts);
+                failed |= outcome.result.is_err();
+                match size {
+                    Size::Small => row.small = Some(outcome),
+                    Size::Large => row.large = Some(outcome),
+                }
+            }
+        }
+    }
+
+    let rss = if opts.run_rss() {
+        rss::run_readers(&opts)
+    } else {
+        Vec::new()
+    };
+    failed |= rss.iter().any(|r| r.result.is_err());
+
+    let report = Report {
+        machine,
+        pin: opts.pin,
+        plan,
+        quick: opts.quick,
+        rows,
+        rss,
+        rss_bytes: opts.rss_bytes(),
+    };
+    if opts.json {
+        println!("{}", report.json());
+    } else {
+        println!();
+        print!("{}", report.markdown());
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Runs one client against `server` for one window, printing a progress
+/// line.
+fn run_client(
+    row: &Row,
+    size: Size,
+    server: &Server,
+    rt: &tokio::runtime::Runtime,
+    opts: &Options,
+) -> Outcome {
+    let plan = opts.plan();
+    let ctx = Ctx {
+        port: server.port(),
+        size,
+        plan,
+        rt,
+    };
+    let name = row.client.name;
+    eprint!("{name:<40} {:>6} ", size.label());
+    server.drain_records();
+    watchdog::arm(name, plan.warmup + plan.duration + GRACE);
+    let result = (row.client.run)(&ctx).map_err(|e| e.to_string());
+    let record = server.next_record(Duration::from_secs(10));
+    watchdog::disarm();
+    match &result {
+        Ok(m) => {
+            let figure = match size {
+                Size::Small => format!("{:>12} req/s", report::thousands(m.rate())),
+                Size::Large => format!("{:>12} MB/s ", report::thousands(m.mb_per_s())),
+            };
+            eprintln!("{figure} {:>8.2} allocs/req", m.allocs_per_response());
+            match &record {
+                Some(rec) if rec.requests != m.total_responses => eprintln!(
+                    "loopback: warning: {name}: the server answered {} requests, the client read {} responses",
+                    rec.requests, m.total_responses
+                ),
+                None => eprintln!("loopback: warning: {name}: the server did not see the connection end"),
+                _ => {}
+            }
+        }
+        Err(e) => eprintln!("error: {e}"),
+    }
+    if opts.verbose {
+        if let Some(rec) = &record {
+            eprintln!(
+                "    first request head: {:?}",
+                String::from_utf8_lossy(&rec.first_head)
+            );
+        }
+    }
+    Outcome {
+        result,
+        server: record,
+    }
+}

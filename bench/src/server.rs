@@ -1,0 +1,288 @@
+//! The in-process loopback server every client is measured against.
+//!
+//! One std thread with blocking sockets serves one connection at a time on
+//! `127.0.0.1:0`: it reads request bytes, counts request heads (each ends
+//! with `\r\n\r\n`; requests have no bodies) and answers each with the same
+//! canned `200 OK`. Small answers are gathered into one batch buffer per
+//! read of requests and written with one `write_all`; large bodies are
+//! written as the head followed by a shared buffer of at most 1 MiB, written
+//! as often as needed. When the client hangs up the connection ends and the
+//! thread waits for the next one.
+//!
+//! Every buffer is made before the first connection and reused, so the
+//! server allocates nothing while it serves: the allocation counts of the
+//! benchmark are the client's alone (the raw clients show it: about 0 per
+//! request). A record of each connection (request count, first request
+//! head) is sent to the main thread after the connection is closed, outside
+//! any measured window.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use memchr::memmem::Finder;
+
+/// How many bytes one read of request bytes may take.
+const READ_BUF: usize = 64 * 1024;
+/// Small answers are gathered up to this many bytes per write.
+const BATCH: usize = 256 * 1024;
+/// Bodies up to this size are copied into the batch with their head.
+const INLINE_MAX: u64 = 16 * 1024;
+/// The largest piece of a large body written at once (the shared buffer).
+const CHUNK: usize = 1 << 20;
+/// How many bytes of the first request head of a connection are kept.
+const HEAD_KEEP: usize = 512;
+
+/// What the server saw on one connection.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnRecord {
+    /// Request heads answered.
+    pub(crate) requests: u64,
+    /// The first request head as received (at most 512 bytes).
+    pub(crate) first_head: Vec<u8>,
+}
+
+/// A running server thread.
+#[derive(Debug)]
+pub(crate) struct Server {
+    /// Where it listens.
+    addr: SocketAddr,
+    /// Set to make the accept loop end.
+    stop: Arc<AtomicBool>,
+    /// The server thread.
+    handle: Option<JoinHandle<()>>,
+    /// One record per finished connection.
+    records: mpsc::Receiver<ConnRecord>,
+}
+
+impl Server {
+    /// Starts a server answering every request with a `body_len`-byte body,
+    /// its thread pinned to `pin` if given.
+    pub(crate) fn start(body_len: u64, pin: Option<usize>) -> io::Result<Server> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, records) = mpsc::channel();
+        let mut responder = Responder::new(body_len);
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name(format!("server-{body_len}"))
+            .spawn(move || {
+                if let Some(cpu) = pin {
+                    if let Err(e) = crate::machine::pin_current_thread(cpu) {
+                        eprintln!("loopback: server thread: cannot pin to CPU {cpu}: {e}");
+                    }
+                }
+                for stream in listener.incoming() {
+                    if flag.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(mut stream) = stream else { continue };
+                    let record = responder.serve(&mut stream);
+                    drop(stream);
+                    if tx.send(record).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Server {
+            addr,
+            stop,
+            handle: Some(handle),
+            records,
+        })
+    }
+
+    /// The port it listens on.
+    pub(crate) fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The record of the next connection to end (the one the last client
+    /// closed), waiting up to `timeout` for the server to see the end.
+    pub(crate) fn next_record(&self, timeout: Duration) -> Option<ConnRecord> {
+        self.records.recv_timeout(timeout).ok()
+    }
+
+    /// Throws away records of connections that already ended (after a
+    /// client failed).
+    pub(crate) fn drain_records(&self) {
+        while self.records.try_recv().is_ok() {}
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop; a server still serving a connection ends
+        // when that client hangs up.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The answering side: every buffer it uses, made once.
+struct Responder {
+    /// The announced body length.
+    body_len: u64,
+    /// The response head.
+    head: Vec<u8>,
+    /// Head and body of a small answer, copied whole into batches.
+    canned: Vec<u8>,
+    /// The shared body buffer of large answers.
+    chunk: Vec<u8>,
+    /// Request bytes read and not yet answered.
+    input: Vec<u8>,
+    /// Gathered small answers.
+    out: Vec<u8>,
+    /// Finds the end of a request head.
+    finder: Finder<'static>,
+    /// The first request head of the current connection.
+    first: [u8; HEAD_KEEP],
+    /// How much of `first` is used.
+    first_len: usize,
+}
+
+impl Responder {
+    /// Makes every buffer for answers with `body_len`-byte bodies.
+    fn new(body_len: u64) -> Responder {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {body_len}\r\n\r\n"
+        )
+        .into_bytes();
+        let inline = body_len <= INLINE_MAX;
+        let mut canned = Vec::new();
+        let mut chunk = Vec::new();
+        if inline {
+            canned.extend_from_slice(&head);
+            canned.resize(head.len() + body_len as usize, b'x');
+        } else {
+            chunk = vec![b'x'; body_len.min(CHUNK as u64) as usize];
+        }
+        Responder {
+            body_len,
+            head,
+            canned,
+            chunk,
+            input: vec![0; READ_BUF],
+            out: Vec::with_capacity(BATCH.max(INLINE_MAX as usize * 2)),
+            finder: Finder::new(b"\r\n\r\n"),
+            first: [0; HEAD_KEEP],
+            first_len: 0,
+        }
+    }
+
+    /// Serves one connection until the client hangs up (or an I/O error).
+    fn serve(&mut self, stream: &mut TcpStream) -> ConnRecord {
+        let _ = stream.set_nodelay(true);
+        self.first_len = 0;
+        let requests = self.answer_all(stream).unwrap_or_else(|(n, _)| n);
+        ConnRecord {
+            requests,
+            first_head: self.first[..self.first_len].to_vec(),
+        }
+    }
+
+    /// The read / answer loop; the request count when it ends, with the
+    /// error if one ended it.
+    fn answer_all(&mut self, stream: &mut TcpStream) -> Result<u64, (u64, io::Error)> {
+        let mut requests = 0u64;
+        // Unanswered bytes are input[start..end]; no head ends before
+        // `scanned` that was not answered.
+        let (mut start, mut end, mut scanned) = (0usize, 0usize, 0usize);
+        loop {
+            if end == self.input.len() {
+                if start == 0 {
+                    let e = io::Error::other("a request head larger than the read buffer");
+                    return Err((requests, e));
+                }
+                self.input.copy_within(start..end, 0);
+                end -= start;
+                scanned -= start;
+                start = 0;
+            }
+            let n = match stream.read(&mut self.input[end..]) {
+                Ok(0) => return Ok(requests),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_hang_up(&e) => return Ok(requests),
+                Err(e) => return Err((requests, e)),
+            };
+            end += n;
+            let mut from = scanned;
+            while let Some(i) = self.finder.find(&self.input[from..end]) {
+                let head_end = from + i + 4;
+                if requests == 0 {
+                    let keep = (head_end - start).min(HEAD_KEEP);
+                    self.first[..keep].copy_from_slice(&self.input[start..start + keep]);
+                    self.first_len = keep;
+                }
+                requests += 1;
+                self.answer(stream).map_err(|e| (requests, e))?;
+                start = head_end;
+                from = head_end;
+            }
+            scanned = end.saturating_sub(3).max(start);
+            if !self.out.is_empty() {
+                stream.write_all(&self.out).map_err(|e| (requests, e))?;
+                self.out.clear();
+            }
+            if start == end {
+                (start, end, scanned) = (0, 0, 0);
+            }
+        }
+    }
+
+    /// Answers one request: gathered into the batch if small, written at
+    /// once otherwise.
+    fn answer(&mut self, stream: &mut TcpStream) -> io::Result<()> {
+        if !self.canned.is_empty() {
+            if self.out.len() + self.canned.len() > self.out.capacity() {
+                stream.write_all(&self.out)?;
+                self.out.clear();
+            }
+            self.out.extend_from_slice(&self.canned);
+            return Ok(());
+        }
+        let first = self.body_len.min(self.chunk.len() as u64) as usize;
+        write_all_vectored(
+            stream,
+            &mut [IoSlice::new(&self.head), IoSlice::new(&self.chunk[..first])],
+        )?;
+        let mut left = self.body_len - first as u64;
+        while left > 0 {
+            let n = left.min(self.chunk.len() as u64) as usize;
+            stream.write_all(&self.chunk[..n])?;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// `write_all` for several buffers, in as few writes as the socket takes.
+fn write_all_vectored(stream: &mut TcpStream, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    while !bufs.is_empty() {
+        match stream.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// True for the errors of a client that went away.
+fn is_hang_up(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
