@@ -16,6 +16,11 @@ use crate::transport::{Interest, Ready, Transport, Waiter};
 /// the space it offers, so offering 64 KiB for a 100-byte answer costs).
 const MIN_READ: usize = 4 * 1024;
 const MAX_READ: usize = 64 * 1024;
+
+/// An idle connection that received bytes less than this long ago is not
+/// read again before a new request (a system call per request saved when
+/// requests follow each other); see `check_idle`.
+const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
 /// Caller buffers at least this large are filled straight from the
 /// transport when a body allows it (no copy through the receive buffer).
 const DIRECT_MIN: usize = 4 * 1024;
@@ -74,6 +79,11 @@ pub struct Connection {
     collecting: bool,
     /// The size of the next read into the receive buffer.
     read_size: usize,
+    /// The last read found nothing: with one request in flight, wait for
+    /// the socket before reading (saves a read that would find nothing).
+    read_blocked: bool,
+    /// When bytes were last received.
+    last_received: Instant,
 }
 
 impl fmt::Debug for Connection {
@@ -137,6 +147,8 @@ impl Connection {
             released: None,
             collecting: false,
             read_size: MIN_READ,
+            read_blocked: false,
+            last_received: Instant::now(),
         }
     }
 
@@ -655,8 +667,19 @@ impl Connection {
                 return Err(Error::closed_while_sending());
             }
             self.flush_while_receiving()?;
-            if !self.read_some()? {
-                let write = self.proto.transmit_len() > 0 && !self.send_closed;
+            let write = self.proto.transmit_len() > 0 && !self.send_closed;
+            if self.read_blocked
+                && !self.shared
+                && self.proto.in_flight() <= 1
+                && self.io.is_nonblocking()
+            {
+                // One request at a time: its answer was not there right
+                // away last time either, so wait before reading.
+                self.wait(Interest { read: true, write }, Phase::Reading)?;
+                self.read_some()?;
+                // Still one at a time: keep waiting first.
+                self.read_blocked = true;
+            } else if !self.read_some()? {
                 self.wait(Interest { read: true, write }, Phase::Reading)?;
             }
         }
@@ -780,12 +803,14 @@ impl Connection {
         if let Ok(n) = result {
             self.read_size = (n * 2).clamp(MIN_READ, MAX_READ);
         }
+        self.read_blocked = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
         match result {
             Ok(0) => {
                 self.peer_closed();
                 Ok(true)
             }
             Ok(n) => {
+                self.last_received = Instant::now();
                 if let Some(trace) = &self.trace {
                     let buf = self.proto.recv_buf();
                     trace.record(Record::Recv, &buf[buf.len().saturating_sub(n)..]);
@@ -933,8 +958,15 @@ impl Connection {
     /// On an idle connection, bytes from the server answer nothing: look
     /// for them before a new request could be taken to be their request.
     /// A server that closed the idle connection is reported as closed.
+    ///
+    /// Bytes received less than [`IDLE_CHECK_AFTER`] ago make the read
+    /// pointless (a server that answers a request with two responses sends
+    /// them together, and those are in the buffer already; a server closing
+    /// an idle connection does so much later), so it is skipped then.
     fn check_idle(&mut self) -> Result<(), Error> {
-        self.read_some()?;
+        if self.last_received.elapsed() >= IDLE_CHECK_AFTER {
+            self.read_some()?;
+        }
         if let Err(e) = self.proto.poll_event() {
             return Err(Error::Protocol(e));
         }

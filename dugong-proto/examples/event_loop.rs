@@ -45,11 +45,8 @@ mod unix {
         /// block.
         fn write(&mut self) -> io::Result<()> {
             while self.conn.transmit_len() > 0 {
-                let slices: Vec<IoSlice<'_>> = self
-                    .conn
-                    .transmit_segments()
-                    .map(|segment| IoSlice::new(segment))
-                    .collect();
+                let slices: Vec<IoSlice<'_>> =
+                    self.conn.transmit_segments().map(IoSlice::new).collect();
                 match self.socket.write_vectored(&slices) {
                     Ok(n) => self.conn.consume_transmit(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),

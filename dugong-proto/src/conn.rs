@@ -12,7 +12,7 @@ use crate::error::{Closed, Error, Fate, StateError, Timeout, Unanswered};
 use crate::event::{Event, RequestId};
 use crate::head::{HeaderField, RequestFacts};
 use crate::recv::{Expecting, Receiver, Recv};
-use crate::send::{Body, Progress, Sender};
+use crate::send::{Body, Progress, Segments, Sender};
 use crate::time::Instant;
 
 /// One request waiting for (the rest of) its response.
@@ -353,7 +353,7 @@ impl Connection {
     /// Every segment waiting to be written, in order, for a vectored write.
     /// Report how many bytes were written with
     /// [`consume_transmit`](Self::consume_transmit).
-    pub fn transmit_segments(&self) -> impl ExactSizeIterator<Item = &Bytes> + '_ {
+    pub fn transmit_segments(&self) -> Segments<'_> {
         self.send.segments()
     }
 

@@ -151,5 +151,5 @@ pub use error::{
 };
 pub use event::{Event, Headers, RequestId, Response, Version};
 pub use head::HeaderField;
-pub use send::Body;
+pub use send::{Body, Segments};
 pub use time::Instant;

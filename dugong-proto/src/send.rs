@@ -119,12 +119,14 @@ pub(crate) enum Progress {
 #[derive(Debug)]
 pub(crate) struct Sender {
     state: SendState,
-    /// Segments to write, in order.
+    /// Segments to write, in order, before `tail`.
     queue: VecDeque<Bytes>,
-    /// Where heads and chunk-size lines are written before they are split
-    /// off as segments; reuses its allocation once earlier segments are
-    /// written.
-    scratch: BytesMut,
+    /// The last bytes to write, after `queue`: heads, chunk-size lines and
+    /// trailers are written here, so that requests queued one after
+    /// another form one contiguous segment (one slice of a vectored write,
+    /// no allocation per request). Split off into `queue` when a body
+    /// segment follows. Reuses its allocation once its bytes are written.
+    tail: BytesMut,
     /// Bytes ever queued.
     queued: u64,
     /// Bytes ever handed out for writing.
@@ -138,14 +140,12 @@ pub(crate) struct Sender {
     head_secrets: Vec<Range<usize>>,
 }
 
-const CRLF: Bytes = Bytes::from_static(b"\r\n");
-
 impl Sender {
     pub(crate) fn new() -> Self {
         Sender {
             state: SendState::Idle,
             queue: VecDeque::new(),
-            scratch: BytesMut::new(),
+            tail: BytesMut::new(),
             queued: 0,
             sent: 0,
             default_host: None,
@@ -216,19 +216,21 @@ impl Sender {
             default_host: self.default_host.as_deref(),
             secrets: self.secrets.is_some().then_some(&mut self.head_secrets),
         };
+        // The stream offset of `tail[0]`.
+        let tail_start = self.queued - self.tail.len() as u64;
+        let before = self.tail.len();
         let facts =
-            head::write_request_head(&mut self.scratch, method, target, headers, framing, options)
+            head::write_request_head(&mut self.tail, method, target, headers, framing, options)
                 .map_err(Error::InvalidRequest)?;
+        self.queued += (self.tail.len() - before) as u64;
         if let Some(secrets) = &mut self.secrets {
-            let base = self.queued;
+            // Ranges relative to `tail[0]`.
             secrets.extend(
                 self.head_secrets
                     .drain(..)
-                    .map(|r| base + r.start as u64..base + r.end as u64),
+                    .map(|r| tail_start + r.start as u64..tail_start + r.end as u64),
             );
         }
-        let head = self.scratch.split().freeze();
-        self.push(head);
         let held = match body {
             Body::Empty | Body::Sized(0) => None,
             Body::Full(b) if b.is_empty() => None,
@@ -333,12 +335,12 @@ impl Sender {
             }
             SendState::Chunked { .. } => {
                 if !data.is_empty() {
-                    head::put_hex(&mut self.scratch, data.len() as u64);
-                    self.scratch.extend_from_slice(b"\r\n");
-                    let line = self.scratch.split().freeze();
-                    self.push(line);
+                    let before = self.tail.len();
+                    head::put_hex(&mut self.tail, data.len() as u64);
+                    self.tail.extend_from_slice(b"\r\n");
+                    self.queued += (self.tail.len() - before) as u64;
                     self.push(data);
-                    self.push(CRLF);
+                    self.put_tail(b"\r\n");
                 }
                 Ok(Progress::Pending)
             }
@@ -355,10 +357,10 @@ impl Sender {
         match &self.state {
             SendState::Chunked { id } => {
                 let id = *id;
-                head::write_last_chunk(&mut self.scratch, trailers)
+                let before = self.tail.len();
+                head::write_last_chunk(&mut self.tail, trailers)
                     .map_err(|e: InvalidRequest| Error::InvalidRequest(e))?;
-                let last = self.scratch.split().freeze();
-                self.push(last);
+                self.queued += (self.tail.len() - before) as u64;
                 Ok(self.complete(id))
             }
             SendState::Sized { .. } => Err(Error::State(StateError::NotChunked)),
@@ -379,9 +381,20 @@ impl Sender {
         Progress::Complete(id, self.queued)
     }
 
+    /// Queues a body segment (zero-copy), after the tail's bytes.
     fn push(&mut self, segment: Bytes) {
+        if !self.tail.is_empty() {
+            let tail = self.tail.split().freeze();
+            self.queue.push_back(tail);
+        }
         self.queued += segment.len() as u64;
         self.queue.push_back(segment);
+    }
+
+    /// Queues a few bytes by copying them into the tail.
+    fn put_tail(&mut self, bytes: &[u8]) {
+        self.tail.extend_from_slice(bytes);
+        self.queued += bytes.len() as u64;
     }
 
     /// Bytes ever handed out for writing.
@@ -392,6 +405,7 @@ impl Sender {
     /// Drops everything not yet handed out (the connection is dead).
     pub(crate) fn clear(&mut self) {
         self.queue.clear();
+        self.tail.clear();
         // Nothing is pending any more; what was dropped never reaches the
         // peer (fates are decided before this is called).
         self.sent = self.queued;
@@ -399,14 +413,21 @@ impl Sender {
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
-        let segment = self.queue.pop_front()?;
+        let segment = match self.queue.pop_front() {
+            Some(segment) => segment,
+            None if !self.tail.is_empty() => self.tail.split().freeze(),
+            None => return None,
+        };
         self.sent += segment.len() as u64;
         self.prune_secrets();
         Some(segment)
     }
 
-    pub(crate) fn segments(&self) -> impl ExactSizeIterator<Item = &Bytes> + '_ {
-        self.queue.iter()
+    pub(crate) fn segments(&self) -> Segments<'_> {
+        Segments {
+            queue: self.queue.iter(),
+            tail: (!self.tail.is_empty()).then_some(&self.tail[..]),
+        }
     }
 
     pub(crate) fn pending_bytes(&self) -> u64 {
@@ -417,6 +438,9 @@ impl Sender {
     pub(crate) fn consume(&mut self, mut n: usize) {
         while n > 0 {
             let Some(front) = self.queue.front_mut() else {
+                let take = n.min(self.tail.len());
+                self.tail.advance(take);
+                self.sent += take as u64;
                 break;
             };
             let take = n.min(front.len());
@@ -430,3 +454,29 @@ impl Sender {
         self.prune_secrets();
     }
 }
+
+/// The segments waiting to be written, in order: see
+/// [`Connection::transmit_segments`](crate::Connection::transmit_segments).
+#[derive(Debug, Clone)]
+pub struct Segments<'a> {
+    queue: alloc::collections::vec_deque::Iter<'a, Bytes>,
+    tail: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self.queue.next() {
+            Some(segment) => Some(segment),
+            None => self.tail.take(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.queue.len() + usize::from(self.tail.is_some());
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Segments<'_> {}

@@ -1357,7 +1357,7 @@ fn pump(
     wire: &mut Vec<u8>,
 ) -> Result<(), TestCaseError> {
     while conn.transmit_len() > 0 {
-        let queued: usize = conn.transmit_segments().map(Bytes::len).sum();
+        let queued: usize = conn.transmit_segments().map(<[u8]>::len).sum();
         prop_assert_eq!(queued as u64, conn.transmit_len());
         let w = if writes.is_empty() {
             0
@@ -1704,6 +1704,20 @@ fn is_absolute_form(t: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
 }
 
+/// RFC 9112 §3.2.3 `host:port` (no path, no userinfo, a numeric port):
+/// read as authority-form, which only `CONNECT` may use, even where it also
+/// reads as a scheme and a path (`a:0`).
+fn is_authority_form(t: &[u8]) -> bool {
+    let Some(colon) = t.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
+    let (host, port) = (&t[..colon], &t[colon + 1..]);
+    !host.is_empty()
+        && !port.is_empty()
+        && port.iter().all(u8::is_ascii_digit)
+        && !host.iter().any(|b| b"/?#@".contains(b))
+}
+
 /// What a field must be: a token name, and a value of field-vchar, SP and
 /// HTAB that neither starts nor ends with whitespace (RFC 9110 §5.5; the
 /// documented contract of `InvalidRequest::HeaderValue`).
@@ -1728,7 +1742,7 @@ fn oracle(method: &str, target: &str, fields: &[(Vec<u8>, Vec<u8>)]) -> Result<(
     let t = target.as_bytes();
     let target_ok = !t.is_empty()
         && t.iter().all(|b| (0x21..=0x7e).contains(b))
-        && (t[0] == b'/' || is_absolute_form(t));
+        && (t[0] == b'/' || (is_absolute_form(t) && !is_authority_form(t)));
     if !target_ok {
         return Err(InvalidRequest::Target);
     }

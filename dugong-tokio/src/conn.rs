@@ -298,6 +298,46 @@ impl<T: Transport> Connection<T> {
         self.flush().await
     }
 
+    /// Queues a request without writing it: requests queued one after
+    /// another go out together, in one vectored write, at the next
+    /// [`flush`](Self::flush) or `send_*` call. Use
+    /// [`has_room`](Self::has_room) to stay within the pipelining window.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), dugong_tokio::Error> {
+    /// use dugong_tokio::{Body, Connection};
+    ///
+    /// let mut conn = Connection::connect("127.0.0.1", 8080).await?;
+    /// for i in 0..100 {
+    ///     conn.queue_request("GET", &format!("/item/{i}"), [("Accept", "*/*")], Body::Empty)?;
+    /// }
+    /// conn.flush().await?; // one write for the 100 requests
+    /// for _ in 0..100 {
+    ///     conn.read_response().await?;
+    ///     conn.discard().await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`send_request`](Self::send_request), without the I/O errors
+    /// (nothing is written).
+    pub fn queue_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator,
+        I::Item: HeaderField,
+    {
+        self.send.queue_request(method, target, headers, body)
+    }
+
     /// Writes everything queued (what a cancelled call left behind),
     /// reading responses into the buffer meanwhile.
     ///

@@ -214,9 +214,50 @@ impl<T: Transport> SendHalf<T> {
         self.shared.lock().error()
     }
 
-    // ----- internals ----------------------------------------------------------
+    /// True if one more request fits in the pipelining window; see
+    /// [`Connection::has_room`](crate::Connection::has_room).
+    /// [`send_request`](Self::send_request) waits for it by itself.
+    pub fn has_room(&self) -> bool {
+        self.shared.window.has_room(&self.shared.lock().proto)
+    }
 
-    pub(crate) fn queue_request<I>(
+    /// Queues a request without writing it and without waiting for room:
+    /// requests queued one after another go out together, in one vectored
+    /// write, at the next [`flush`](Self::flush) or `send_*` call. Use
+    /// [`has_room`](Self::has_room) to stay within the pipelining window.
+    /// A body given whole is queued too; one held for `100 Continue` is
+    /// written by a later call once released.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), dugong_tokio::Error> {
+    /// let conn = dugong_tokio::Connection::connect("127.0.0.1", 8080).await?;
+    /// let (mut send, mut recv) = conn.split();
+    /// let sender = tokio::spawn(async move {
+    ///     for i in 0..1000 {
+    ///         if !send.has_room() {
+    ///             send.flush().await?;
+    ///             // `send_request` waits for room, then writes it all.
+    ///             send.send_request("GET", &format!("/{i}"), [("A", "b")], dugong_tokio::Body::Empty).await?;
+    ///             continue;
+    ///         }
+    ///         send.queue_request("GET", &format!("/{i}"), [("A", "b")], dugong_tokio::Body::Empty)?;
+    ///     }
+    ///     send.flush().await
+    /// });
+    /// for _ in 0..1000 {
+    ///     recv.read_response().await?;
+    ///     recv.discard().await?;
+    /// }
+    /// sender.await.expect("sender")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send_request`](crate::Connection::send_request),
+    /// without the I/O errors (nothing is written).
+    pub fn queue_request<I>(
         &mut self,
         method: &str,
         target: &str,

@@ -62,9 +62,10 @@ async fn read_half_body(recv: &mut RecvHalf, size: Size, buf: &mut [u8]) -> Resu
     Ok(total)
 }
 
-/// Pipelined with `split`: the sending half sends requests (each
-/// `send_request` writes; it waits while the window is full) while the
-/// receiving half reads responses, both branches of one `join!`.
+/// Pipelined with `split`: the sending half queues requests while the
+/// window has room and writes each batch with one `flush` (when the window
+/// is full, `send_request` waits for room), while the receiving half reads
+/// responses; both branches of one `join!`.
 pub(super) fn pipelined_split(ctx: &Ctx<'_>) -> Result<Measurement, BoxError> {
     ctx.rt.block_on(async {
         let conn = builder(ctx).connect().await?;
@@ -73,11 +74,23 @@ pub(super) fn pipelined_split(ctx: &Ctx<'_>) -> Result<Measurement, BoxError> {
         let mut window = ctx.window();
         let stop = Cell::new(false);
         let stop = &stop;
+        let half = (ctx.size.depth() / 2).max(1);
         let sender = async move {
+            let mut batch = 0;
             while !stop.get() {
-                send.send_request("GET", PATH, NO_FIELDS, Body::Empty)
-                    .await?;
+                if batch < half && send.has_room() {
+                    send.queue_request("GET", PATH, NO_FIELDS, Body::Empty)?;
+                    batch += 1;
+                } else if batch > 0 {
+                    send.flush().await?;
+                    batch = 0;
+                } else {
+                    // No room: wait for it, then send (and write) one.
+                    send.send_request("GET", PATH, NO_FIELDS, Body::Empty)
+                        .await?;
+                }
             }
+            send.flush().await?;
             // Dropping the half tells the receiver no more requests come.
             drop(send);
             Ok::<(), BoxError>(())

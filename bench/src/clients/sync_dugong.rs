@@ -36,8 +36,8 @@ fn read_body(conn: &mut Connection, size: Size, buf: &mut [u8]) -> Result<u64, B
     Ok(total)
 }
 
-/// Pipelined from one thread: `queue_request` half a window of requests,
-/// one `flush`, then read half a window of responses.
+/// Pipelined from one thread: `queue_request` while `has_room` (up to a
+/// window of requests), one `flush`, then read half a window of responses.
 pub(super) fn pipelined(ctx: &Ctx<'_>) -> Result<Measurement, BoxError> {
     let mut conn = connect(ctx)?;
     let mut buf = vec![0u8; BODY_BUF];
@@ -48,13 +48,17 @@ pub(super) fn pipelined(ctx: &Ctx<'_>) -> Result<Measurement, BoxError> {
     let mut sending = true;
     loop {
         if sending {
-            while in_flight < depth {
+            while in_flight < depth && conn.has_room() {
                 conn.queue_request("GET", PATH, NO_FIELDS, Body::Empty)?;
                 in_flight += 1;
             }
             conn.flush()?;
         }
-        let answers = if sending { half } else { in_flight };
+        let answers = if sending {
+            half.min(in_flight)
+        } else {
+            in_flight
+        };
         for _ in 0..answers {
             expect_ok(conn.read_response()?.status())?;
             let body = read_body(&mut conn, ctx.size, &mut buf)?;
