@@ -572,12 +572,18 @@ fn token_eq(name: &[u8], lower: &[u8]) -> bool {
 /// Folds one `Content-Length` field value (untrimmed) into what was read
 /// before: every element must be digits only, and all must agree.
 fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidResponse> {
-    let trimmed = trim_ows(value);
-    // The usual case: one number of at most 19 digits (cannot overflow).
-    if !trimmed.is_empty() && trimmed.len() <= 19 && trimmed.iter().all(u8::is_ascii_digit) {
-        let n = trimmed
-            .iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    // The usual case, in one pass: one number of at most 19 digits (cannot
+    // overflow) with optional whitespace around it.
+    let mut i = value.iter().take_while(|&&b| is_ows(b)).count();
+    let start = i;
+    let mut n = 0u64;
+    while let Some(&d) = value.get(i).filter(|d| d.is_ascii_digit()) {
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        i += 1;
+    }
+    let digits = i - start;
+    i += value[i..].iter().take_while(|&&b| is_ows(b)).count();
+    if digits > 0 && digits <= 19 && i == value.len() {
         return match prev {
             Some(p) if p != n => Err(InvalidResponse::ConflictingContentLength),
             _ => Ok(Some(n)),
