@@ -3,7 +3,8 @@
 # paste into README.md: the loopback benchmark pinned to CPU 0 and
 # unpinned, then dugong-proto's head-parsing benchmark (criterion).
 #
-#   bench/run.sh           full run (about 2 minutes after the build)
+#   bench/run.sh           full run (about 6 minutes after the build: three
+#                          rounds per client, pinned and unpinned)
 #   bench/run.sh --quick   loopback --quick --pin 0 and a short criterion
 #                          run on a subset (well under a minute after the
 #                          build)

@@ -7,7 +7,7 @@ use crate::window::Plan;
 /// What `--help` prints.
 pub(crate) const USAGE: &str = "\
 usage: loopback [--quick] [--json] [--pin CPU] [--only NAME]... [--duration SECS]
-                [--size small|1mib] [--rss | --no-rss] [--verbose]
+                [--rounds N] [--size small|1mib] [--rss | --no-rss] [--verbose]
 
 Measures HTTP/1.1 clients over one loopback connection each, against an
 in-process server: 100-byte bodies (requests/s) and 1 MiB bodies (MB/s),
@@ -20,6 +20,8 @@ allocations per request, and peak RSS while streaming one huge body.
                    comma-separated; case-insensitive; `rss` selects the RSS
                    runs)
   --duration SECS  the measured window per client and size (default 2)
+  --rounds N       run every client N times, taking turns, and report each
+                   one's median run (default 3; 1 with --quick)
   --size SIZE      only `small` or `1mib` bodies
   --rss            run the RSS measurement (1 GiB body; 64 MiB with --quick)
   --no-rss         skip it
@@ -38,6 +40,8 @@ pub(crate) struct Options {
     pub(crate) only: Vec<String>,
     /// `--duration`.
     pub(crate) duration: Option<Duration>,
+    /// `--rounds`.
+    pub(crate) rounds: Option<usize>,
     /// `--size`: `Some(true)` for small only, `Some(false)` for 1 MiB only.
     pub(crate) small_only: Option<bool>,
     /// `--rss` (`Some(true)`) or `--no-rss` (`Some(false)`).
@@ -94,6 +98,14 @@ impl Options {
                     }
                     opts.duration = Some(Duration::from_secs_f64(secs));
                 }
+                "--rounds" => {
+                    let v = value("--rounds")?;
+                    let n: usize = v.parse().map_err(|_| format!("bad round count {v:?}"))?;
+                    if !(1..=99).contains(&n) {
+                        return Err(format!("{n} rounds is out of range (1 to 99)"));
+                    }
+                    opts.rounds = Some(n);
+                }
                 "--size" => {
                     let v = value("--size")?;
                     opts.small_only = Some(match v.to_lowercase().as_str() {
@@ -123,6 +135,11 @@ impl Options {
                 .clamp(Duration::from_millis(50), Duration::from_millis(500))
         };
         Plan { warmup, duration }
+    }
+
+    /// How many times each client runs (the median run is reported).
+    pub(crate) fn rounds(&self) -> usize {
+        self.rounds.unwrap_or(if self.quick { 1 } else { 3 })
     }
 
     /// True if `--only` lets the client (or RSS reader) `name` run.

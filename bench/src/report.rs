@@ -69,6 +69,8 @@ pub(crate) struct Report {
     pub(crate) pin: Option<usize>,
     /// How long each client ran.
     pub(crate) plan: Plan,
+    /// How many times each client ran (the median run is reported).
+    pub(crate) rounds: usize,
     /// `--quick`.
     pub(crate) quick: bool,
     /// The clients run.
@@ -107,7 +109,7 @@ impl Report {
             None => "unpinned".to_owned(),
         };
         format!(
-            "Machine: {}, {} CPUs; {}; {}; {}; {:.2} s per client and size after a {:.2} s warm-up.",
+            "Machine: {}, {} CPUs; {}; {}; {}; {:.2} s per client and size after a {:.2} s warm-up; {}.",
             m.cpu,
             m.nproc,
             m.rustc.as_deref().unwrap_or("rustc version unknown"),
@@ -115,6 +117,11 @@ impl Report {
             pin,
             self.plan.duration.as_secs_f64(),
             self.plan.warmup.as_secs_f64(),
+            if self.rounds == 1 {
+                "one run each".to_owned()
+            } else {
+                format!("the median of {} runs each, clients taking turns", self.rounds)
+            },
         )
     }
 
@@ -266,9 +273,10 @@ impl Report {
         let _ = writeln!(out, "  \"quick\": {},", self.quick);
         let _ = writeln!(
             out,
-            "  \"warmup_s\": {},\n  \"duration_s\": {},",
+            "  \"warmup_s\": {},\n  \"duration_s\": {},\n  \"rounds\": {},",
             number(self.plan.warmup.as_secs_f64()),
-            number(self.plan.duration.as_secs_f64())
+            number(self.plan.duration.as_secs_f64()),
+            self.rounds
         );
         let _ = writeln!(
             out,
