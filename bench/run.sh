@@ -107,7 +107,8 @@ criterion_tables() {
             input = k; sub(/^response_head\/dugong\//, "", input)
             other = "response_head/httparse/" input
             if (other in est) {
-                printf "| %s | %s | %s | %.1f× |\n", input, pretty(est[k]), pretty(est[other]), est[k] / est[other]
+                r = est[k] / est[other]
+                printf "| %s | %s | %s | %.1f× %s |\n", input, pretty(est[k]), pretty(est[other]), (r >= 1 ? r : 1 / r), (r >= 1 ? "slower" : "faster")
             } else {
                 printf "| %s | %s | — | — |\n", input, pretty(est[k])
             }

@@ -167,8 +167,9 @@ impl Report {
             out,
             "\nRatio to raw: pipelined rows against `raw pipelined`, one-at-a-time rows \
              (hyper and ureq included) against `raw one-at-a-time`. Pipelined clients keep up \
-             to {} (small) or {} (1 MiB) requests in flight. MB = 10^6 body bytes; one \
-             connection per client and size.\n",
+             to {} (small) or {} (1 MiB) requests in flight; dugong's fewer when its \
+             `max_in_flight_bytes` (512 KiB by default) says so, which leaves one 1 MiB \
+             response in flight. MB = 10^6 body bytes; one connection per client and size.\n",
             Size::Small.depth(),
             Size::Large.depth(),
         );
