@@ -674,9 +674,15 @@ impl Connection {
                 && self.io.is_nonblocking()
             {
                 // One request at a time: its answer was not there right
-                // away last time either, so wait before reading.
-                self.wait(Interest { read: true, write }, Phase::Reading)?;
-                self.read_some()?;
+                // away last time either, so wait before reading; in the
+                // read itself when nothing is to be written and no time
+                // limit applies.
+                if !write && self.io.can_read_waiting() && self.wait_limit().0.is_none() {
+                    self.read_some_waiting()?;
+                } else {
+                    self.wait(Interest { read: true, write }, Phase::Reading)?;
+                    self.read_some()?;
+                }
                 // Still one at a time: keep waiting first.
                 self.read_blocked = true;
             } else if !self.read_some()? {
@@ -794,12 +800,28 @@ impl Connection {
 
     /// Reads once into the receive buffer; false if nothing was there.
     fn read_some(&mut self) -> Result<bool, Error> {
+        self.read_once(false)
+    }
+
+    /// Reads once into the receive buffer, waiting for bytes in the read
+    /// ([`Transport::read_waiting`]).
+    fn read_some_waiting(&mut self) -> Result<bool, Error> {
+        self.read_once(true)
+    }
+
+    fn read_once(&mut self, waiting: bool) -> Result<bool, Error> {
         if self.eof {
             return Ok(false);
         }
         let io = &mut self.io;
         let size = self.read_size;
-        let result = self.proto.read_into(size, |buf| io.read(buf));
+        let result = self.proto.read_into(size, |buf| {
+            if waiting {
+                io.read_waiting(buf)
+            } else {
+                io.read(buf)
+            }
+        });
         if let Ok(n) = result {
             self.read_size = (n * 2).clamp(MIN_READ, MAX_READ);
         }

@@ -78,6 +78,24 @@ pub trait Transport: Send + fmt::Debug {
         false
     }
 
+    /// Reads into `buf`, waiting for bytes if none are there yet: one system
+    /// call where [`wait`](Self::wait) and [`read`](Self::read) take two.
+    /// Only called when [`can_read_waiting`](Self::can_read_waiting) says
+    /// so, with nothing to write and no time limit. Default: `read`.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors.
+    fn read_waiting(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf)
+    }
+
+    /// True if [`read_waiting`](Self::read_waiting) waits for bytes rather
+    /// than returning `WouldBlock`. Default false.
+    fn can_read_waiting(&self) -> bool {
+        false
+    }
+
     /// A handle that waits for this transport's readiness without borrowing
     /// it, so a [`Connection`](crate::Connection) split into two halves can
     /// wait in each thread without holding the other back. `None` (the
@@ -113,6 +131,12 @@ impl Transport for Box<dyn Transport> {
     fn is_nonblocking(&self) -> bool {
         (**self).is_nonblocking()
     }
+    fn read_waiting(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (**self).read_waiting(buf)
+    }
+    fn can_read_waiting(&self) -> bool {
+        (**self).can_read_waiting()
+    }
     fn waiter(&self) -> Option<Box<dyn Waiter>> {
         (**self).waiter()
     }
@@ -144,15 +168,23 @@ impl<S: std::os::fd::AsFd + Send + Sync + fmt::Debug> Waiter for SocketWaiter<S>
 }
 
 /// A TCP connection driven without blocking: reads and writes return
-/// `WouldBlock`, and [`wait`](Transport::wait) uses `poll(2)`.
+/// `WouldBlock` instead of waiting, and [`wait`](Transport::wait) uses
+/// `poll(2)`.
+///
+/// On Unix the socket itself stays in blocking mode and each read and write
+/// asks not to wait (`MSG_DONTWAIT`), so that a read that should wait for
+/// the answer to a lone request ([`read_waiting`](Transport::read_waiting))
+/// is one system call instead of `poll` and a read. Writes never raise
+/// `SIGPIPE` (`MSG_NOSIGNAL`). Reading or writing the socket from
+/// [`get_ref`](Self::get_ref) directly may block.
 #[derive(Debug)]
 pub struct Tcp {
     stream: TcpStream,
 }
 
 impl Tcp {
-    /// Takes a connected stream and makes it non-blocking (on Unix; on other
-    /// systems it stays blocking and waits report ready at once).
+    /// Takes a connected stream (in blocking mode, as `TcpStream::connect`
+    /// returns it) and sets `TCP_NODELAY`.
     ///
     /// # Errors
     ///
@@ -160,7 +192,7 @@ impl Tcp {
     pub fn new(stream: TcpStream) -> io::Result<Tcp> {
         stream.set_nodelay(true)?;
         #[cfg(unix)]
-        stream.set_nonblocking(true)?;
+        stream.set_nonblocking(false)?;
         Ok(Tcp { stream })
     }
 
@@ -170,6 +202,57 @@ impl Tcp {
     }
 }
 
+#[cfg(unix)]
+impl Transport for Tcp {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use rustix::net::{recv, RecvFlags};
+        Ok(recv(&self.stream, buf, RecvFlags::DONTWAIT)?.0)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
+        let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+        Ok(sendmsg(
+            &self.stream,
+            bufs,
+            &mut SendAncillaryBuffer::default(),
+            flags,
+        )?)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
+        poll_socket(&self.stream, interest, timeout)
+    }
+
+    fn is_nonblocking(&self) -> bool {
+        true
+    }
+
+    fn read_waiting(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use rustix::net::{recv, RecvFlags};
+        Ok(recv(&self.stream, buf, RecvFlags::empty())?.0)
+    }
+
+    fn can_read_waiting(&self) -> bool {
+        true
+    }
+
+    fn waiter(&self) -> Option<Box<dyn Waiter>> {
+        let clone = self.stream.try_clone().ok()?;
+        Some(Box::new(SocketWaiter(clone)))
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.stream.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+/// Elsewhere the socket blocks, and waits report ready at once.
+#[cfg(not(unix))]
 impl Transport for Tcp {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.stream.read(buf)
@@ -185,16 +268,6 @@ impl Transport for Tcp {
 
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
         poll_socket(&self.stream, interest, timeout)
-    }
-
-    fn is_nonblocking(&self) -> bool {
-        cfg!(unix)
-    }
-
-    #[cfg(unix)]
-    fn waiter(&self) -> Option<Box<dyn Waiter>> {
-        let clone = self.stream.try_clone().ok()?;
-        Some(Box::new(SocketWaiter(clone)))
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
