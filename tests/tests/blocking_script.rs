@@ -414,3 +414,33 @@ fn a_server_that_stops_reading_times_the_write_out() {
         ErrorKind::TimedOut
     );
 }
+
+#[test]
+fn lone_requests_without_a_time_limit_wait_in_the_read_and_see_the_server_close() {
+    // No timeout and one request at a time: once an answer was not there
+    // at once, the next reads wait for it in the kernel (one `recv` that
+    // blocks), through a delayed answer, a cut body and the close.
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        Step::Sleep(Duration::from_millis(50)),
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"),
+        Step::ReadHead,
+        Step::Sleep(Duration::from_millis(50)),
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"),
+        Step::Sleep(Duration::from_millis(50)),
+        Step::Close,
+    ]);
+    let mut conn = Builder::new("127.0.0.1", server.addr().port())
+        .no_trace()
+        .connect()
+        .unwrap();
+    conn.send_request("GET", "/1", NO_FIELDS, Body::Empty)
+        .unwrap();
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    assert_eq!(conn.read_all().unwrap(), b"first");
+    conn.send_request("GET", "/2", NO_FIELDS, Body::Empty)
+        .unwrap();
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    let err = conn.read_all().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+}
