@@ -61,6 +61,12 @@ cores=$(nproc)
 rustc_v=$(rustc -V)
 today=$(date -u +%Y-%m-%d)
 
+# The peers' versions, as Cargo.lock pins them.
+locked() {
+    awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+peers="hyper $(locked hyper), ureq $(locked ureq), httparse $(locked httparse), tokio $(locked tokio), criterion $(locked criterion)"
+
 # The loopback output without its own machine line (printed once above).
 tables() {
     grep -v '^Machine: ' "$1" | sed '/./,$!d'
@@ -128,7 +134,7 @@ criterion_tables() {
 {
     echo "## Benchmarks"
     echo
-    echo "Machine: ${cpu:-unknown CPU}, ${cores} cores; ${rustc_v}; ${today} (UTC). Regenerate with \`bench/run.sh$([ "$quick" -eq 1 ] && echo ' --quick')\`."
+    echo "Machine: ${cpu:-unknown CPU}, ${cores} cores; ${rustc_v}; ${today} (UTC); ${peers}. Regenerate with \`bench/run.sh$([ "$quick" -eq 1 ] && echo ' --quick')\`."
     echo
     echo "### Loopback, one connection per client, server and clients pinned to CPU 0"
     echo
