@@ -105,7 +105,7 @@ criterion_tables() {
         est[name] = t
     }
     END {
-        print "| input | dugong-proto | httparse | time ratio dugong / httparse |"
+        print "| input | dugong-proto | httparse | dugong-proto against httparse |"
         print "|---|--:|--:|--:|"
         for (i = 0; i < n; i++) {
             k = order[i]
