@@ -205,6 +205,74 @@ async fn hundred_thousand_pipelined_requests_in_two_tasks() {
     assert_eq!(server.requests(), COUNT);
 }
 
+/// Requests queued without writing go out together at the next flush (or
+/// the next `send_*` call); a split sender that queues while `has_room`
+/// stays within the window.
+#[tokio::test]
+async fn queued_requests_go_out_at_the_flush_and_within_the_window() {
+    let server = HyperServer::start();
+    bounded(async {
+        let mut conn = connect(&server).await;
+        for i in 0..500u64 {
+            let id = conn
+                .queue_request(
+                    "GET",
+                    &format!("/size/{}", i % 7),
+                    [("A", "b")],
+                    Body::Empty,
+                )
+                .unwrap();
+            assert_eq!(id.as_u64(), i);
+        }
+        conn.flush().await.unwrap();
+        // Queued, then written by the next send_request.
+        conn.queue_request("GET", "/size/3", [("A", "b")], Body::Empty)
+            .unwrap();
+        conn.send_request("GET", "/size/4", [("A", "b")], Body::Empty)
+            .await
+            .unwrap();
+        for i in 0..502u64 {
+            let head = conn.read_response().await.unwrap();
+            assert_eq!(head.id().as_u64(), i);
+            let expected = match i {
+                500 => 3,
+                501 => 4,
+                _ => i % 7,
+            };
+            assert_eq!(conn.read_all().await.unwrap(), expected_body(expected));
+        }
+
+        let conn = connect(&server).await;
+        let (mut send, mut recv) = conn.split();
+        const COUNT: u64 = 20_000;
+        let sender = tokio::spawn(async move {
+            let mut queued = 0u64;
+            for i in 0..COUNT {
+                let target = format!("/size/{}", i % 13);
+                if send.has_room() {
+                    send.queue_request("GET", &target, [("A", "b")], Body::Empty)?;
+                    queued += 1;
+                } else {
+                    send.flush().await?;
+                    send.send_request("GET", &target, [("A", "b")], Body::Empty)
+                        .await?;
+                }
+            }
+            send.flush().await?;
+            Ok::<_, Error>(queued)
+        });
+        for i in 0..COUNT {
+            let head = recv.read_response().await.unwrap();
+            assert_eq!(head.id().as_u64(), i);
+            assert_eq!(recv.read_all().await.unwrap(), expected_body(i % 13));
+        }
+        // Both ways were taken.
+        let queued = sender.await.unwrap().unwrap();
+        assert!(queued < COUNT, "the window never filled");
+    })
+    .await;
+}
+
 /// One task sends thousands of requests before reading a single response:
 /// the connection reads responses while its writes are blocked.
 #[tokio::test]
