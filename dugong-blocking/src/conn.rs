@@ -79,8 +79,10 @@ pub struct Connection {
     collecting: bool,
     /// The size of the next read into the receive buffer.
     read_size: usize,
-    /// The last read found nothing: with one request in flight, wait for
-    /// the socket before reading (saves a read that would find nothing).
+    /// The last read found nothing (and, once set, stays set while requests
+    /// go one at a time): with one request in flight, wait for the socket
+    /// before reading, or in the read itself, instead of a read that would
+    /// find nothing.
     read_blocked: bool,
     /// When bytes were last received.
     last_received: Instant,
@@ -678,7 +680,7 @@ impl Connection {
                 // read itself when nothing is to be written and no time
                 // limit applies.
                 if !write && self.io.can_read_waiting() && self.wait_limit().0.is_none() {
-                    self.read_some_waiting()?;
+                    self.read_once(true)?;
                 } else {
                     self.wait(Interest { read: true, write }, Phase::Reading)?;
                     self.read_some()?;
@@ -803,12 +805,9 @@ impl Connection {
         self.read_once(false)
     }
 
-    /// Reads once into the receive buffer, waiting for bytes in the read
-    /// ([`Transport::read_waiting`]).
-    fn read_some_waiting(&mut self) -> Result<bool, Error> {
-        self.read_once(true)
-    }
-
+    /// Reads once into the receive buffer, with `waiting` through
+    /// [`Transport::read_waiting`] (waits for bytes in the read itself);
+    /// false if nothing was there.
     fn read_once(&mut self, waiting: bool) -> Result<bool, Error> {
         if self.eof {
             return Ok(false);

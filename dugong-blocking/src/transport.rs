@@ -202,13 +202,19 @@ impl Tcp {
     }
 }
 
-#[cfg(unix)]
 impl Transport for Tcp {
+    #[cfg(unix)]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         use rustix::net::{recv, RecvFlags};
         Ok(recv(&self.stream, buf, RecvFlags::DONTWAIT)?.0)
     }
 
+    #[cfg(not(unix))]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.read(buf)
+    }
+
+    #[cfg(unix)]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         use rustix::net::{send, sendmsg, SendAncillaryBuffer, SendFlags};
         let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
@@ -224,44 +230,7 @@ impl Transport for Tcp {
         )?)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
-        poll_socket(&self.stream, interest, timeout)
-    }
-
-    fn is_nonblocking(&self) -> bool {
-        true
-    }
-
-    fn read_waiting(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use rustix::net::{recv, RecvFlags};
-        Ok(recv(&self.stream, buf, RecvFlags::empty())?.0)
-    }
-
-    fn can_read_waiting(&self) -> bool {
-        true
-    }
-
-    fn waiter(&self) -> Option<Box<dyn Waiter>> {
-        let clone = self.stream.try_clone().ok()?;
-        Some(Box::new(SocketWaiter(clone)))
-    }
-
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.stream.shutdown(std::net::Shutdown::Write)
-    }
-}
-
-/// Elsewhere the socket blocks, and waits report ready at once.
-#[cfg(not(unix))]
-impl Transport for Tcp {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.read(buf)
-    }
-
+    #[cfg(not(unix))]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.stream.write_vectored(bufs)
     }
@@ -272,6 +241,28 @@ impl Transport for Tcp {
 
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
         poll_socket(&self.stream, interest, timeout)
+    }
+
+    /// Elsewhere than on Unix the socket blocks, and waits report ready at
+    /// once.
+    fn is_nonblocking(&self) -> bool {
+        cfg!(unix)
+    }
+
+    #[cfg(unix)]
+    fn read_waiting(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use rustix::net::{recv, RecvFlags};
+        Ok(recv(&self.stream, buf, RecvFlags::empty())?.0)
+    }
+
+    fn can_read_waiting(&self) -> bool {
+        cfg!(unix)
+    }
+
+    #[cfg(unix)]
+    fn waiter(&self) -> Option<Box<dyn Waiter>> {
+        let clone = self.stream.try_clone().ok()?;
+        Some(Box::new(SocketWaiter(clone)))
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
