@@ -87,29 +87,25 @@ fn trim_ows(bytes: &[u8]) -> &[u8] {
 ///
 /// Eight bytes at a time: a word holding a byte below 0x20 (a tab, or the
 /// CR ending the line) or a DEL is looked at more closely.
-#[inline]
+#[inline(always)]
 fn first_non_field(bytes: &[u8]) -> Option<usize> {
-    if bytes.len() < 8 {
-        return bytes.iter().position(|&b| !is_field(b));
-    }
     let mut at = 0;
-    loop {
-        // The last word overlaps the one before: its bytes are checked again.
-        let start = at.min(bytes.len() - 8);
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[start..start + 8]);
-        if let Some(i) = first_non_field_in(word) {
-            return Some(start + i);
+    while let Some(word) = bytes.get(at..at + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if let Some(i) = first_non_field_in(w) {
+            return Some(at + i);
         }
-        at = start + 8;
-        if at == bytes.len() {
-            return None;
-        }
+        at += 8;
     }
+    bytes[at..]
+        .iter()
+        .position(|&b| !is_field(b))
+        .map(|i| at + i)
 }
 
 /// [`first_non_field`] on one word.
-#[inline]
+#[inline(always)]
 fn first_non_field_in(word: [u8; 8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -147,7 +143,7 @@ pub(crate) enum Section {
 }
 
 /// A validated status line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StatusLine {
     pub(crate) version: Version,
     pub(crate) status: u16,
@@ -214,7 +210,7 @@ impl Default for SectionScan {
 }
 
 /// A complete section, as read by [`SectionScan`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Scanned {
     /// The section's length, including the empty line that ends it.
     pub(crate) len: usize,
@@ -238,6 +234,27 @@ impl SectionScan {
     /// ends the section at the start of `buf`. Returns `None` if more bytes
     /// are needed. `base` is the stream offset of `buf[0]`.
     pub(crate) fn scan(
+        &mut self,
+        buf: &mut [u8],
+        section: Section,
+        max_bytes: usize,
+        max_fields: usize,
+        base: u64,
+    ) -> Result<Option<Scanned>, Error> {
+        // A head seen whole at the first look (the usual case) is read in
+        // one pass; anything else line by line, resumably. Either way each
+        // byte is read at most twice.
+        if matches!(section, Section::Head) && self.pos == 0 {
+            let end = buf.len().min(max_bytes);
+            if let Some(scanned) = scan_whole_head(&buf[..end], max_fields) {
+                return Ok(Some(scanned));
+            }
+        }
+        self.scan_by_line(buf, section, max_bytes, max_fields, base)
+    }
+
+    /// [`scan`](Self::scan) without the one-pass attempt.
+    fn scan_by_line(
         &mut self,
         buf: &mut [u8],
         section: Section,
@@ -392,10 +409,90 @@ impl SectionScan {
     /// Notes a complete field in the framing facts.
     #[inline]
     fn note(&mut self, buf: &[u8], field: Pending, section: Section) {
-        if matches!(section, Section::Head) {
+        if matches!(section, Section::Head) && FramingScan::may_matter(field.colon - field.start) {
             let name = &buf[field.start..field.colon];
             self.framing.field(name, &buf[field.colon + 1..field.cr]);
         }
+    }
+}
+
+/// Reads a whole response head in one pass when all of it is in `buf` and
+/// nothing in it is unusual; `None` otherwise (more bytes needed, an
+/// obs-fold, or anything invalid), for [`SectionScan::scan`] to read it
+/// line by line and name the error and its place. Whatever this accepts,
+/// that scan accepts with the same result.
+#[inline]
+fn scan_whole_head(buf: &[u8], max_fields: usize) -> Option<Scanned> {
+    // "HTTP/1.x NNN", then " reason" or nothing, then CRLF.
+    let prefix: &[u8; 12] = buf.get(..12)?.try_into().ok()?;
+    let [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor, b' ', a, b, c] = *prefix else {
+        return None;
+    };
+    let digits = [minor, a, b, c];
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let status = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+    if !(100..=599).contains(&status) {
+        return None;
+    }
+    let cr = 12 + first_non_field(&buf[12..])?;
+    let reason = match (cr, buf[12]) {
+        (12, _) => (12, 12),
+        (_, b' ') => (13, cr),
+        _ => return None,
+    };
+    if buf[cr] != b'\r' || *buf.get(cr + 1)? != b'\n' {
+        return None;
+    }
+    let version = if minor == b'0' {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    let first_field = cr + 2;
+    let mut pos = first_field;
+    let mut fields = 0;
+    let mut framing = FramingScan::default();
+    loop {
+        let first = *buf.get(pos)?;
+        if CLASS[first as usize] & TOKEN == 0 {
+            if first != b'\r' || *buf.get(pos + 1)? != b'\n' {
+                return None;
+            }
+            return Some(Scanned {
+                len: pos + 2,
+                first_field,
+                fields,
+                status: Some(StatusLine {
+                    version,
+                    status,
+                    reason,
+                }),
+                framing: framing.finish(),
+            });
+        }
+        let start = pos;
+        pos += 1 + buf[pos + 1..]
+            .iter()
+            .position(|&b| CLASS[b as usize] & TOKEN == 0)?;
+        if buf[pos] != b':' {
+            return None;
+        }
+        let colon = pos;
+        let cr = colon + 1 + first_non_field(&buf[colon + 1..])?;
+        // The next line must be there, and not continue this one.
+        if buf[cr] != b'\r' || *buf.get(cr + 1)? != b'\n' || is_ows(*buf.get(cr + 2)?) {
+            return None;
+        }
+        fields += 1;
+        if fields > max_fields {
+            return None;
+        }
+        if FramingScan::may_matter(colon - start) {
+            framing.field(&buf[start..colon], &buf[colon + 1..cr]);
+        }
+        pos = cr + 2;
     }
 }
 
@@ -466,7 +563,7 @@ pub(crate) enum TransferEncoding {
 }
 
 /// The fields that decide framing and connection reuse.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Framing {
     /// `Ok(None)` without a field; `Err` when malformed or conflicting.
     pub(crate) content_length: Result<Option<u64>, InvalidResponse>,
@@ -502,8 +599,15 @@ impl Default for FramingScan {
 }
 
 impl FramingScan {
+    /// False if a field name of this length cannot be one that
+    /// [`field`](Self::field) looks at.
+    #[inline(always)]
+    fn may_matter(name_len: usize) -> bool {
+        matches!(name_len, 10 | 14 | 17)
+    }
+
     /// Takes one header field into account (`value` untrimmed).
-    #[inline]
+    #[inline(never)]
     fn field(&mut self, name: &[u8], value: &[u8]) {
         // Compared by length first: most fields are none of these.
         match name.len() {
@@ -524,6 +628,16 @@ impl FramingScan {
                 }
             }
             10 if token_eq(name, b"connection") => {
+                // Usually one token; a list otherwise.
+                let only = trim_ows(value);
+                if token_eq(only, b"keep-alive") {
+                    self.keep_alive = true;
+                    return;
+                }
+                if token_eq(only, b"close") {
+                    self.close = true;
+                    return;
+                }
                 for token in list(value) {
                     self.close |= token_eq(token, b"close");
                     self.keep_alive |= token_eq(token, b"keep-alive");
@@ -574,20 +688,21 @@ fn token_eq(name: &[u8], lower: &[u8]) -> bool {
 fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidResponse> {
     // The usual case, in one pass: one number of at most 19 digits (cannot
     // overflow) with optional whitespace around it.
-    let mut i = value.iter().take_while(|&&b| is_ows(b)).count();
-    let start = i;
-    let mut n = 0u64;
-    while let Some(&d) = value.get(i).filter(|d| d.is_ascii_digit()) {
-        n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-        i += 1;
-    }
-    let digits = i - start;
-    i += value[i..].iter().take_while(|&&b| is_ows(b)).count();
-    if digits > 0 && digits <= 19 && i == value.len() {
-        return match prev {
-            Some(p) if p != n => Err(InvalidResponse::ConflictingContentLength),
-            _ => Ok(Some(n)),
-        };
+    let digits = trim_ows(value);
+    if !digits.is_empty() && digits.len() <= 19 {
+        let mut n = 0u64;
+        let mut all_digits = true;
+        for &d in digits {
+            let v = d.wrapping_sub(b'0');
+            all_digits &= v < 10;
+            n = n.wrapping_mul(10).wrapping_add(u64::from(v));
+        }
+        if all_digits {
+            return match prev {
+                Some(p) if p != n => Err(InvalidResponse::ConflictingContentLength),
+                _ => Ok(Some(n)),
+            };
+        }
     }
     let mut current = prev;
     for element in value.split(|&b| b == b',').map(trim_ows) {
@@ -989,4 +1104,139 @@ pub(crate) fn put_hex(out: &mut BytesMut, mut n: u64) {
         }
     }
     out.put_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The line-by-line reading of a whole buffer, as the resumable scan
+    /// does it when the one-pass attempt gives up.
+    fn by_line(head: &[u8], max_fields: usize) -> Result<Option<Scanned>, Error> {
+        let mut buf = head.to_vec();
+        SectionScan::default().scan_by_line(&mut buf, Section::Head, 1 << 20, max_fields, 0)
+    }
+
+    /// Heads that the one-pass reader must take itself, with the same
+    /// result as the line-by-line scan.
+    #[test]
+    fn usual_heads_are_read_in_one_pass() {
+        let heads: &[&[u8]] = &[
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            b"HTTP/1.1 200\r\n\r\n",
+            b"HTTP/1.1 204 \r\n\r\n",
+            b"HTTP/1.0 404 Not Found\r\nServer: x\r\n\r\n",
+            b"HTTP/1.9 599 \xe9t\xe9\r\nA: \t b\tc \r\nContent-Length: 007\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nX-Empty:\r\nX_Odd!~: \x80\xff\r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\nrest",
+        ];
+        for head in heads {
+            let fast = scan_whole_head(head, 100);
+            assert!(fast.is_some(), "{}", head.escape_ascii());
+            assert_eq!(by_line(head, 100), Ok(fast), "{}", head.escape_ascii());
+        }
+    }
+
+    /// Heads the one-pass reader leaves to the line-by-line scan: more
+    /// bytes needed, an obs-fold, anything invalid, too many fields.
+    #[test]
+    fn unusual_heads_are_left_to_the_scan_by_line() {
+        let heads: &[(&[u8], usize)] = &[
+            (b"", 10),
+            (b"HTTP/1.1 200 OK\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA: b\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA: b\r\n\r", 10),
+            (b"HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\n b: c\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\nA: b\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA: b\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA: b\r\n\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA: b\rx\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA: \x7f\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA: \x00\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA b: c\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\n: c\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA(: c\r\n\r\n", 10),
+            (b"HTTP/1.1 200 O\x01K\r\n\r\n", 10),
+            (b"HTTP/1.1 2000 OK\r\n\r\n", 10),
+            (b"HTTP/1.1 099 OK\r\n\r\n", 10),
+            (b"HTTP/1.1 600 OK\r\n\r\n", 10),
+            (b"HTTP/2.0 200 OK\r\n\r\n", 10),
+            (b"HTTP/1.x 200 OK\r\n\r\n", 10),
+            (b"http/1.1 200 OK\r\n\r\n", 10),
+            (b"HTTP/1.1  200 OK\r\n\r\n", 10),
+            (b"HTTP/1.1 200 OK\r\nA: b\r\nC: d\r\n\r\n", 1),
+        ];
+        for &(head, max_fields) in heads {
+            assert_eq!(
+                scan_whole_head(head, max_fields),
+                None,
+                "{}",
+                head.escape_ascii()
+            );
+        }
+    }
+
+    /// Bytes that heads are made of, the delimiters often.
+    fn head_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            4 => prop::sample::select(&b"\r\n :\t-aZ09,"[..]),
+            1 => any::<u8>(),
+        ]
+    }
+
+    const STATUS_LINES: &[&[u8]] = &[b"HTTP/1.1 200 OK", b"HTTP/1.0 304", b"HTTP/1.1 101 "];
+
+    /// A plausible head, then up to 3 bytes overwritten anywhere.
+    fn mutated_head() -> impl Strategy<Value = Vec<u8>> {
+        let line = prop_oneof![
+            Just(b"Content-Length: 12".to_vec()),
+            Just(b"Transfer-Encoding: chunked".to_vec()),
+            Just(b"connection: close, Keep-Alive".to_vec()),
+            Just(b"Server: nginx/1.27.3".to_vec()),
+            prop::collection::vec(head_byte(), 0..24),
+        ];
+        (
+            prop::sample::select(STATUS_LINES),
+            prop::collection::vec(line, 0..6),
+            prop::collection::vec((any::<prop::sample::Index>(), head_byte()), 0..4),
+        )
+            .prop_map(|(status, lines, edits)| {
+                let mut head = status.to_vec();
+                head.extend_from_slice(b"\r\n");
+                for line in lines {
+                    head.extend_from_slice(&line);
+                    head.extend_from_slice(b"\r\n");
+                }
+                head.extend_from_slice(b"\r\n");
+                for (at, byte) in edits {
+                    let i = at.index(head.len());
+                    head[i] = byte;
+                }
+                head
+            })
+    }
+
+    proptest! {
+        /// Whatever the one-pass reader accepts, the line-by-line scan
+        /// accepts with the same length, fields, status line and framing;
+        /// and the one-pass reader accepts every head that scan accepts,
+        /// unless it has an obs-fold.
+        #[test]
+        fn one_pass_agrees_with_the_scan_by_line(head in mutated_head(), max_fields in 0usize..8) {
+            let fast = scan_whole_head(&head, max_fields);
+            let slow = by_line(&head, max_fields);
+            if fast.is_some() {
+                prop_assert_eq!(slow, Ok(fast));
+            } else if let Ok(Some(scanned)) = slow {
+                let folded = head[..scanned.len]
+                    .windows(2)
+                    .any(|w| w[0] == b'\n' && is_ows(w[1]));
+                prop_assert!(folded, "not read in one pass: {}", head.escape_ascii());
+            }
+        }
+    }
 }
