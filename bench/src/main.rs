@@ -4,8 +4,8 @@
 //! It starts its own server in-process (a std thread, blocking sockets:
 //! see [`server`]), one answering with 100-byte bodies and one with 1 MiB
 //! bodies, and measures against each the dugong adapters (pipelined and
-//! one at a time), hyper 1.x, ureq 3 and a raw client (pipelined and one
-//! at a time): requests per second, body MB/s, heap allocations per
+//! one at a time), hyper 1.x, ureq 3 and a raw client (pipelined, also
+//! with httparse parsing each head, and one at a time): requests per second, body MB/s, heap allocations per
 //! request in steady state, and the peak RSS while one huge body streams
 //! through dugong's body readers. See `bench/README.md`.
 //!

@@ -137,6 +137,11 @@ pub(crate) const CLIENTS: &[Client] = &[
         run: raw::pipelined,
     },
     Client {
+        name: "raw+httparse pipelined",
+        kind: Kind::Pipelined,
+        run: raw::pipelined_httparse,
+    },
+    Client {
         name: "dugong-blocking one-at-a-time",
         kind: Kind::OneAtATime,
         run: sync_dugong::one_at_a_time,

@@ -3,6 +3,11 @@
 //! head, read `Content-Length`, skip that many body bytes). The practical
 //! limit of the machine for this server, and the proof that the server
 //! allocates nothing (these clients allocate nothing after connecting).
+//!
+//! `raw+httparse pipelined` is the same client with each head parsed by
+//! `httparse::Response::parse` instead: the floor of any client that
+//! parses the heads it reads, with the fastest head parser in Rust and
+//! nothing else (no framing rules, no events, no request building).
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -27,11 +32,13 @@ struct RawConn {
     head_end: Finder<'static>,
     /// Finds the length field (as the server spells it).
     length_field: Finder<'static>,
+    /// Parse each head with httparse instead of looking for its end.
+    httparse: bool,
 }
 
 impl RawConn {
     /// Connects (with `TCP_NODELAY`, as the other clients).
-    fn connect(ctx: &Ctx<'_>) -> io::Result<RawConn> {
+    fn connect(ctx: &Ctx<'_>, httparse: bool) -> io::Result<RawConn> {
         let stream = TcpStream::connect((HOST, ctx.port))?;
         stream.set_nodelay(true)?;
         Ok(RawConn {
@@ -41,19 +48,24 @@ impl RawConn {
             end: 0,
             head_end: Finder::new(b"\r\n\r\n"),
             length_field: Finder::new(b"Content-Length: "),
+            httparse,
         })
     }
 
     /// Reads one whole response; returns its body length.
     fn read_response(&mut self) -> io::Result<u64> {
-        let head_len = loop {
-            if let Some(i) = self.head_end.find(&self.buf[self.start..self.end]) {
-                break i + 4;
-            }
-            self.fill()?;
+        let (head_len, length) = if self.httparse {
+            self.parse_head()?
+        } else {
+            let head_len = loop {
+                if let Some(i) = self.head_end.find(&self.buf[self.start..self.end]) {
+                    break i + 4;
+                }
+                self.fill()?;
+            };
+            let head = &self.buf[self.start..self.start + head_len];
+            (head_len, self.content_length(head)?)
         };
-        let head = &self.buf[self.start..self.start + head_len];
-        let length = self.content_length(head)?;
         self.start += head_len;
         let mut left = length;
         loop {
@@ -74,6 +86,30 @@ impl RawConn {
             self.end = 0;
         }
         Ok(length)
+    }
+
+    /// Parses the next head with httparse; returns its length and the
+    /// value of its `Content-Length` field.
+    fn parse_head(&mut self) -> io::Result<(usize, u64)> {
+        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+        loop {
+            let mut fields = [httparse::EMPTY_HEADER; 16];
+            let mut head = httparse::Response::new(&mut fields);
+            match head.parse(&self.buf[self.start..self.end]) {
+                Ok(httparse::Status::Complete(len)) => {
+                    let length = head
+                        .headers
+                        .iter()
+                        .find(|f| f.name.eq_ignore_ascii_case("content-length"))
+                        .and_then(|f| std::str::from_utf8(f.value).ok()?.parse().ok())
+                        .ok_or_else(|| bad("no Content-Length"))?;
+                    return Ok((len, length));
+                }
+                Ok(httparse::Status::Partial) => {}
+                Err(e) => return Err(bad(&e.to_string())),
+            }
+            self.fill()?;
+        }
     }
 
     /// The value of the `Content-Length` field of `head`.
@@ -130,7 +166,17 @@ fn request(ctx: &Ctx<'_>) -> Vec<u8> {
 /// Raw pipelined: writes half a window of requests in one write whenever
 /// half of the window is answered.
 pub(super) fn pipelined(ctx: &Ctx<'_>) -> Result<Measurement, BoxError> {
-    let mut conn = RawConn::connect(ctx)?;
+    pipelined_with(ctx, false)
+}
+
+/// Raw pipelined with each head parsed by httparse.
+pub(super) fn pipelined_httparse(ctx: &Ctx<'_>) -> Result<Measurement, BoxError> {
+    pipelined_with(ctx, true)
+}
+
+/// Raw pipelined, each head parsed by httparse or not.
+fn pipelined_with(ctx: &Ctx<'_>, httparse: bool) -> Result<Measurement, BoxError> {
+    let mut conn = RawConn::connect(ctx, httparse)?;
     let half = (ctx.size.depth() / 2).max(1);
     let batch = request(ctx).repeat(half);
     let mut window = ctx.window();
@@ -160,7 +206,7 @@ pub(super) fn pipelined(ctx: &Ctx<'_>) -> Result<Measurement, BoxError> {
 
 /// Raw one at a time: write the request, read the response, again.
 pub(super) fn one_at_a_time(ctx: &Ctx<'_>) -> Result<Measurement, BoxError> {
-    let mut conn = RawConn::connect(ctx)?;
+    let mut conn = RawConn::connect(ctx, false)?;
     let request = request(ctx);
     let mut window = ctx.window();
     loop {
