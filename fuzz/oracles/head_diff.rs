@@ -32,7 +32,9 @@
 //!    §2.5); httparse rejects any minor version but 0 and 1. Checked by
 //!    comparing again with the minor version rewritten to 1.
 //! 3. `Status`: dugong requires a status code from 100 to 599 (RFC 9110
-//!    §15); httparse takes any three digits. Checked on httparse's code.
+//!    §15); httparse takes any three digits. Checked on httparse's code,
+//!    or, while httparse waits for the rest of the head, on the code of
+//!    the status line that has ended (dugong checks it right away).
 //! 4. `ReasonObsText`: httparse replaces a reason phrase that holds
 //!    obs-text (bytes 0x80 to 0xFF) by an empty string; dugong keeps the
 //!    bytes.
@@ -202,6 +204,17 @@ fn status_line_start(data: &[u8]) -> usize {
     data.chunks_exact(2).take_while(|p| *p == b"\r\n").count() * 2
 }
 
+/// The status code of a status line that has ended (its LF is in the
+/// input), if it has three digits where the code goes.
+fn ended_status_code(data: &[u8]) -> Option<u16> {
+    let line = &data[status_line_start(data)..];
+    let lf = line.iter().position(|&b| b == b'\n')?;
+    let digits = line.get(9..12).filter(|_| lf > 12)?;
+    digits.iter().try_fold(0u16, |code, &d| {
+        d.is_ascii_digit().then(|| code * 10 + u16::from(d - b'0'))
+    })
+}
+
 /// The input with an `HTTP/1.2`..`HTTP/1.9` status line rewritten to
 /// `HTTP/1.1` (deliberate difference 2).
 fn patch_version(data: &[u8]) -> Option<Vec<u8>> {
@@ -289,6 +302,12 @@ fn compare(data: &[u8], ours: Ours) {
                 kind: InvalidResponse::BareLf,
                 offset,
             } if is_bare_lf(data, *offset as usize) => {}
+            // Deliberate difference 3: dugong checks the status code as
+            // soon as the status line has ended.
+            Error::InvalidResponse {
+                kind: InvalidResponse::Status,
+                ..
+            } if ended_status_code(data).is_some_and(|c| !(100..=599).contains(&c)) => {}
             _ => fail("dugong rejects what httparse finds incomplete"),
         },
         // Deliberate difference 5, when dugong really lacks the end.
