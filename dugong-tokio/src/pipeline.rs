@@ -134,8 +134,8 @@ pub struct Pipeline<'a, T, I> {
     /// A request the connection refused for now (behind a body held for
     /// `100 Continue`), and why.
     held: Option<(Request, Error)>,
-    /// The head and body pieces of the response being read.
-    current: Option<(Response, Vec<Bytes>)>,
+    /// The head and body so far of the response being read.
+    current: Option<(Response, BodySoFar)>,
     done: bool,
 }
 
@@ -214,7 +214,7 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 return Poll::Ready(Some(Err(e)));
             }
             let (send, recv) = self.conn.halves();
-            let Some((_, pieces)) = &mut self.current else {
+            let Some((_, body)) = &mut self.current else {
                 let idle = send.shared.lock().proto.in_flight() == 0 && !recv.body_pending();
                 if idle {
                     // Everything sent was answered; a request still held
@@ -223,7 +223,10 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                     return Poll::Ready(self.held.take().map(|(_, e)| Err(e)));
                 }
                 match ready!(recv.poll_read_response(cx, Some(send), false)) {
-                    Ok(Some(Head::Final(head))) => self.current = Some((head, Vec::new())),
+                    Ok(Some(Head::Final(head))) => {
+                        let body = BodySoFar::new(&head);
+                        self.current = Some((head, body));
+                    }
                     Ok(Some(Head::Continue(_))) => {}
                     Ok(None) => self.done = true,
                     Err(e) => {
@@ -234,14 +237,14 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 continue;
             };
             match ready!(recv.poll_read_chunk(cx, Some(send))) {
-                Ok(Some(piece)) => pieces.push(piece),
+                Ok(Some(piece)) => body.push(piece),
                 Ok(None) => {
                     let trailers = recv.trailers().cloned().unwrap_or_default();
                     // Invariant: `current` is Some in this branch.
-                    let (head, pieces) = self.current.take().expect("a response is being read");
+                    let (head, body) = self.current.take().expect("a response is being read");
                     return Poll::Ready(Some(Ok(FullResponse {
                         head,
-                        body: join(pieces),
+                        body: body.finish(),
                         trailers,
                     })));
                 }
@@ -262,13 +265,67 @@ impl<T: Transport, I: Iterator<Item = Request> + Unpin> Stream for Pipeline<'_, 
     }
 }
 
-fn join(pieces: Vec<Bytes>) -> Bytes {
-    if pieces.len() <= 1 {
-        return pieces.into_iter().next().unwrap_or_default();
+/// The most a body buffer reserves ahead of the bytes received.
+const PRESIZE_MAX: usize = 16 << 20;
+
+/// The body of the response being read, as its pieces arrive.
+///
+/// A body that comes in one piece stays that piece of the receive buffer
+/// (no copy, no allocation). Otherwise the pieces are copied, each as it
+/// arrives, into one buffer sized from `Content-Length` when there is one,
+/// so no piece outlives its turn and the receive buffer can reuse its
+/// memory. The announced length reserves at most [`PRESIZE_MAX`] up front:
+/// beyond that the buffer grows only as bytes really arrive.
+#[derive(Debug)]
+struct BodySoFar {
+    /// The whole body's length as the head gives it (0 if it does not),
+    /// at most [`PRESIZE_MAX`].
+    expected: usize,
+    state: Joined,
+}
+
+#[derive(Debug)]
+enum Joined {
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl BodySoFar {
+    fn new(head: &Response) -> BodySoFar {
+        let expected = head
+            .headers()
+            .get("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
+            .map_or(0, |n| n.min(PRESIZE_MAX));
+        BodySoFar {
+            expected,
+            state: Joined::Empty,
+        }
     }
-    let mut body = BytesMut::with_capacity(pieces.iter().map(Bytes::len).sum());
-    for piece in pieces {
-        body.extend_from_slice(&piece);
+
+    fn push(&mut self, piece: Bytes) {
+        self.state = match std::mem::replace(&mut self.state, Joined::Empty) {
+            Joined::Empty => Joined::One(piece),
+            Joined::One(first) => {
+                let mut joined =
+                    BytesMut::with_capacity(self.expected.max(first.len() + piece.len()));
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&piece);
+                Joined::Many(joined)
+            }
+            Joined::Many(mut joined) => {
+                joined.extend_from_slice(&piece);
+                Joined::Many(joined)
+            }
+        };
     }
-    body.freeze()
+
+    fn finish(self) -> Bytes {
+        match self.state {
+            Joined::Empty => Bytes::new(),
+            Joined::One(piece) => piece,
+            Joined::Many(joined) => joined.freeze(),
+        }
+    }
 }

@@ -374,6 +374,38 @@ async fn pipeline_stream_yields_every_response_in_order() {
     .await;
 }
 
+/// Bodies that arrive in many pieces (large ones of known length, chunked
+/// ones of unknown length) come out of the pipeline whole, and a body in
+/// one piece next to them is still right.
+#[tokio::test]
+async fn pipeline_joins_bodies_that_arrive_in_many_pieces() {
+    let server = HyperServer::start();
+    bounded(async {
+        let mut conn = connect(&server).await;
+        let sizes = [1_000_000u64, 5, 300_000, 0, 2_000_000, 77];
+        let requests = sizes.iter().enumerate().map(|(i, n)| {
+            let kind = if i % 2 == 0 { "size" } else { "chunked" };
+            Request::get(format!("/{kind}/{n}"))
+        });
+        let mut responses = conn.pipeline(requests, 4);
+        let mut i = 0;
+        while let Some(response) = responses.next().await {
+            let response = response.unwrap();
+            let n = sizes[i];
+            assert_eq!(response.body().len() as u64, n, "#{i}");
+            assert_eq!(
+                response.body().as_ref(),
+                expected_body(n).as_slice(),
+                "#{i}"
+            );
+            i += 1;
+        }
+        assert_eq!(i, sizes.len());
+        assert!(conn.is_usable());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn continue_accepted_by_echo() {
     let server = HyperServer::start();
