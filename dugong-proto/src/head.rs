@@ -977,7 +977,7 @@ fn check_field(name: &[u8], value: &[u8]) -> Result<(), InvalidRequest> {
     }
     let edge_ws =
         value.first().is_some_and(|&b| is_ows(b)) || value.last().is_some_and(|&b| is_ows(b));
-    if edge_ws || !all_in(value, FIELD) {
+    if edge_ws || first_non_field(value).is_some() {
         return Err(InvalidRequest::HeaderValue);
     }
     Ok(())
