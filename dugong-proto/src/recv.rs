@@ -64,7 +64,8 @@ pub(crate) enum Recv {
 
 #[derive(Debug)]
 enum RecvState {
-    Head(SectionScan),
+    /// Reading a head, with [`Receiver::scan`].
+    Head,
     Body {
         body: BodyState,
         announced_close: bool,
@@ -86,13 +87,18 @@ enum Chunk {
     Size,
     Data(u64),
     DataEnd,
-    Trailers(SectionScan),
+    /// Reading the trailer section, with [`Receiver::scan`].
+    Trailers,
 }
 
 /// The receive side of a connection.
 #[derive(Debug)]
 pub(crate) struct Receiver {
     state: RecvState,
+    /// Where the head or trailer section being read stands. Left fresh by
+    /// a section read in one pass, so it is reset only after one that
+    /// came in pieces.
+    scan: SectionScan,
     buf: BytesMut,
     /// Stream offset of `buf[0]`.
     consumed: u64,
@@ -104,7 +110,8 @@ pub(crate) struct Receiver {
 impl Receiver {
     pub(crate) fn new() -> Self {
         Receiver {
-            state: RecvState::Head(SectionScan::default()),
+            state: RecvState::Head,
+            scan: SectionScan::default(),
             buf: BytesMut::new(),
             consumed: 0,
             eof: false,
@@ -204,7 +211,7 @@ impl Receiver {
         config: &Config,
     ) -> Result<Option<Recv>, Error> {
         match &mut self.state {
-            RecvState::Head(_) => self.poll_head(front, config),
+            RecvState::Head => self.poll_head(front, config),
             RecvState::Body { .. } => self.poll_body(config),
             RecvState::Upgrade => {
                 self.state = RecvState::Finished;
@@ -238,10 +245,7 @@ impl Receiver {
         front: Option<Expecting>,
         config: &Config,
     ) -> Result<Option<Recv>, Error> {
-        let RecvState::Head(scan) = &mut self.state else {
-            return Ok(None);
-        };
-        if scan.is_fresh() {
+        if self.scan.is_fresh() {
             // Empty lines before a status line are ignored.
             let blank = self
                 .buf
@@ -262,10 +266,7 @@ impl Receiver {
         let Some(front) = front else {
             return Err(self.invalid(InvalidResponse::Unsolicited, 0));
         };
-        let RecvState::Head(scan) = &mut self.state else {
-            return Ok(None);
-        };
-        let found = scan.scan(
+        let found = self.scan.scan(
             &mut self.buf,
             Section::Head,
             config.max_head_bytes(),
@@ -276,7 +277,7 @@ impl Receiver {
             return self.need_more(false);
         };
         let base = self.consumed;
-        self.state = RecvState::Head(SectionScan::default());
+        self.reset_scan();
         let Some(line) = scanned.status else {
             // Invariant: a head's scan reads its status line first.
             return Err(self.invalid(InvalidResponse::Version, 0));
@@ -421,7 +422,7 @@ impl Receiver {
                     let size = head::parse_chunk_size(&self.buf[..lf - 1])
                         .map_err(|kind| Error::invalid(kind, self.consumed))?;
                     *chunk = if size == 0 {
-                        Chunk::Trailers(SectionScan::default())
+                        Chunk::Trailers
                     } else {
                         Chunk::Data(size)
                     };
@@ -451,8 +452,8 @@ impl Receiver {
                     *chunk = Chunk::Size;
                     let _ = self.take(2);
                 }
-                Chunk::Trailers(scan) => {
-                    let found = scan.scan(
+                Chunk::Trailers => {
+                    let found = self.scan.scan(
                         &mut self.buf,
                         Section::Trailers,
                         config.max_trailer_bytes(),
@@ -462,6 +463,7 @@ impl Receiver {
                     let Some(scanned) = found else {
                         return self.need_more(true);
                     };
+                    self.reset_scan();
                     let trailers = Headers {
                         buf: self.take(scanned.len).freeze(),
                         first: 0,
@@ -473,8 +475,15 @@ impl Receiver {
         }
     }
 
+    /// Makes the section scan fresh for the next section.
+    fn reset_scan(&mut self) {
+        if !self.scan.is_fresh() {
+            self.scan = SectionScan::default();
+        }
+    }
+
     fn end(&mut self, trailers: Headers, announced_close: bool) -> Result<Option<Recv>, Error> {
-        self.state = RecvState::Head(SectionScan::default());
+        self.state = RecvState::Head;
         Ok(Some(Recv::End {
             trailers,
             announced_close,
