@@ -510,9 +510,10 @@ impl Connection {
         }
     }
 
+    #[inline]
     fn check_alive(&self) -> Result<(), Error> {
         match &self.dead {
-            Some(e) => Err(e.clone()),
+            Some(e) => Err(repeat_error(e)),
             None => Ok(()),
         }
     }
@@ -541,15 +542,14 @@ impl Connection {
     #[must_use = "events must be handled"]
     pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
         self.check_alive()?;
-        match self.next_event() {
-            Err(e) => {
-                self.fail(e.clone());
-                Err(e)
-            }
-            ok => ok,
+        let event = self.next_event();
+        if let Err(e) = &event {
+            self.fail(e.clone());
         }
+        event
     }
 
+    #[inline(always)]
     fn next_event(&mut self) -> Result<Option<Event>, Error> {
         if self.closing == Some(Closing::Announced) && !self.in_flight.is_empty() {
             let unanswered = self
@@ -822,4 +822,12 @@ impl Connection {
     pub fn is_upgraded(&self) -> bool {
         self.upgraded
     }
+}
+
+/// The fatal error a dead connection repeats (out of the way of the calls
+/// on a live one).
+#[cold]
+#[inline(never)]
+fn repeat_error(error: &Error) -> Error {
+    error.clone()
 }

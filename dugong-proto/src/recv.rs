@@ -205,6 +205,7 @@ impl Receiver {
 
     /// Parses as far as the next step. `front` is the oldest request still
     /// waiting for (the rest of) its response.
+    #[inline(always)]
     pub(crate) fn poll(
         &mut self,
         front: Option<Expecting>,
