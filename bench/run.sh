@@ -4,10 +4,12 @@
 # unpinned, then dugong-proto's head-parsing benchmark (criterion).
 #
 #   bench/run.sh           full run (about 6 minutes after the build: three
-#                          rounds per client, pinned and unpinned)
-#   bench/run.sh --quick   loopback --quick --pin 0 and a short criterion
-#                          run on a subset (well under a minute after the
-#                          build)
+#                          rounds per client, pinned and unpinned), and the
+#                          callgrind instruction counts (bench/callgrind.sh)
+#                          when valgrind is installed
+#   bench/run.sh --quick   loopback --quick --pin 0, a short criterion run
+#                          on a subset, and every parse_cost mode once
+#                          natively (well under a minute after the build)
 #
 # Progress goes to stderr, the markdown to stdout.
 set -euo pipefail
@@ -31,7 +33,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 log "building (release)"
-cargo build --release -q -p dugong-bench --bin loopback >&2
+cargo build --release -q -p dugong-bench --bin loopback --bin parse_cost >&2
 cargo bench -q -p dugong-proto --bench parse --no-run >&2 2>&1
 
 loopback() {
@@ -41,6 +43,14 @@ loopback() {
 if [ "$quick" -eq 1 ]; then
     log "loopback --quick --pin 0"
     loopback --quick --pin 0 >"$work/pinned.md"
+    log "parse_cost, every mode once (it checks what it parses)"
+    for head in min small typical large; do
+        for mode in setup dugong httparse; do
+            target/release/parse_cost "$mode" "$head" 2560
+        done
+    done
+    target/release/parse_cost pipeline-setup small 2560
+    target/release/parse_cost pipeline small 2560
     log "criterion (quick subset)"
     cargo bench -q -p dugong-proto --bench parse -- \
         --warm-up-time 0.2 --measurement-time 0.5 --sample-size 20 'small|one_read' \
@@ -54,6 +64,12 @@ else
     cargo bench -q -p dugong-proto --bench parse -- \
         --warm-up-time 1 --measurement-time 3 \
         >"$work/criterion.txt" 2>/dev/null
+    if command -v valgrind >/dev/null; then
+        log "callgrind"
+        bench/callgrind.sh >"$work/callgrind.md"
+    else
+        log "no valgrind: no instruction counts"
+    fi
 fi
 
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
@@ -147,4 +163,10 @@ criterion_tables() {
     echo "### Head parsing, dugong-proto against httparse (criterion)"
     echo
     criterion_tables "$work/criterion.txt"
+    if [ -s "$work/callgrind.md" ]; then
+        echo
+        echo "### Instructions per response head (callgrind, \`bench/callgrind.sh\`)"
+        echo
+        cat "$work/callgrind.md"
+    fi
 }

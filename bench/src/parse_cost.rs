@@ -1,0 +1,211 @@
+//! `parse_cost`: a fixed amount of response-parsing work, for counting
+//! instructions with callgrind (`bench/callgrind.sh`), where timings on a
+//! shared VM move by a quarter from run to run and instruction counts do
+//! not.
+//!
+//! ```text
+//! parse_cost MODE HEAD N
+//! ```
+//!
+//! - `HEAD`: `min` (1 field, 38 bytes), `small`, `typical` or `large` (the
+//!   heads of dugong-proto's criterion benchmark: 3, 10 and 32 fields).
+//! - `MODE`:
+//!   - `setup`: sends `N` `HEAD` requests on a `dugong_proto::Connection`,
+//!     in batches of 256, and writes them out; nothing is received;
+//!   - `dugong`: the same, and after each batch reads 256 copies of the
+//!     head the way the criterion benchmark does (`receive`, then
+//!     `poll_event` for `Headers` and for `End`, the response dropped);
+//!     its count minus `setup`'s is the cost of `N` heads;
+//!   - `httparse`: `N` parses of the head with `httparse::Response::parse`
+//!     into a reused array of 64 fields (`N` = 0 gives the base count);
+//!   - `pipeline-setup` and `pipeline`: `N` `GET` requests in batches of
+//!     256, and for `pipeline` a stream of 256 `small` responses with
+//!     100-byte bodies after each batch, fed in 16 KiB pieces, every event
+//!     polled: the cost of `N` pipelined responses (head, body, end) is
+//!     the difference.
+//!
+//! Every response is checked (status, field count, body bytes), so a
+//! change that breaks parsing fails here instead of looking fast.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use dugong_proto::{Body, Connection, Event};
+
+/// 1 field, 38 bytes.
+const MIN: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+/// 3 fields, 88 bytes (as in `dugong-proto/benches/parse.rs`).
+const SMALL: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: nginx/1.27.3\r\n\
+Content-Type: text/plain\r\n\
+Content-Length: 100\r\n\
+\r\n";
+
+/// 10 fields, 319 bytes.
+const TYPICAL: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: nginx/1.27.3\r\n\
+Date: Tue, 25 Nov 2025 03:23:00 GMT\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+Content-Length: 100\r\n\
+Connection: keep-alive\r\n\
+Last-Modified: Mon, 24 Nov 2025 18:02:11 GMT\r\n\
+ETag: \"6743a1b3-64\"\r\n\
+Cache-Control: public, max-age=3600\r\n\
+Vary: Accept-Encoding\r\n\
+X-Cache: HIT from edge-fra1\r\n\
+\r\n";
+
+/// 32 fields, 1,567 bytes.
+const LARGE: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: nginx/1.27.3\r\n\
+Date: Tue, 25 Nov 2025 03:23:00 GMT\r\n\
+Content-Type: application/json; charset=utf-8\r\n\
+Content-Length: 100\r\n\
+Connection: keep-alive\r\n\
+Keep-Alive: timeout=60, max=1000\r\n\
+Last-Modified: Mon, 24 Nov 2025 18:02:11 GMT\r\n\
+ETag: W/\"6743a1b3-64-5f2c9a0e1b\"\r\n\
+Cache-Control: public, max-age=3600, stale-while-revalidate=60\r\n\
+Expires: Tue, 25 Nov 2025 04:23:00 GMT\r\n\
+Vary: Accept-Encoding, Origin, Accept-Language\r\n\
+Accept-Ranges: bytes\r\n\
+Age: 1187\r\n\
+Via: 1.1 varnish, 1.1 edge-fra1.example-cdn.net\r\n\
+X-Cache: HIT, MISS\r\n\
+X-Cache-Hits: 12, 0\r\n\
+X-Served-By: cache-fra-eddf8230045-FRA, cache-ams-ehaf2140021-AMS\r\n\
+X-Timer: S1764040980.123456,VS0,VE1\r\n\
+X-Request-Id: 9f1c2b7e-5a3d-4e8f-b6a1-0c2d3e4f5a6b\r\n\
+X-Content-Type-Options: nosniff\r\n\
+X-Frame-Options: SAMEORIGIN\r\n\
+Referrer-Policy: strict-origin-when-cross-origin\r\n\
+Strict-Transport-Security: max-age=63072000; includeSubDomains; preload\r\n\
+Content-Security-Policy: default-src 'self'; img-src 'self' data: https://img.example-cdn.net; script-src 'self' https://static.example-cdn.net; frame-ancestors 'none'\r\n\
+Permissions-Policy: geolocation=(), microphone=(), camera=()\r\n\
+Access-Control-Allow-Origin: https://www.example.com\r\n\
+Access-Control-Allow-Credentials: true\r\n\
+Access-Control-Expose-Headers: X-Request-Id, X-Cache\r\n\
+Set-Cookie: session=3f9a7c1e5b2d4f6a8c0e2b4d6f8a0c2e; Path=/; Secure; HttpOnly; SameSite=Lax\r\n\
+Set-Cookie: __cf_bm=Yk2l9Q0pVb3x7ZrT1uWm5sNc8aJhFgDe; Path=/; Domain=.example.com; Expires=Tue, 25 Nov 2025 03:53:00 GMT; Secure; HttpOnly\r\n\
+Timing-Allow-Origin: *\r\n\
+Alt-Svc: h3=\":443\"; ma=86400\r\n\
+\r\n";
+
+/// Requests sent (and responses read) per batch.
+const BATCH: u64 = 256;
+/// Body length of the pipelined responses.
+const BODY_LEN: usize = 100;
+/// Piece size the pipelined stream is fed in.
+const PIECE: usize = 16 * 1024;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [mode, head, n] = args.as_slice() else {
+        eprintln!("usage: parse_cost setup|dugong|httparse|pipeline-setup|pipeline min|small|typical|large N");
+        return ExitCode::from(2);
+    };
+    let (head, fields) = match head.as_str() {
+        "min" => (MIN, 1),
+        "small" => (SMALL, 3),
+        "typical" => (TYPICAL, 10),
+        "large" => (LARGE, 32),
+        other => {
+            eprintln!("parse_cost: unknown head {other:?}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(n) = n.parse::<u64>() else {
+        eprintln!("parse_cost: N must be a number, not {n:?}");
+        return ExitCode::from(2);
+    };
+    match mode.as_str() {
+        "setup" => heads(head, fields, n, false),
+        "dugong" => heads(head, fields, n, true),
+        "httparse" => httparse_heads(head, fields, n),
+        "pipeline-setup" => pipelined(n, false),
+        "pipeline" => pipelined(n, true),
+        other => {
+            eprintln!("parse_cost: unknown mode {other:?}");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Sends `n` `method` requests in batches; after each batch (written out),
+/// `read` gets the connection.
+fn batches(n: u64, method: &str, mut read: impl FnMut(&mut Connection)) {
+    let mut conn = Connection::default();
+    for _ in 0..n / BATCH {
+        for _ in 0..BATCH {
+            conn.send_request(method, "/", [("Host", "example.com")], Body::Empty)
+                .expect("a valid request");
+        }
+        while conn.poll_transmit().is_some() {}
+        read(&mut conn);
+    }
+    black_box(&conn);
+}
+
+/// `n` heads through a connection (`read`), or only the requests.
+fn heads(head: &[u8], fields: usize, n: u64, read: bool) {
+    batches(n, "HEAD", |conn| {
+        if !read {
+            return;
+        }
+        for _ in 0..BATCH {
+            conn.receive(black_box(head)).expect("receive");
+            match conn.poll_event() {
+                Ok(Some(Event::Headers(response))) => {
+                    assert_eq!((response.status(), response.headers().len()), (200, fields));
+                    black_box(&response);
+                }
+                other => panic!("expected a head, got {other:?}"),
+            }
+            match conn.poll_event() {
+                Ok(Some(Event::End { .. })) => {}
+                other => panic!("expected the end of a HEAD response, got {other:?}"),
+            }
+        }
+    });
+}
+
+/// `n` parses with httparse.
+fn httparse_heads(head: &[u8], fields: usize, n: u64) {
+    let mut storage = [httparse::EMPTY_HEADER; 64];
+    for _ in 0..n {
+        let mut response = httparse::Response::new(&mut storage);
+        let status = response.parse(black_box(head)).expect("a valid head");
+        assert!(status.is_complete());
+        assert_eq!((response.code, response.headers.len()), (Some(200), fields));
+        black_box(&response);
+    }
+}
+
+/// `n` pipelined small responses (or only their requests).
+fn pipelined(n: u64, read: bool) {
+    let mut stream = Vec::new();
+    for _ in 0..BATCH {
+        stream.extend_from_slice(SMALL);
+        stream.extend_from_slice(&[b'x'; BODY_LEN]);
+    }
+    let mut body = 0;
+    batches(n, "GET", |conn| {
+        if !read {
+            return;
+        }
+        for piece in stream.chunks(PIECE) {
+            conn.receive(black_box(piece)).expect("receive");
+            while let Some(event) = conn.poll_event().expect("a valid stream") {
+                if let Event::Data(data) = &event {
+                    body += data.len();
+                }
+                black_box(&event);
+            }
+        }
+    });
+    if read {
+        assert_eq!(body as u64, n / BATCH * BATCH * BODY_LEN as u64);
+    }
+}
