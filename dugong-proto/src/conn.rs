@@ -15,6 +15,10 @@ use crate::recv::{Expecting, Receiver, Recv};
 use crate::send::{Body, Progress, Segments, Sender};
 use crate::time::Instant;
 
+/// The least room [`Connection::receive`] makes in the receive buffer when
+/// a piece does not fit.
+const RECEIVE_RESERVE: usize = 4096;
+
 /// One request waiting for (the rest of) its response.
 #[derive(Debug, Clone, Copy)]
 struct InFlight {
@@ -386,7 +390,14 @@ impl Connection {
     pub fn receive(&mut self, data: &[u8]) -> Result<(), Error> {
         self.check_receive()?;
         if !self.recv.is_finished() {
-            self.recv.buf_mut().extend_from_slice(data);
+            let buf = self.recv.buf_mut();
+            if buf.capacity() - buf.len() < data.len() {
+                // Room for more than this piece: small pieces fed one by
+                // one then move the buffer (or allocate) once per
+                // `RECEIVE_RESERVE` bytes, not once per piece.
+                buf.reserve(data.len().max(RECEIVE_RESERVE));
+            }
+            buf.extend_from_slice(data);
         }
         Ok(())
     }
