@@ -450,6 +450,34 @@ impl Connection {
         self.recv.direct_len()
     }
 
+    /// The bytes of the current response's body not delivered yet, when the
+    /// response gave its length: the rest of a `Content-Length` body (as
+    /// [`Event::Data`] or read directly), 0 for a bodiless response or a
+    /// body read to its end but not yet ended by [`Event::End`]. `None` for
+    /// a chunked or close-delimited body, between responses, and on a dead
+    /// or handed-over connection. Right after [`Event::Headers`] it is the
+    /// whole length, for sizing a buffer (trust it only as far as memory
+    /// allows: it is the server's word).
+    ///
+    /// ```
+    /// use dugong_proto::{Body, Connection, Event};
+    ///
+    /// let mut conn = Connection::default();
+    /// conn.send_request("GET", "/", [("Host", "a")], Body::Empty)?;
+    /// conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel")?;
+    /// assert!(matches!(conn.poll_event()?, Some(Event::Headers(_))));
+    /// assert_eq!(conn.body_remaining(), Some(5));
+    /// assert!(matches!(conn.poll_event()?, Some(Event::Data(d)) if d == "hel"));
+    /// assert_eq!(conn.body_remaining(), Some(2));
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn body_remaining(&self) -> Option<u64> {
+        if self.dead.is_some() || self.upgraded {
+            return None;
+        }
+        self.recv.body_remaining()
+    }
+
     /// Reports `n` body bytes that the caller read directly (see
     /// [`direct_read_len`](Self::direct_read_len)). They count as received
     /// for the read timeout, and once the body is complete the next

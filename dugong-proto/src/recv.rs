@@ -146,6 +146,21 @@ impl Receiver {
         matches!(self.state, RecvState::Finished)
     }
 
+    /// The bytes of the current body not handed out yet, when its length is
+    /// known: the rest of a `Content-Length` body (0 for a body that is
+    /// empty or complete); `None` for a chunked or close-delimited body, or
+    /// between responses.
+    pub(crate) fn body_remaining(&self) -> Option<u64> {
+        match &self.state {
+            RecvState::Body { body, .. } => match body {
+                BodyState::Length(n) => Some(*n),
+                BodyState::Empty => Some(0),
+                BodyState::Chunked(_) | BodyState::UntilClose => None,
+            },
+            _ => None,
+        }
+    }
+
     /// How many bytes of the current body may be read past the receive
     /// buffer (which must be empty): the rest of a length-delimited body or
     /// of the current chunk, or unbounded for a close-delimited body.

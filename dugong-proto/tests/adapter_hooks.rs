@@ -245,6 +245,59 @@ fn direct_read_of_a_length_body_in_pieces() {
 }
 
 #[test]
+fn body_remaining_counts_down_a_length_body() {
+    let conn = with_host("h");
+    assert_eq!(conn.body_remaining(), None, "no response under way");
+    let mut conn = after_head(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "GET");
+    assert_eq!(
+        conn.body_remaining(),
+        Some(10),
+        "buffered bytes not handed out yet"
+    );
+    assert!(matches!(next(&mut conn), Ok(Some(Event::Data(d))) if d == "abc"));
+    assert_eq!(conn.body_remaining(), Some(7));
+    conn.note_direct_read(4).unwrap();
+    assert_eq!(conn.body_remaining(), Some(3));
+    conn.receive(b"xyz").unwrap();
+    assert!(matches!(next(&mut conn), Ok(Some(Event::Data(_)))));
+    assert_eq!(conn.body_remaining(), Some(0), "complete, End not polled");
+    assert!(matches!(next(&mut conn), Ok(Some(Event::End { .. }))));
+    assert_eq!(conn.body_remaining(), None);
+}
+
+#[test]
+fn body_remaining_of_other_framings() {
+    let cases: [(&[u8], &str, Option<u64>); 5] = [
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            "GET",
+            Some(0),
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n",
+            "HEAD",
+            Some(0),
+        ),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", "GET", Some(0)),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET",
+            None,
+        ),
+        (b"HTTP/1.1 200 OK\r\n\r\n", "GET", None),
+    ];
+    for (head, method, expected) in cases {
+        let conn = after_head(head, method);
+        assert_eq!(conn.body_remaining(), expected, "{}", head.escape_ascii());
+    }
+    // A dead connection has no body under way.
+    let mut conn = after_head(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "GET");
+    conn.receive_eof();
+    assert!(next(&mut conn).is_err());
+    assert_eq!(conn.body_remaining(), None);
+}
+
+#[test]
 fn direct_read_is_zero_while_bytes_are_buffered() {
     let mut conn = after_head(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "GET");
     assert_eq!(conn.direct_read_len(), 0);

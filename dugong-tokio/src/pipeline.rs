@@ -224,8 +224,8 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 }
                 match ready!(recv.poll_read_response(cx, Some(send), false)) {
                     Ok(Some(Head::Final(head))) => {
-                        let body = BodySoFar::new(&head);
-                        self.current = Some((head, body));
+                        let expected = send.shared.lock().proto.body_remaining();
+                        self.current = Some((head, BodySoFar::new(expected)));
                     }
                     Ok(Some(Head::Continue(_))) => {}
                     Ok(None) => self.done = true,
@@ -272,14 +272,14 @@ const PRESIZE_MAX: usize = 16 << 20;
 ///
 /// A body that comes in one piece stays that piece of the receive buffer
 /// (no copy, no allocation). Otherwise the pieces are copied, each as it
-/// arrives, into one buffer sized from `Content-Length` when there is one,
-/// so no piece outlives its turn and the receive buffer can reuse its
-/// memory. The announced length reserves at most [`PRESIZE_MAX`] up front:
+/// arrives, into one buffer sized from the body's length when the response
+/// gave it, so no piece outlives its turn and the receive buffer can reuse
+/// its memory. The announced length reserves at most [`PRESIZE_MAX`] up front:
 /// beyond that the buffer grows only as bytes really arrive.
 #[derive(Debug)]
 struct BodySoFar {
-    /// The whole body's length as the head gives it (0 if it does not),
-    /// at most [`PRESIZE_MAX`].
+    /// The whole body's length as the response gives it (0 if it does
+    /// not), at most [`PRESIZE_MAX`].
     expected: usize,
     state: Joined,
 }
@@ -292,14 +292,13 @@ enum Joined {
 }
 
 impl BodySoFar {
-    fn new(head: &Response) -> BodySoFar {
-        let expected = head
-            .headers()
-            .get("content-length")
-            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
-            .map_or(0, |n| n.min(PRESIZE_MAX));
+    /// A body of `expected` bytes, if that is known
+    /// ([`dugong_proto::Connection::body_remaining`] right after the head).
+    fn new(expected: Option<u64>) -> BodySoFar {
         BodySoFar {
-            expected,
+            expected: expected.map_or(0, |n| {
+                usize::try_from(n).map_or(PRESIZE_MAX, |n| n.min(PRESIZE_MAX))
+            }),
             state: Joined::Empty,
         }
     }
