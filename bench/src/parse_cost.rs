@@ -8,7 +8,9 @@
 //! ```
 //!
 //! - `HEAD`: `min` (1 field, 38 bytes), `small`, `typical` or `large` (the
-//!   heads of dugong-proto's criterion benchmark: 3, 10 and 32 fields).
+//!   heads of dugong-proto's criterion benchmark: 3, 10 and 32 fields);
+//!   `small` only for the pipeline modes.
+//! - `N`: a multiple of 256 for every mode but `httparse`.
 //! - `MODE`:
 //!   - `setup`: sends `N` `HEAD` requests on a `dugong_proto::Connection`,
 //!     in batches of 256, and writes them out; nothing is received;
@@ -67,6 +69,15 @@ fn main() -> ExitCode {
         eprintln!("parse_cost: N must be a number, not {n:?}");
         return ExitCode::from(2);
     };
+    let pipeline = mode.starts_with("pipeline");
+    if pipeline && fields != 3 {
+        eprintln!("parse_cost: the pipeline modes use the small head only");
+        return ExitCode::from(2);
+    }
+    if mode != "httparse" && n % BATCH != 0 {
+        eprintln!("parse_cost: N must be a multiple of {BATCH} for {mode}");
+        return ExitCode::from(2);
+    }
     match mode.as_str() {
         "setup" => heads(head, fields, n, false),
         "dugong" => heads(head, fields, n, true),
@@ -154,6 +165,6 @@ fn pipelined(n: u64, read: bool) {
         }
     });
     if read {
-        assert_eq!(body as u64, n / BATCH * BATCH * BODY_LEN as u64);
+        assert_eq!(body as u64, n * BODY_LEN as u64);
     }
 }
