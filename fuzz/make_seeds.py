@@ -135,6 +135,25 @@ STREAM = {
                            sizes=(20, 3), feed=4, eof=True),
     "direct-mixed": stream([GET, HEAD, GET], SAMPLE, sizes=(30, 1, 9), feed=5),
     "options-star-and-delete": stream([OPTIONS, DELETE | BODY], OK5 + crlf(b"HTTP/1.1 404 Not Found\nContent-Length: 0\n\n")),
+    # Conformance round 2 (issue 14).
+    "tls-record": stream([GET], b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", sizes=(1,)),
+    "http09-body": stream([GET, GET], b"<html>hello</html>\n", sizes=(2,)),
+    "not-http-after-1xx": stream([GET], crlf(b"HTTP/1.1 103 Early Hints\n\n") + b"\x15\x03\x03", sizes=(5,)),
+    "close-then-response": stream(
+        [GET, GET], crlf(b"HTTP/1.1 200 OK\nConnection: close\nContent-Length: 0\n\n") + OK5, sizes=(9,)
+    ),
+    "close-then-padding": stream(
+        [GET], crlf(b"HTTP/1.1 200 OK\nConnection: close\nContent-Length: 0\n\n\n\n"), eof=True, sizes=(3,)
+    ),
+    "status-700": stream([GET], crlf(b"HTTP/1.1 700 Odd\nContent-Length: 2\n\n") + b"ok"),
+    "te-syntax": stream([GET], crlf(b"HTTP/1.1 200 OK\nTransfer-Encoding: gzip;q=\"a,b\", chunked\n\n")),
+    "chunk-size-space": stream([GET], crlf(b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5 \nhello\n0\n\n")),
+    "trailer-fold": stream(
+        [GET], crlf(b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n0\nX: a \n\t b\n\n"), sizes=(4,)
+    ),
+    "switch-not-offered": stream(
+        [GET | UPGRADE], crlf(b"HTTP/1.1 101 Switching Protocols\nUpgrade: h2c\n\n") + b"frames"
+    ),
 }
 
 # ----- head_diff ------------------------------------------------------------
@@ -184,6 +203,18 @@ HEAD_DIFF = {
     # TransferEncodingWithContentLength (see README.md).
     "nightly-miscompile": crlf(b"HTTP/1.1 200 OK\nTransfer-Encoding: chunke!\nContent-Length: 5HTTP/1.1 200 OK\n\n\n"),
     "token-chars": crlf(b"HTTP/1.1 200 OK\n!#$%&'*+-.^_`|~09azAZ: v\n\n"),
+    # Conformance round 2 (issue 14).
+    "tls-record": b"\x16\x03\x01\x00\xa5\x01\x00",
+    "http09": b"<html>\r\n\r\n",
+    "not-http-prefix": b"HTTQ/1.1 200 OK\r\n\r\n",
+    "status-999": crlf(b"HTTP/1.1 999 Odd\nContent-Length: 0\n\n"),
+    "status-leading-zero": b"HTTP/1.1 0",
+    "te-quoted": crlf(b"HTTP/1.1 200 OK\nTransfer-Encoding: \"chunked\"\n\n"),
+    "te-params": crlf(b"HTTP/1.1 200 OK\nTransfer-Encoding: gzip ; q = \"a,\\\"b\", chunked\n\n"),
+    "te-chunked-param": crlf(b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked;a=b\n\n"),
+    "switching-other": crlf(b"HTTP/1.1 101 Switching Protocols\nUpgrade: h2c\n\n"),
+    "switching-none": crlf(b"HTTP/1.1 101 Switching Protocols\n\n"),
+    "switching-versioned": crlf(b"HTTP/1.1 101 Switching Protocols\nUpgrade: WebSocket/13\n\n"),
 }
 
 # ----- request --------------------------------------------------------------

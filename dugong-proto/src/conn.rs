@@ -590,20 +590,10 @@ impl Connection {
 
     #[inline(always)]
     fn next_event(&mut self) -> Result<Option<Event>, Error> {
-        if self.closing == Some(Closing::Announced) && !self.in_flight.is_empty() {
-            let unanswered = self
-                .in_flight
-                .iter()
-                .map(|r| Unanswered {
-                    id: r.id,
-                    fate: Fate::NotProcessed,
-                })
-                .collect();
-            return Err(Error::ConnectionClosed(Closed::new(unanswered)));
-        }
         let front = self.in_flight.front().map(|r| Expecting {
             id: r.id,
             facts: r.facts,
+            upgrade_offer: self.send.upgrade_offer(),
         });
         let Some(step) = self.recv.poll(front, &self.config)? else {
             return Ok(None);
@@ -640,14 +630,29 @@ impl Connection {
                     self.closing = None;
                 }
                 if announced_close {
+                    // Requests behind it are reported unprocessed once the
+                    // peer closes with nothing more (RFC 9112 §9.6); bytes
+                    // before that make the claim doubtful, and are an error.
                     self.closing = Some(Closing::Announced);
-                    if self.in_flight.is_empty() {
-                        self.recv.finish();
-                    }
+                    self.recv.after_close();
                 } else if self.recv.is_eof() && self.in_flight.is_empty() {
                     self.closing.get_or_insert(Closing::PeerClosed);
                 }
                 Event::End { trailers }
+            }
+            Recv::ClosedAsAnnounced => {
+                if self.in_flight.is_empty() {
+                    return Ok(None);
+                }
+                let unanswered = self
+                    .in_flight
+                    .iter()
+                    .map(|r| Unanswered {
+                        id: r.id,
+                        fate: Fate::NotProcessed,
+                    })
+                    .collect();
+                return Err(Error::ConnectionClosed(Closed::new(unanswered)));
             }
             Recv::Upgraded(rest) => {
                 self.in_flight.pop_front();

@@ -231,10 +231,22 @@ pub enum InvalidResponse {
     /// A CR not followed by LF, or another control character, in a line.
     #[error("control character in the status line")]
     StatusLineCharacter,
-    /// The status line does not start with `HTTP/1.x`.
+    /// The status line starts `HTTP/` but its version is not `1.x`
+    /// followed by a space.
     #[error("not an HTTP/1.x status line")]
     Version,
-    /// The status code is not three digits from 100 to 599.
+    /// The bytes where a status line must start cannot begin `HTTP/`: the
+    /// peer does not speak HTTP (an HTTP/0.9-style body, a NUL, another
+    /// protocol). Reported at the first byte that shows it.
+    #[error("not an HTTP response: it starts with \"{0}\"")]
+    NotHttp(Arrived),
+    /// The bytes where a status line must start are a TLS record (its
+    /// first byte is a TLS content type: 0x14 to 0x17): the server speaks
+    /// TLS on a connection made in plain text.
+    #[error("not an HTTP response: the server seems to speak TLS (connect with https)")]
+    Tls,
+    /// The status code is not three digits from 100 to 999 followed by a
+    /// space or the end of the line.
     #[error("bad status code")]
     Status,
     /// A header field name is empty, not a token, or followed by whitespace
@@ -259,10 +271,16 @@ pub enum InvalidResponse {
     /// `Transfer-Encoding` in an HTTP/1.0 response (RFC 9112 §6.1).
     #[error("Transfer-Encoding in an HTTP/1.0 response")]
     TransferEncodingOnHttp10,
-    /// `Transfer-Encoding` is empty, or applies chunked twice.
+    /// `Transfer-Encoding` is not a well-formed list of transfer codings
+    /// (RFC 9112 §6.1, RFC 9110 §10.1.4): empty, a quoted string or other
+    /// non-token bytes where a coding must be, parameters on `chunked`, or
+    /// `chunked` applied twice.
     #[error("malformed Transfer-Encoding")]
     TransferEncoding,
-    /// A chunk-size line is not hex digits with valid extensions.
+    /// A chunk-size line is not hex digits followed by chunk extensions
+    /// exactly as RFC 9112 §7.1.1 writes them (`BWS ";" BWS name
+    /// [BWS "=" BWS value]`); whitespace after the size without a `;` is
+    /// invalid.
     #[error("malformed chunk-size line")]
     ChunkSize,
     /// A chunk size does not fit in 64 bits.
@@ -274,6 +292,48 @@ pub enum InvalidResponse {
     /// Bytes arrived when no request was waiting for a response.
     #[error("data received with no request in flight")]
     Unsolicited,
+    /// Bytes (other than empty lines) after a response that announced the
+    /// server closes the connection (`Connection: close`, or HTTP/1.0
+    /// without keep-alive): RFC 9112 §9.6 lets nothing follow it.
+    #[error("data received after a response that announced Connection: close")]
+    AfterClose,
+    /// A `101 Switching Protocols` whose `Upgrade` field is missing or
+    /// names a protocol the request did not offer (RFC 9110 §7.8).
+    #[error("101 Switching Protocols to a protocol the request did not offer")]
+    UpgradeNotOffered,
+}
+
+/// The first bytes of a response that cannot be HTTP, up to and including
+/// the first one that shows it (at most five, as `HTTP/` is five bytes
+/// long), shown escaped by its `Display`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Arrived {
+    bytes: [u8; 5],
+    len: u8,
+}
+
+impl Arrived {
+    /// The first five of `bytes` (all if fewer).
+    pub fn new(bytes: &[u8]) -> Self {
+        let len = bytes.len().min(5);
+        let mut arrived = Arrived {
+            bytes: [0; 5],
+            len: len as u8,
+        };
+        arrived.bytes[..len].copy_from_slice(&bytes[..len]);
+        arrived
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl core::fmt::Display for Arrived {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.as_bytes().escape_ascii())
+    }
 }
 
 /// Valid responses this library will not handle.

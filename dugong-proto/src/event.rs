@@ -114,7 +114,9 @@ impl Response {
         self.version
     }
 
-    /// The status code, 100 to 599.
+    /// The status code, 100 to 999. A code the caller does not know (such
+    /// as 600 to 999) is to be treated as the `x00` code of its class, and
+    /// one above 599 as a server error (RFC 9110 §15).
     pub fn status(&self) -> u16 {
         self.status
     }
@@ -145,7 +147,7 @@ impl fmt::Debug for Response {
 /// Header (or trailer) fields in the order received; the same name may
 /// appear more than once. Names are tokens (ASCII); values are bytes, to be
 /// read as latin-1, with leading and trailing whitespace removed and any
-/// obs-fold replaced by spaces.
+/// obs-fold (with the whitespace around it) replaced by one space.
 ///
 /// The fields are the received head itself, validated once when it was
 /// parsed: holding them costs no copy and no allocation, and each lookup
@@ -211,7 +213,7 @@ impl Headers {
 }
 
 /// Reads validated field lines (`name ":" OWS value OWS CRLF`, obs-folds
-/// already replaced by spaces) one by one.
+/// already replaced by one space and trailing spaces) one by one.
 pub(crate) struct FieldLines<'a> {
     rest: &'a [u8],
     left: usize,

@@ -8,7 +8,7 @@ use core::ops::Range;
 
 use bytes::{BufMut, BytesMut};
 
-use crate::error::{Error, InvalidRequest, InvalidResponse, Limit};
+use crate::error::{Arrived, Error, InvalidRequest, InvalidResponse, Limit};
 use crate::event::Version;
 
 /// Byte classes, one table lookup each.
@@ -277,14 +277,22 @@ impl SectionScan {
         };
         if matches!(section, Section::Head) && self.status.is_none() {
             let Some(i) = memchr::memchr(b'\n', &buf[self.pos..end]) else {
-                self.pos = end;
+                // Every byte so far must be able to start a status line: a
+                // peer that does not speak HTTP is told at once, not after
+                // the head limit or a timeout. A CR at the end may be the
+                // line's end.
+                let seen = if buf[..end].last() == Some(&b'\r') {
+                    end - 1
+                } else {
+                    end
+                };
+                check_status_line(&buf[..seen], self.pos)
+                    .map_err(|(kind, at)| Error::invalid(kind, base + at as u64))?;
+                self.pos = seen;
                 return need_more();
             };
             let lf = self.pos + i;
-            if lf == 0 || buf[lf - 1] != b'\r' {
-                return err(InvalidResponse::BareLf, lf);
-            }
-            self.status = Some(parse_status_line(&buf[..lf - 1], base)?);
+            self.status = Some(parse_status_line(&buf[..lf], base)?);
             self.line_start = lf + 1;
             self.first_field = lf + 1;
             self.pos = lf + 1;
@@ -388,7 +396,7 @@ impl SectionScan {
                             return err(InvalidResponse::HeaderValue, pos);
                         }
                         if let Some(fold_start) = fold {
-                            unfold(buf, fold_start);
+                            unfold(buf, fold_start, pos);
                         }
                         pending = Some(Pending {
                             start: line_start,
@@ -433,7 +441,7 @@ fn scan_whole_head(buf: &[u8], max_fields: usize) -> Option<Scanned> {
         return None;
     }
     let status = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
-    if !(100..=599).contains(&status) {
+    if status < 100 {
         return None;
     }
     let cr = 12 + first_non_field(&buf[12..])?;
@@ -498,54 +506,102 @@ fn scan_whole_head(buf: &[u8], max_fields: usize) -> Option<Scanned> {
 
 /// Replaces the obs-fold before the line at `fold_start` (the whitespace
 /// ending the line before, its CRLF, and the whitespace starting this one)
-/// with spaces.
-fn unfold(buf: &mut [u8], fold_start: usize) {
-    let rws = buf[fold_start..].iter().take_while(|&&b| is_ows(b)).count();
+/// with one SP (RFC 9112 §5.2), in place: the rest of the line, up to its
+/// CR at `cr`, moves back to follow that SP, and the bytes it leaves free
+/// before the CR become spaces, which a field value's trailing whitespace
+/// is trimmed of anyway.
+fn unfold(buf: &mut [u8], fold_start: usize, cr: usize) {
+    let rws = buf[fold_start..cr]
+        .iter()
+        .take_while(|&&b| is_ows(b))
+        .count();
     // `fold_start - 2` is the CR ending the line before.
     let before = buf[..fold_start - 2]
         .iter()
         .rev()
         .take_while(|&&b| is_ows(b))
         .count();
-    buf[fold_start - 2 - before..fold_start + rws].fill(b' ');
+    let gap = fold_start - 2 - before;
+    let text = fold_start + rws;
+    buf[gap] = b' ';
+    buf.copy_within(text..cr, gap + 1);
+    buf[gap + 1 + (cr - text)..cr].fill(b' ');
 }
 
-/// Parses a status line (without its CRLF).
+/// Checks the bytes of a status line seen so far (without its line
+/// ending), byte by byte in order, and names the first one that cannot be
+/// part of a status line, with the offset (within the line) of the element
+/// it spoils. `from` is how far an earlier call checked the reason phrase
+/// (the fixed 13 bytes before it are checked again: they are few).
+///
+/// `HTTP/1.` DIGIT SP, a three-digit code from 100 to 999, then SP and a
+/// reason phrase, or nothing. A whole line and the same line checked in
+/// pieces give the same answer.
+fn check_status_line(line: &[u8], from: usize) -> Result<(), (InvalidResponse, usize)> {
+    const PREFIX: &[u8; 8] = b"HTTP/1.0";
+    for (i, &b) in line.iter().take(13).enumerate() {
+        let ok = match i {
+            0..=6 => b == PREFIX[i],
+            7 | 10 | 11 => b.is_ascii_digit(),
+            8 | 12 => b == b' ',
+            // A status code below 100 is not one.
+            _ => (b'1'..=b'9').contains(&b),
+        };
+        if !ok {
+            return Err(match i {
+                0 if (0x14..=0x17).contains(&b) => (InvalidResponse::Tls, 0),
+                0..=4 => (InvalidResponse::NotHttp(Arrived::new(&line[..=i])), 0),
+                5..=8 => (InvalidResponse::Version, 0),
+                12 => (InvalidResponse::Status, 12),
+                _ => (InvalidResponse::Status, 9),
+            });
+        }
+    }
+    let reason = line.get(from.max(13)..).unwrap_or_default();
+    if first_non_field(reason).is_some() {
+        return Err((InvalidResponse::StatusLineCharacter, 13));
+    }
+    Ok(())
+}
+
+/// Parses a status line: `line` is everything before its LF.
 fn parse_status_line(line: &[u8], base: u64) -> Result<StatusLine, Error> {
     let err = |kind, at: usize| Err(Error::invalid(kind, base + at as u64));
-    let version = match line {
-        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor, b' ', ..] if minor.is_ascii_digit() => {
-            if *minor == b'0' {
-                Version::Http10
-            } else {
-                Version::Http11
-            }
-        }
-        _ => return err(InvalidResponse::Version, 0),
+    let (text, bare_lf) = match line.split_last() {
+        Some((b'\r', text)) => (text, false),
+        _ => (line, true),
     };
-    let status = match line.get(9..12) {
-        Some(&[a, b, c]) if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
-            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
-        }
-        _ => return err(InvalidResponse::Status, 9),
-    };
-    if !(100..=599).contains(&status) {
-        return err(InvalidResponse::Status, 9);
+    if let Err((kind, at)) = check_status_line(text, 13) {
+        return err(kind, at);
     }
-    let reason = match line.get(12) {
-        None => (12, 12),
-        Some(b' ') => {
-            if first_non_field(&line[13..]).is_some() {
-                return err(InvalidResponse::StatusLineCharacter, 13);
-            }
-            (13, line.len())
+    if bare_lf {
+        return err(InvalidResponse::BareLf, line.len());
+    }
+    // The line ended early: every byte so far fitted.
+    match text.len() {
+        0..=4 => {
+            return err(
+                InvalidResponse::NotHttp(Arrived::new(&line[..text.len() + 1])),
+                0,
+            )
         }
-        Some(_) => return err(InvalidResponse::Status, 12),
-    };
+        5..=8 => return err(InvalidResponse::Version, 0),
+        9..=11 => return err(InvalidResponse::Status, 9),
+        _ => {}
+    }
+    let digit = |i: usize| u16::from(text[i] - b'0');
     Ok(StatusLine {
-        version,
-        status,
-        reason,
+        version: if text[7] == b'0' {
+            Version::Http10
+        } else {
+            Version::Http11
+        },
+        status: digit(9) * 100 + digit(10) * 10 + digit(11),
+        reason: if text.len() > 12 {
+            (13, text.len())
+        } else {
+            (12, 12)
+        },
     })
 }
 
@@ -558,7 +614,8 @@ pub(crate) enum TransferEncoding {
     Chunked,
     /// Another or an extra coding.
     Unsupported,
-    /// Malformed: empty, or chunked applied twice (RFC 9112 §7).
+    /// Malformed: not a list of codings, empty, parameters on chunked, or
+    /// chunked applied twice (RFC 9112 §7).
     Invalid,
 }
 
@@ -577,6 +634,7 @@ pub(crate) struct Framing {
 struct FramingScan {
     content_length: Result<Option<u64>, InvalidResponse>,
     te_seen: bool,
+    te_malformed: bool,
     te_elements: usize,
     chunked: usize,
     other_coding: bool,
@@ -589,6 +647,7 @@ impl Default for FramingScan {
         FramingScan {
             content_length: Ok(None),
             te_seen: false,
+            te_malformed: false,
             te_elements: 0,
             chunked: 0,
             other_coding: false,
@@ -618,13 +677,8 @@ impl FramingScan {
             }
             17 if token_eq(name, b"transfer-encoding") => {
                 self.te_seen = true;
-                for element in list(value) {
-                    self.te_elements += 1;
-                    if token_eq(element, b"chunked") {
-                        self.chunked += 1;
-                    } else {
-                        self.other_coding = true;
-                    }
+                if self.transfer_codings(value).is_none() {
+                    self.te_malformed = true;
                 }
             }
             10 if token_eq(name, b"connection") => {
@@ -647,10 +701,52 @@ impl FramingScan {
         }
     }
 
+    /// Reads one `Transfer-Encoding` field value, a list of transfer
+    /// codings (RFC 9110 §10.1.4, §5.6.1: empty elements are allowed):
+    /// `token *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) )`.
+    /// `None` if it is malformed, or puts parameters on `chunked`
+    /// (RFC 9112 §7.1 defines none).
+    fn transfer_codings(&mut self, value: &[u8]) -> Option<()> {
+        let mut rest = skip_ows(value);
+        loop {
+            if let Some(after) = skip_token(rest) {
+                let coding = &rest[..rest.len() - after.len()];
+                rest = after;
+                self.te_elements += 1;
+                let chunked = token_eq(coding, b"chunked");
+                if chunked {
+                    self.chunked += 1;
+                } else {
+                    self.other_coding = true;
+                }
+                while let Some((&b';', after)) = skip_ows(rest).split_first() {
+                    if chunked {
+                        return None;
+                    }
+                    let after = skip_ows(skip_token(skip_ows(after))?);
+                    let (&b'=', param) = after.split_first()? else {
+                        return None;
+                    };
+                    let param = skip_ows(param);
+                    rest = if param.first() == Some(&b'"') {
+                        skip_quoted(param)?
+                    } else {
+                        skip_token(param)?
+                    };
+                }
+            }
+            match skip_ows(rest).split_first() {
+                None => return Some(()),
+                Some((&b',', after)) => rest = skip_ows(after),
+                Some(_) => return None,
+            }
+        }
+    }
+
     fn finish(&self) -> Framing {
         let transfer_encoding = if !self.te_seen {
             TransferEncoding::Absent
-        } else if self.te_elements == 0 || self.chunked > 1 {
+        } else if self.te_malformed || self.te_elements == 0 || self.chunked > 1 {
             TransferEncoding::Invalid
         } else if self.other_coding {
             TransferEncoding::Unsupported
@@ -663,6 +759,39 @@ impl FramingScan {
             close: self.close,
             keep_alive: self.keep_alive,
         }
+    }
+}
+
+/// True if the `Upgrade` values of a `101` response name at least one
+/// protocol, and only protocols the request offered in `offered` (its
+/// `Upgrade` values joined with commas), RFC 9110 §7.8. Protocol names are
+/// compared ignoring ASCII case, as that section recommends; a version the
+/// response names must be the offered one when the offer names one too.
+pub(crate) fn upgrade_offered<'a>(offered: &[u8], chosen: impl Iterator<Item = &'a [u8]>) -> bool {
+    let mut any = false;
+    for protocol in chosen.flat_map(list) {
+        any = true;
+        let (name, version) = split_protocol(protocol);
+        let matches = list(offered).any(|offer| {
+            let (offer_name, offer_version) = split_protocol(offer);
+            offer_name.eq_ignore_ascii_case(name)
+                && match (version, offer_version) {
+                    (Some(v), Some(w)) => v.eq_ignore_ascii_case(w),
+                    _ => true,
+                }
+        });
+        if !matches {
+            return false;
+        }
+    }
+    any
+}
+
+/// A protocol `name[/version]` as its name and version.
+fn split_protocol(protocol: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match protocol.iter().position(|&b| b == b'/') {
+        Some(slash) => (&protocol[..slash], Some(&protocol[slash + 1..])),
+        None => (protocol, None),
     }
 }
 
@@ -745,7 +874,9 @@ fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidR
 }
 
 /// Parses a chunk-size line (without its CRLF): hex digits, then optional
-/// extensions `;name[=value]` with optional whitespace around `;` and `=`.
+/// extensions `;name[=value]` with optional whitespace before `;` and
+/// around `=` (RFC 9112 §7.1.1); nothing may end the line but a name or a
+/// value.
 pub(crate) fn parse_chunk_size(line: &[u8]) -> Result<u64, InvalidResponse> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
@@ -763,19 +894,16 @@ pub(crate) fn parse_chunk_size(line: &[u8]) -> Result<u64, InvalidResponse> {
             .and_then(|s| s.checked_add(u64::from(v)))
             .ok_or(InvalidResponse::ChunkSizeOverflow)?;
     }
+    // `*( BWS ";" BWS name [ BWS "=" BWS value ] )` to the end: whitespace
+    // only where a `;` or `=` follows it (or, after `;` and `=`, precedes
+    // a name or value), never at the end of the line.
     let mut rest = &line[digits..];
-    loop {
-        rest = skip_ows(rest);
-        let Some((&b';', after)) = rest.split_first() else {
-            return if rest.is_empty() {
-                Ok(size)
-            } else {
-                Err(InvalidResponse::ChunkSize)
-            };
+    while !rest.is_empty() {
+        let Some((&b';', after)) = skip_ows(rest).split_first() else {
+            return Err(InvalidResponse::ChunkSize);
         };
         rest = skip_token(skip_ows(after)).ok_or(InvalidResponse::ChunkSize)?;
-        let after_name = skip_ows(rest);
-        if let Some((&b'=', value)) = after_name.split_first() {
+        if let Some((&b'=', value)) = skip_ows(rest).split_first() {
             let value = skip_ows(value);
             rest = if value.first() == Some(&b'"') {
                 skip_quoted(value).ok_or(InvalidResponse::ChunkSize)?
@@ -784,6 +912,7 @@ pub(crate) fn parse_chunk_size(line: &[u8]) -> Result<u64, InvalidResponse> {
             };
         }
     }
+    Ok(size)
 }
 
 fn skip_ows(bytes: &[u8]) -> &[u8] {
@@ -878,6 +1007,9 @@ pub(crate) struct HeadOptions<'a> {
     pub(crate) default_host: Option<&'a [u8]>,
     /// Where to record the byte ranges (within the head) of secret values.
     pub(crate) secrets: Option<&'a mut Vec<Range<usize>>>,
+    /// Where to collect the `Upgrade` values (joined with commas): the
+    /// protocols a `101` may switch to.
+    pub(crate) upgrade_offer: Option<&'a mut Vec<u8>>,
 }
 
 /// Appends a request head to `out`, validating everything. On error `out`
@@ -953,6 +1085,12 @@ where
             facts.close |= list(value).any(|t| t.eq_ignore_ascii_case(b"close"));
         } else if name.eq_ignore_ascii_case(b"upgrade") {
             facts.upgrade = true;
+            if let Some(offer) = options.upgrade_offer.as_deref_mut() {
+                if !offer.is_empty() {
+                    offer.push(b',');
+                }
+                offer.extend_from_slice(value);
+            }
         } else if name.eq_ignore_ascii_case(b"expect") {
             facts.expects_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
         }
@@ -1151,6 +1289,8 @@ mod tests {
             b"HTTP/1.1 204 \r\n\r\n",
             b"HTTP/1.0 404 Not Found\r\nServer: x\r\n\r\n",
             b"HTTP/1.9 599 \xe9t\xe9\r\nA: \t b\tc \r\nContent-Length: 007\r\n\r\n",
+            b"HTTP/1.1 600 OK\r\n\r\n",
+            b"HTTP/1.1 999 \r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nX-Empty:\r\nX_Odd!~: \x80\xff\r\n\r\n",
@@ -1186,7 +1326,6 @@ mod tests {
             (b"HTTP/1.1 200 O\x01K\r\n\r\n", 10),
             (b"HTTP/1.1 2000 OK\r\n\r\n", 10),
             (b"HTTP/1.1 099 OK\r\n\r\n", 10),
-            (b"HTTP/1.1 600 OK\r\n\r\n", 10),
             (b"HTTP/2.0 200 OK\r\n\r\n", 10),
             (b"HTTP/1.x 200 OK\r\n\r\n", 10),
             (b"http/1.1 200 OK\r\n\r\n", 10),

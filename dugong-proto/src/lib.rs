@@ -146,8 +146,8 @@ pub use bytes::{Bytes, BytesMut};
 pub use config::Config;
 pub use conn::Connection;
 pub use error::{
-    Closed, Error, ErrorKind, Fate, InvalidRequest, InvalidResponse, Limit, StateError, Timeout,
-    Unanswered, Unsupported,
+    Arrived, Closed, Error, ErrorKind, Fate, InvalidRequest, InvalidResponse, Limit, StateError,
+    Timeout, Unanswered, Unsupported,
 };
 pub use event::{Event, Headers, RequestId, Response, Version};
 pub use head::HeaderField;

@@ -11,10 +11,13 @@
 //!      +--chunked--> Body(Chunked: Size -> Data -> DataEnd -> Size ... -> Trailers) -End
 //!      +--neither--> Body(UntilClose) -Data.. until EOF- End --> Finished
 //!      +--2xx to CONNECT, 101 to upgrade--> Upgrade --Upgraded--> Finished
+//!
+//!   End of a response that announced the close --> AfterClose --EOF--> Finished
 //! ```
 //!
-//! `Finished` ignores everything: the peer announced it closes, or the
-//! connection was handed over.
+//! `AfterClose` takes only empty lines until the end of stream (RFC 9112
+//! §9.6: nothing follows such a response). `Finished` ignores everything:
+//! the stream ended, or the connection was handed over or failed.
 
 use bytes::{Bytes, BytesMut};
 
@@ -27,9 +30,12 @@ use crate::head::{self, Section, SectionScan, TransferEncoding};
 
 /// The request a response is read for.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Expecting {
+pub(crate) struct Expecting<'a> {
     pub(crate) id: RequestId,
     pub(crate) facts: RequestFacts,
+    /// The `Upgrade` field value(s) of an upgrade request, joined with
+    /// commas: the protocols a `101` may switch to.
+    pub(crate) upgrade_offer: &'a [u8],
 }
 
 /// What one step of parsing produced, for the connection to route.
@@ -52,6 +58,9 @@ pub(crate) enum Recv {
     },
     /// The connection was handed over; these bytes followed the head.
     Upgraded(Bytes),
+    /// The peer closed, as the last response announced, with nothing after
+    /// it: every request still in flight was not processed.
+    ClosedAsAnnounced,
     /// The peer closed and more bytes were needed. `head_received`: the
     /// front response's head had arrived (its body is cut short);
     /// `announced_close`: that head announced the close, so nothing
@@ -71,6 +80,8 @@ enum RecvState {
         announced_close: bool,
     },
     Upgrade,
+    /// After a response that announced the close: empty lines only.
+    AfterClose,
     Finished,
 }
 
@@ -203,6 +214,11 @@ impl Receiver {
         self.consumed += n;
     }
 
+    /// Takes nothing but empty lines and the end of stream from now on.
+    pub(crate) fn after_close(&mut self) {
+        self.state = RecvState::AfterClose;
+    }
+
     /// Ignores everything from now on.
     pub(crate) fn finish(&mut self) {
         self.state = RecvState::Finished;
@@ -223,11 +239,12 @@ impl Receiver {
     #[inline(always)]
     pub(crate) fn poll(
         &mut self,
-        front: Option<Expecting>,
+        front: Option<Expecting<'_>>,
         config: &Config,
     ) -> Result<Option<Recv>, Error> {
         match &mut self.state {
             RecvState::Head => self.poll_head(front, config),
+            RecvState::AfterClose => self.poll_after_close(),
             RecvState::Body { .. } => self.poll_body(config),
             RecvState::Upgrade => {
                 self.state = RecvState::Finished;
@@ -256,22 +273,42 @@ impl Receiver {
         }))
     }
 
+    /// Drops the empty lines (CRLF) at the start of the buffer.
+    fn skip_empty_lines(&mut self) {
+        let blank = self
+            .buf
+            .chunks_exact(2)
+            .take_while(|pair| *pair == b"\r\n")
+            .count();
+        if blank > 0 {
+            self.consumed += 2 * blank as u64;
+            let _ = self.buf.split_to(2 * blank);
+        }
+    }
+
+    fn poll_after_close(&mut self) -> Result<Option<Recv>, Error> {
+        self.skip_empty_lines();
+        match self.buf.first() {
+            None => {}
+            // Perhaps the start of one more empty line.
+            Some(b'\r') if self.buf.len() == 1 => {}
+            Some(_) => return Err(self.invalid(InvalidResponse::AfterClose, 0)),
+        }
+        if !self.eof {
+            return Ok(None);
+        }
+        self.finish();
+        Ok(Some(Recv::ClosedAsAnnounced))
+    }
+
     fn poll_head(
         &mut self,
-        front: Option<Expecting>,
+        front: Option<Expecting<'_>>,
         config: &Config,
     ) -> Result<Option<Recv>, Error> {
         if self.scan.is_fresh() {
             // Empty lines before a status line are ignored.
-            let blank = self
-                .buf
-                .chunks_exact(2)
-                .take_while(|pair| *pair == b"\r\n")
-                .count();
-            if blank > 0 {
-                self.consumed += 2 * blank as u64;
-                let _ = self.buf.split_to(2 * blank);
-            }
+            self.skip_empty_lines();
             match self.buf.first() {
                 None => return self.need_more(false),
                 Some(b'\n') => return Err(self.invalid(InvalidResponse::BareLf, 0)),
@@ -325,6 +362,10 @@ impl Receiver {
         match status {
             100 => return Ok(Some(Recv::Continue(front.id))),
             101 if front.facts.upgrade => {
+                let chosen = response.headers.get_all("upgrade");
+                if !head::upgrade_offered(front.upgrade_offer, chosen) {
+                    return Err(Error::invalid(InvalidResponse::UpgradeNotOffered, base));
+                }
                 self.state = RecvState::Upgrade;
                 return Ok(Some(Recv::Final(response)));
             }

@@ -138,6 +138,10 @@ pub(crate) struct Sender {
     secrets: Option<VecDeque<Range<u64>>>,
     /// Head-relative secret ranges of the head being written.
     head_secrets: Vec<Range<usize>>,
+    /// The `Upgrade` values of the last request started (joined with
+    /// commas; empty without one). No request may follow an upgrade
+    /// request, so while one is in flight these are its offer.
+    upgrade_offer: Vec<u8>,
 }
 
 impl Sender {
@@ -151,7 +155,13 @@ impl Sender {
             default_host: None,
             secrets: None,
             head_secrets: Vec::new(),
+            upgrade_offer: Vec::new(),
         }
+    }
+
+    /// The protocols the last request offered to upgrade to.
+    pub(crate) fn upgrade_offer(&self) -> &[u8] {
+        &self.upgrade_offer
     }
 
     pub(crate) fn set_default_host(&mut self, host: Option<Bytes>) {
@@ -212,9 +222,11 @@ impl Sender {
             Body::Chunked => BodyFraming::Chunked,
         };
         self.head_secrets.clear();
+        self.upgrade_offer.clear();
         let options = HeadOptions {
             default_host: self.default_host.as_deref(),
             secrets: self.secrets.is_some().then_some(&mut self.head_secrets),
+            upgrade_offer: Some(&mut self.upgrade_offer),
         };
         // The stream offset of `tail[0]`.
         let tail_start = self.queued - self.tail.len() as u64;

@@ -305,7 +305,15 @@ fn close_delimited_body_ends_at_eof() {
 #[test]
 fn connection_close_leaves_pipelined_requests_unanswered() {
     assert_trace(
-        &["--request", "GET", "--request", "GET", "--request", "HEAD"],
+        &[
+            "--request",
+            "GET",
+            "--request",
+            "GET",
+            "--request",
+            "HEAD",
+            "--eof",
+        ],
         b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
         &[
             r#"{"event":"headers","status":200,"reason":"OK","headers":[["Connection","close"],["Content-Length","0"]]}"#,
@@ -439,7 +447,7 @@ fn unsupported_and_too_large() {
 #[test]
 fn latin1_text_is_json_escaped() {
     // Reason and values hold latin-1 (é, ÿ, a C1 control), quotes,
-    // backslashes and tabs; an obs-fold is replaced by spaces.
+    // backslashes and tabs; an obs-fold is replaced by one space.
     let input = b"HTTP/1.1 200 \xe9t\xe9 \"q\" \\ ok\r\n\
         X-V: a\tb\x85\xff\r\n\
         \x20folded\r\n\
@@ -448,7 +456,7 @@ fn latin1_text_is_json_escaped() {
         &[],
         input,
         &[
-            r#"{"event":"headers","status":200,"reason":"été \"q\" \\ ok","headers":[["X-V","a\u0009b\u0085ÿ   folded"],["Content-Length","0"]]}"#,
+            r#"{"event":"headers","status":200,"reason":"été \"q\" \\ ok","headers":[["X-V","a\u0009b\u0085ÿ folded"],["Content-Length","0"]]}"#,
             r#"{"event":"end","trailers":[]}"#,
         ],
     );

@@ -1201,7 +1201,7 @@ fn fatal_error_drops_unsent_bytes_and_transmit_len_agrees() {
         conn.transmit_len() > 0,
         "the second request is still queued"
     );
-    conn.receive(b"HTTP/1.1 999 Bad\r\n\r\n").unwrap();
+    conn.receive(b"HTTP/1.1 099 Bad\r\n\r\n").unwrap();
     assert!(conn.poll_event().is_err());
     assert!(conn.poll_transmit().is_none());
     assert_eq!(conn.transmit_segments().len(), 0);

@@ -14,8 +14,8 @@ use core::fmt;
 
 use dugong_proto::Fate::{BodyIncomplete, MaybeProcessed, NotProcessed};
 use dugong_proto::{
-    Bytes, Config, Connection, Error, Event, Fate, Headers, InvalidResponse, Limit, Response,
-    StateError, Unsupported, Version,
+    Arrived, Bytes, Config, Connection, Error, Event, Fate, Headers, InvalidResponse, Limit,
+    Response, StateError, Unsupported, Version,
 };
 
 // ----- what a run produced, as owned and comparable values -------------------
@@ -286,7 +286,7 @@ fn check_grammar(got: &[Got], requests: usize) -> u64 {
             ),
             Got::Headers(h) => {
                 assert!(!in_body && h.id == current, "misplaced {g:?}");
-                assert!((101..600).contains(&h.status) && h.status != 100);
+                assert!((101..1000).contains(&h.status) && h.status != 100);
                 in_body = true;
             }
             Got::Data(d) => assert!(in_body && !d.0.is_empty(), "misplaced {g:?}"),
@@ -451,7 +451,7 @@ res! {
         reqs: ["GET"],
         input: b"http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
         eof: false,
-        expect: [invalid(InvalidResponse::Version)],
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"h")), 0)],
     }
 
     /// The minor version is one digit.
@@ -522,12 +522,22 @@ res! {
         expect: [invalid(InvalidResponse::Status)],
     }
 
-    /// Above 599.
-    status_600_invalid {
+    /// Above 599: delivered as it is (RFC 9110 §15: a client treats an
+    /// unrecognised three-digit code as x00 of its class, here as a 5xx),
+    /// framed as any response with a body.
+    status_600_accepted {
         reqs: ["GET"],
-        input: b"HTTP/1.1 600 High\r\nContent-Length: 0\r\n\r\n",
+        input: b"HTTP/1.1 600 High\r\nContent-Length: 2\r\n\r\nok",
         eof: false,
-        expect: [invalid(InvalidResponse::Status)],
+        expect: [hdr(0, 600, "High", &[("Content-Length", "2")]), data(b"ok"), end()],
+    }
+
+    /// 999, the highest three-digit code, with a body read to the close.
+    status_999_accepted_until_close {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 999 \r\n\r\nbody",
+        eof: true,
+        expect: [hdr(0, 999, "", &[]), data(b"body"), end()],
     }
 
     /// Four digits.
@@ -704,13 +714,13 @@ res! {
         ],
     }
 
-    /// obs-fold is replaced by SP (RFC 9112 §5.2): the CRLF becomes two
-    /// spaces, the fold's own SP stays.
+    /// obs-fold is replaced by SP (RFC 9112 §5.2): the CRLF and the
+    /// whitespace around it become one space.
     header_obs_fold_unfolded {
         reqs: ["GET"],
         input: b"HTTP/1.1 200 OK\r\nX: a\r\n\x20b\r\nContent-Length: 0\r\n\r\n",
         eof: false,
-        expect: [hdr(0, 200, "OK", &[("X", "a   b"), ("Content-Length", "0")]), end()],
+        expect: [hdr(0, 200, "OK", &[("X", "a b"), ("Content-Length", "0")]), end()],
     }
 
     /// Several continuation lines.
@@ -719,7 +729,7 @@ res! {
         input: b"HTTP/1.1 200 OK\r\nX: a\r\n\x20b\r\n\x20\x20c \r\nY: z\r\nContent-Length: 0\r\n\r\n",
         eof: false,
         expect: [
-            hdr(0, 200, "OK", &[("X", "a   b    c"), ("Y", "z"), ("Content-Length", "0")]),
+            hdr(0, 200, "OK", &[("X", "a b c"), ("Y", "z"), ("Content-Length", "0")]),
             end(),
         ],
     }
@@ -740,7 +750,7 @@ res! {
         reqs: ["GET"],
         input: b"HTTP/1.1 200 OK\r\nX: a\r\n\tb\r\nContent-Length: 0\r\n\r\n",
         eof: false,
-        expect: [hdr(0, 200, "OK", &[("X", "a   b"), ("Content-Length", "0")]), end()],
+        expect: [hdr(0, 200, "OK", &[("X", "a b"), ("Content-Length", "0")]), end()],
     }
 
     /// A folded value holding a control character.
@@ -821,7 +831,7 @@ res! {
         config: Config::default().with_max_headers(2),
         input: b"HTTP/1.1 204 No Content\r\nA: 1\r\n\x201b\r\nB: 2\r\n\r\n",
         eof: false,
-        expect: [hdr(0, 204, "No Content", &[("A", "1   1b"), ("B", "2")]), end()],
+        expect: [hdr(0, 204, "No Content", &[("A", "1 1b"), ("B", "2")]), end()],
     }
 
     /// A chunk-size line longer than max_chunk_line_bytes.
@@ -1659,7 +1669,7 @@ res! {
         input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
                  0\r\nX: a\r\n\x20b\r\n\r\n",
         eof: false,
-        expect: [hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]), end_with(&[("X", "a   b")])],
+        expect: [hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]), end_with(&[("X", "a b")])],
     }
 
     /// A trailer line ends in a bare LF.
@@ -1736,6 +1746,19 @@ res! {
     /// request pipelined after it was not processed (§9.3, §9.6).
     http10_without_keep_alive_closes {
         reqs: ["GET", "GET"],
+        input: b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+        eof: true,
+        expect: [
+            hdr10(0, 200, "OK", &[("Content-Length", "2")]),
+            data(b"hi"),
+            end(),
+            closed(&[(1, NotProcessed)]),
+        ],
+    }
+
+    /// A second response after it is an error, not a response.
+    http10_without_keep_alive_then_response_invalid {
+        reqs: ["GET", "GET"],
         input: b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi\
                  HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nho",
         eof: false,
@@ -1743,7 +1766,7 @@ res! {
             hdr10(0, 200, "OK", &[("Content-Length", "2")]),
             data(b"hi"),
             end(),
-            closed(&[(1, NotProcessed)]),
+            invalid_at(InvalidResponse::AfterClose, 40),
         ],
     }
 
@@ -1771,9 +1794,27 @@ res! {
         expect: [hdr10(0, 200, "OK", &[]), data(b"abc"), end(), closed(&[(1, NotProcessed)])],
     }
 
-    /// Connection: close mid-pipeline: End, then every later request is
-    /// named as not processed; bytes after it are ignored.
+    /// Connection: close mid-pipeline: End, then once the peer closes,
+    /// every later request is named as not processed.
     connection_close_mid_pipeline {
+        reqs: ["GET", "GET", "GET", "GET"],
+        input: b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na\
+                 HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nb\r\n",
+        eof: true,
+        expect: [
+            hdr(0, 200, "OK", &[("Content-Length", "1")]),
+            data(b"a"),
+            end(),
+            hdr(1, 200, "OK", &[("Connection", "close"), ("Content-Length", "1")]),
+            data(b"b"),
+            end(),
+            closed(&[(2, NotProcessed), (3, NotProcessed)]),
+        ],
+    }
+
+    /// Connection: close mid-pipeline, then a response it announced would
+    /// not come: an error at its first byte.
+    connection_close_mid_pipeline_then_response_invalid {
         reqs: ["GET", "GET", "GET", "GET"],
         input: b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na\
                  HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nb\
@@ -1786,7 +1827,7 @@ res! {
             hdr(1, 200, "OK", &[("Connection", "close"), ("Content-Length", "1")]),
             data(b"b"),
             end(),
-            closed(&[(2, NotProcessed), (3, NotProcessed)]),
+            invalid_at(InvalidResponse::AfterClose, 97),
         ],
     }
 
@@ -1794,7 +1835,7 @@ res! {
     connection_close_in_list {
         reqs: ["HEAD", "GET"],
         input: b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 9\r\n\r\n",
-        eof: false,
+        eof: true,
         expect: [
             hdr(0, 200, "OK", &[("Connection", "keep-alive, Close"), ("Content-Length", "9")]),
             end(),
@@ -1802,13 +1843,60 @@ res! {
         ],
     }
 
-    /// Connection: close on the last response: no error, the garbage after
-    /// it and the end of stream are ignored.
+    /// Connection: close on the last response, then empty lines and the
+    /// end of stream: no error.
     connection_close_last_response_no_error {
         reqs: ["GET"],
-        input: b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\ntrailing garbage",
+        input: b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n\r\n\r\n",
         eof: true,
         expect: [hdr(0, 200, "OK", &[("Connection", "close"), ("Content-Length", "0")]), end()],
+    }
+
+    /// Bytes after the last response, which announced the close: nothing
+    /// may follow it (RFC 9112 §9.6), so they are an error at once, before
+    /// the end of stream.
+    connection_close_last_response_then_garbage_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n\r\ntrailing garbage",
+        eof: false,
+        expect: [
+            hdr(0, 200, "OK", &[("Connection", "close"), ("Content-Length", "0")]),
+            end(),
+            invalid_at(InvalidResponse::AfterClose, 59),
+        ],
+    }
+
+    /// A lone CR after it may start an empty line: the end of stream then
+    /// ends the connection quietly.
+    connection_close_then_lone_cr_and_eof {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n\r",
+        eof: true,
+        expect: [hdr(0, 200, "OK", &[("Connection", "close"), ("Content-Length", "0")]), end()],
+    }
+
+    /// With requests pipelined behind it, the connection waits for the
+    /// peer's close before naming them unprocessed: until then, nothing.
+    connection_close_pipelined_waits_for_the_close {
+        reqs: ["GET", "GET"],
+        input: b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 200, "OK", &[("Connection", "close"), ("Content-Length", "0")]), end()],
+    }
+
+    /// A second response after the one that announced the close: the
+    /// server broke §9.6, so the request behind may have been processed
+    /// after all; an error, never "not processed".
+    connection_close_then_response_invalid {
+        reqs: ["GET", "GET"],
+        input: b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n\
+                 HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        eof: true,
+        expect: [
+            hdr(0, 200, "OK", &[("Connection", "close"), ("Content-Length", "0")]),
+            end(),
+            invalid_at(InvalidResponse::AfterClose, 57),
+        ],
     }
 
     /// The response announced "close" and its body was then cut: the
@@ -2015,7 +2103,7 @@ res! {
         input: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\ngarbage\r\n\r\n",
         eof: false,
         expect: [hdr(0, 200, "OK", &[("Content-Length", "0")]), end(),
-                 invalid_at(InvalidResponse::Version, 38)],
+                 invalid_at(InvalidResponse::NotHttp(Arrived::new(b"g")), 38)],
     }
 }
 
@@ -2082,6 +2170,416 @@ res! {
             data(b"ok"),
             end(),
             invalid(InvalidResponse::TransferEncodingWithContentLength),
+        ],
+    }
+}
+
+// ----- not HTTP at all: refused at the first byte that shows it ------------------------
+
+res! {
+    /// A TLS record (a server speaking TLS, spoken to in plain text): the
+    /// first byte is enough, nothing is waited for.
+    not_http_tls_record {
+        reqs: ["GET"],
+        input: b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::Tls, 0)],
+    }
+
+    /// A TLS alert record, as a TLS server sends to plain-text bytes.
+    not_http_tls_alert {
+        reqs: ["GET"],
+        input: b"\x15\x03\x03\x00\x02\x02\x28",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::Tls, 0)],
+    }
+
+    /// A NUL byte.
+    not_http_nul {
+        reqs: ["GET"],
+        input: b"\x00",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"\x00")), 0)],
+    }
+
+    /// An HTTP/0.9-style answer: the body without a status line.
+    not_http_http09_body {
+        reqs: ["GET"],
+        input: b"<html><body>hello</body></html>\n",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"<")), 0)],
+    }
+
+    /// A stray letter, a colon, a digit.
+    not_http_letter {
+        reqs: ["GET"],
+        input: b"X",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"X")), 0)],
+    }
+
+    not_http_colon {
+        reqs: ["GET"],
+        input: b":",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b":")), 0)],
+    }
+
+    not_http_digit {
+        reqs: ["GET"],
+        input: b"200 OK\r\n\r\n",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"2")), 0)],
+    }
+
+    /// Wrong at the fourth byte: the message shows the bytes up to it.
+    not_http_late_in_the_prefix {
+        reqs: ["GET"],
+        input: b"HTTQ/1.1 200 OK",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"HTTQ")), 0)],
+    }
+
+    /// A CR that does not start an empty line.
+    not_http_cr_then_letter {
+        reqs: ["GET"],
+        input: b"\rX",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"\r")), 0)],
+    }
+
+    /// Empty lines before the status line are still skipped; what follows
+    /// them is checked the same way.
+    not_http_after_empty_lines {
+        reqs: ["GET"],
+        input: b"\r\n\r\nnope",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"n")), 4)],
+    }
+
+    /// A prefix of `HTTP/` is waited on, then the end of stream is a close.
+    not_http_prefix_waits {
+        reqs: ["GET"],
+        input: b"\r\nHTTP/1",
+        eof: true,
+        expect: [closed(&[(0, MaybeProcessed)])],
+    }
+
+    /// Refused before the head limit: no `TooLarge` for a stream of text.
+    not_http_before_the_head_limit {
+        reqs: ["GET"],
+        config: Config::default().with_max_head_bytes(16),
+        input: b"Lorem ipsum dolor sit amet, consectetur adipiscing elit",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::NotHttp(Arrived::new(b"L")), 0)],
+    }
+
+    /// HTTP/2's version, refused at its major digit.
+    not_http1_version_at_once {
+        reqs: ["GET"],
+        input: b"HTTP/2",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::Version, 0)],
+    }
+
+    /// A status code that is not digits, refused at its first byte.
+    status_code_letter_at_once {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 2x",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::Status, 9)],
+    }
+
+    /// A status code below 100 is refused at its first digit.
+    status_code_leading_zero_at_once {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 0",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::Status, 9)],
+    }
+
+    /// A fourth digit, refused without waiting for the line's end.
+    status_code_four_digits_at_once {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 2000",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::Status, 12)],
+    }
+
+    /// A control byte in the reason phrase, refused where it arrives.
+    status_reason_nul_at_once {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 O\x00",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::StatusLineCharacter, 13)],
+    }
+
+    /// A status line cut short by its line end.
+    status_line_too_short {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 20\r\n\r\n",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::Status, 9)],
+    }
+
+    /// After a 1xx, the next bytes must again be able to start a status
+    /// line.
+    not_http_after_informational {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 103 Early Hints\r\n\r\n<html>",
+        eof: false,
+        expect: [
+            info(0, 103, "Early Hints", &[]),
+            invalid_at(InvalidResponse::NotHttp(Arrived::new(b"<")), 28),
+        ],
+    }
+
+    /// After 100 Continue as well.
+    not_http_after_continue {
+        reqs: ["PUT:expect100"],
+        input: b"HTTP/1.1 100 Continue\r\n\r\n\x16\x03\x01",
+        eof: false,
+        expect: [cont(0), invalid_at(InvalidResponse::Tls, 25)],
+    }
+}
+
+// ----- Transfer-Encoding syntax (RFC 9110 §10.1.4, §5.6) ---------------------------------
+
+res! {
+    /// A quoted coding is not a token.
+    te_quoted_chunked_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \"chunked\"\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::TransferEncoding, 0)],
+    }
+
+    /// A non-token byte inside a coding.
+    te_brace_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chun}ked\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::TransferEncoding)],
+    }
+
+    /// A space inside a coding.
+    te_space_inside_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chun ked\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::TransferEncoding)],
+    }
+
+    /// Two codings without a comma.
+    te_missing_comma_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip chunked\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::TransferEncoding)],
+    }
+
+    /// A list of empty elements only.
+    te_only_commas_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: , ,\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::TransferEncoding)],
+    }
+
+    /// chunked has no parameters (RFC 9112 §7.1).
+    te_chunked_with_parameter_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::TransferEncoding)],
+    }
+
+    /// A parameter without a value, or without a name.
+    te_parameter_without_value_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip;q, chunked\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::TransferEncoding)],
+    }
+
+    te_parameter_without_name_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip;=1, chunked\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::TransferEncoding)],
+    }
+
+    /// An unterminated quoted parameter value.
+    te_unterminated_quote_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip;q=\"1, chunked\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::TransferEncoding)],
+    }
+
+    /// Well-formed codings with parameters (a quoted value holding a
+    /// comma too) are valid HTTP that this library does not implement.
+    te_parameters_on_other_coding_unsupported {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip ; q = 1 ; v=\"a,\\\"b\", chunked\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [unsupported(Unsupported::TransferCoding)],
+    }
+
+    /// An unknown but well-formed coding.
+    te_unknown_coding_unsupported {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: x-custom~1\r\n\r\n0\r\n\r\n",
+        eof: false,
+        expect: [unsupported(Unsupported::TransferCoding)],
+    }
+
+    /// Empty elements and whitespace around chunked are fine.
+    te_chunked_among_empty_elements {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\t, chunked ,\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+        eof: false,
+        expect: [
+            hdr(0, 200, "OK", &[("Transfer-Encoding", ",\t, chunked ,")]),
+            data(b"hi"),
+            end(),
+        ],
+    }
+}
+
+// ----- chunk-size line syntax (RFC 9112 §7.1.1) -----------------------------------------
+
+res! {
+    /// Whitespace after the size with no extension: a known smuggling
+    /// discrepancy between parsers, refused.
+    chunk_size_trailing_space_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]),
+                 invalid_at(InvalidResponse::ChunkSize, 47)],
+    }
+
+    chunk_size_trailing_tab_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\t\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]),
+                 invalid(InvalidResponse::ChunkSize)],
+    }
+
+    /// Whitespace after an extension name or value, at the line's end.
+    chunk_ext_trailing_space_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a \r\nhello\r\n0\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]),
+                 invalid(InvalidResponse::ChunkSize)],
+    }
+
+    chunk_ext_value_trailing_space_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\"b\" \r\nhello\r\n0\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]),
+                 invalid(InvalidResponse::ChunkSize)],
+    }
+
+    /// BWS where the grammar has it: before `;`, around `=`.
+    chunk_ext_bws_ok {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 5 ;\ta = b ; c\r\nhello\r\n0 ; d=\"e f\"\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]), data(b"hello"), end()],
+    }
+
+    /// A `;` with nothing after it.
+    chunk_ext_empty_invalid {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;\r\nhello\r\n0\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]),
+                 invalid(InvalidResponse::ChunkSize)],
+    }
+}
+
+// ----- obs-fold in trailers: as in heads (RFC 9112 §5.2, §7.1.2) ------------------------
+
+res! {
+    /// Several folds with tabs and spaces around them: each becomes one SP.
+    trailer_obs_fold_each_fold_one_space {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 0\r\nX: a \t\r\n\t b\r\n  c\r\nY: z\r\n\r\n",
+        eof: false,
+        expect: [
+            hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]),
+            end_with(&[("X", "a b c"), ("Y", "z")]),
+        ],
+    }
+
+    /// The same value in a head reads the same.
+    head_obs_fold_each_fold_one_space {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nX: a \t\r\n\t b\r\n  c\r\nY: z\r\nContent-Length: 0\r\n\r\n",
+        eof: false,
+        expect: [
+            hdr(0, 200, "OK", &[("X", "a b c"), ("Y", "z"), ("Content-Length", "0")]),
+            end(),
+        ],
+    }
+
+    /// A fold line of whitespace only adds nothing but the space.
+    trailer_obs_fold_blank_continuation {
+        reqs: ["GET"],
+        input: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 0\r\nX: a\r\n \t \r\n b\r\n\r\n",
+        eof: false,
+        expect: [
+            hdr(0, 200, "OK", &[("Transfer-Encoding", "chunked")]),
+            end_with(&[("X", "a b")]),
+        ],
+    }
+}
+
+// ----- 101 names an offered protocol (RFC 9110 §7.8) ------------------------------------
+
+res! {
+    /// A protocol other than the offered `websocket`.
+    upgrade_101_other_protocol_invalid {
+        reqs: ["GET:upgrade"],
+        input: b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
+        eof: false,
+        expect: [invalid_at(InvalidResponse::UpgradeNotOffered, 0)],
+    }
+
+    /// No Upgrade field at all.
+    upgrade_101_without_upgrade_field_invalid {
+        reqs: ["GET", "GET:upgrade"],
+        input: b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 204, "No Content", &[]), end(),
+                 invalid_at(InvalidResponse::UpgradeNotOffered, 27)],
+    }
+
+    /// The offered protocol and another.
+    upgrade_101_extra_protocol_invalid {
+        reqs: ["GET:upgrade"],
+        input: b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket, h2c\r\n\r\n",
+        eof: false,
+        expect: [invalid(InvalidResponse::UpgradeNotOffered)],
+    }
+
+    /// Names compare ignoring case; a version is fine when the offer has
+    /// none.
+    upgrade_101_case_and_version_ok {
+        reqs: ["GET:upgrade"],
+        input: b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket/13\r\n\r\nframes",
+        eof: false,
+        expect: [
+            hdr(0, 101, "Switching Protocols", &[("Upgrade", "WebSocket/13")]),
+            upgraded(b"frames"),
         ],
     }
 }

@@ -13,8 +13,8 @@
 //!
 //! - Both accept a complete head: version, status, reason and header fields
 //!   (names and values, in order) agree, with httparse's obs-fold values
-//!   unfolded as dugong does (the whitespace around each line break
-//!   becomes spaces). dugong's head ends where httparse's does: fed exactly
+//!   unfolded as dugong does (each line break and the whitespace around
+//!   it becomes one space). dugong's head ends where httparse's does: fed exactly
 //!   httparse's head, dugong delivers it and nothing else, with nothing
 //!   left over. Then dugong's framing (the same head, answering a `GET`)
 //!   is checked against a model of RFC 9112 §6.3 computed from httparse's
@@ -31,22 +31,30 @@
 //! 2. `Version`: dugong reads `HTTP/1.2` to `HTTP/1.9` as HTTP/1.1 (RFC 9110
 //!    §2.5); httparse rejects any minor version but 0 and 1. Checked by
 //!    comparing again with the minor version rewritten to 1.
-//! 3. `Status`: dugong requires a status code from 100 to 599 (RFC 9110
+//! 3. `Status`: dugong requires a status code from 100 to 999 (RFC 9110
 //!    §15); httparse takes any three digits. Checked on httparse's code,
-//!    or, while httparse waits for the rest of the head, on the code of
-//!    the status line that has ended (dugong checks it right away).
+//!    or, while httparse waits for the rest of the head, on the first digit
+//!    of the code (dugong refuses a leading `0` as soon as it arrives).
 //! 4. `ReasonObsText`: httparse replaces a reason phrase that holds
 //!    obs-text (bytes 0x80 to 0xFF) by an empty string; dugong keeps the
 //!    bytes.
-//! 5. `Incomplete`: dugong validates a head only once it is complete (its
-//!    end found), except for bare LF; httparse fails as soon as a byte is
-//!    wrong. So dugong "needs more" where httparse rejects. Checked: the
-//!    input has no empty line and no bare LF after the status line start.
+//! 5. `Incomplete`: dugong validates the header fields of a head only once
+//!    it is complete (its end found), except for bare LF; httparse fails
+//!    as soon as a byte is wrong. So dugong "needs more" where httparse
+//!    rejects. Checked: the input has no empty line and no bare LF after
+//!    the status line start. (The status line itself dugong checks byte by
+//!    byte, as httparse does.)
 //! 6. `Framing`: the framing rules (RFC 9112 §6.3) that httparse does not
 //!    apply: `Transfer-Encoding` together with `Content-Length`, in an
-//!    HTTP/1.0 response, empty or with `chunked` twice, or with another
-//!    coding (unsupported); a `Content-Length` that is not digits, overflows
-//!    64 bits, or differs between values.
+//!    HTTP/1.0 response, not a well-formed list of codings (a quoted
+//!    string or other non-token where a coding goes, empty, parameters on
+//!    `chunked`) or with `chunked` twice, or with another coding
+//!    (unsupported); a `Content-Length` that is not digits, overflows 64
+//!    bits, or differs between values.
+//! 7. `Upgrade`: dugong takes a `101` only if its `Upgrade` field names
+//!    protocols the request offered (RFC 9110 §7.8; the oracle's request
+//!    offers `websocket`); httparse does not interpret fields. Checked on
+//!    httparse's fields.
 
 use std::fmt;
 
@@ -149,30 +157,32 @@ fn is_ows(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// Turns every obs-fold in an httparse value (the whitespace around each
-/// CRLF, and the CRLF) into spaces, as dugong does, and trims the ends.
+/// Turns every obs-fold in an httparse value (a CRLF and the whitespace
+/// around it) into one space, as dugong does, and trims the ends.
 fn unfold(value: &[u8]) -> Vec<u8> {
-    let mut v = value.to_vec();
+    let mut out: Vec<u8> = Vec::with_capacity(value.len());
     let mut i = 0;
-    while i + 1 < v.len() {
-        if v[i] == b'\r' && v[i + 1] == b'\n' {
-            let mut start = i;
-            while start > 0 && is_ows(v[start - 1]) {
-                start -= 1;
+    while i < value.len() {
+        if value[i..].starts_with(b"\r\n") {
+            while out.last().is_some_and(|&b| is_ows(b)) {
+                out.pop();
             }
-            let mut end = i + 2;
-            while end < v.len() && is_ows(v[end]) {
-                end += 1;
+            out.push(b' ');
+            i += 2;
+            while i < value.len() && is_ows(value[i]) {
+                i += 1;
             }
-            v[start..end].fill(b' ');
-            i = end;
         } else {
+            out.push(value[i]);
             i += 1;
         }
     }
-    let start = v.iter().position(|&b| !is_ows(b)).unwrap_or(v.len());
-    let end = v.iter().rposition(|&b| !is_ows(b)).map_or(start, |i| i + 1);
-    v[start..end].to_vec()
+    let start = out.iter().position(|&b| !is_ows(b)).unwrap_or(out.len());
+    let end = out
+        .iter()
+        .rposition(|&b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    out[start..end].to_vec()
 }
 
 fn parse_theirs(data: &[u8]) -> Theirs {
@@ -204,15 +214,31 @@ fn status_line_start(data: &[u8]) -> usize {
     data.chunks_exact(2).take_while(|p| *p == b"\r\n").count() * 2
 }
 
-/// The status code of a status line that has ended (its LF is in the
-/// input), if it has three digits where the code goes.
-fn ended_status_code(data: &[u8]) -> Option<u16> {
+/// True if the status code of the status line starts with `0` (a code
+/// below 100, deliberate difference 3).
+fn status_code_below_100(data: &[u8]) -> bool {
     let line = &data[status_line_start(data)..];
-    let lf = line.iter().position(|&b| b == b'\n')?;
-    let digits = line.get(9..12).filter(|_| lf > 12)?;
-    digits.iter().try_fold(0u16, |code, &d| {
-        d.is_ascii_digit().then(|| code * 10 + u16::from(d - b'0'))
-    })
+    line.starts_with(b"HTTP/1.") && line.get(9) == Some(&b'0')
+}
+
+/// True if a `101` is one dugong must refuse (deliberate difference 7):
+/// its `Upgrade` values name no protocol, or one other than `websocket`
+/// (ignoring ASCII case, with any version).
+fn upgrade_not_offered(head: &Head) -> bool {
+    let mut named = 0;
+    for (name, value) in &head.fields {
+        if !name.0.eq_ignore_ascii_case(b"upgrade") {
+            continue;
+        }
+        for protocol in elements(&value.0).filter(|e| !e.is_empty()) {
+            named += 1;
+            let name = protocol.split(|&b| b == b'/').next().unwrap_or_default();
+            if !name.eq_ignore_ascii_case(b"websocket") {
+                return true;
+            }
+        }
+    }
+    head.status == 101 && named == 0
 }
 
 /// The input with an `HTTP/1.2`..`HTTP/1.9` status line rewritten to
@@ -292,7 +318,12 @@ fn compare(data: &[u8], ours: Ours) {
             Error::InvalidResponse {
                 kind: InvalidResponse::Status,
                 ..
-            } if !(100..=599).contains(&t.status) => {}
+            } if t.status < 100 => {}
+            // Deliberate difference 7.
+            Error::InvalidResponse {
+                kind: InvalidResponse::UpgradeNotOffered,
+                ..
+            } if t.status == 101 && upgrade_not_offered(t) => {}
             _ => fail("dugong rejects what httparse accepts"),
         },
         (Ours::Reject(e), Theirs::Partial) => match e {
@@ -302,12 +333,12 @@ fn compare(data: &[u8], ours: Ours) {
                 kind: InvalidResponse::BareLf,
                 offset,
             } if is_bare_lf(data, *offset as usize) => {}
-            // Deliberate difference 3: dugong checks the status code as
-            // soon as the status line has ended.
+            // Deliberate difference 3: dugong checks the status code's
+            // first digit as soon as it arrives.
             Error::InvalidResponse {
                 kind: InvalidResponse::Status,
                 ..
-            } if ended_status_code(data).is_some_and(|c| !(100..=599).contains(&c)) => {}
+            } if status_code_below_100(data) => {}
             _ => fail("dugong rejects what httparse finds incomplete"),
         },
         // Deliberate difference 5, when dugong really lacks the end.
@@ -403,9 +434,98 @@ fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidR
     Ok(length)
 }
 
+fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// `"` qdtext or quoted-pair `"` (RFC 9110 §5.6.4), the whole of `bytes`.
+fn is_quoted_string(bytes: &[u8]) -> bool {
+    let text_byte = |b: u8| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80;
+    let Some(inner) = bytes
+        .strip_prefix(b"\"")
+        .and_then(|b| b.strip_suffix(b"\""))
+    else {
+        return false;
+    };
+    let mut i = 0;
+    while i < inner.len() {
+        match inner[i] {
+            b'\\' if inner.get(i + 1).is_some_and(|&e| text_byte(e)) => i += 2,
+            b'"' | b'\\' => return false,
+            b if text_byte(b) => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// `bytes` split at each `sep` outside quoted strings (a backslash inside
+/// quotes escapes the next byte).
+fn split_outside_quotes(bytes: &[u8], sep: u8) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if escaped {
+            escaped = false;
+        } else if quoted && b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            quoted = !quoted;
+        } else if b == sep && !quoted {
+            parts.push(&bytes[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&bytes[start..]);
+    parts
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| !is_ows(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// The transfer codings of one `Transfer-Encoding` value, each with
+/// whether it has parameters; `None` if the value is not a list of
+/// `token *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) )`
+/// (empty elements allowed, RFC 9110 §5.6.1, §10.1.4).
+fn transfer_codings(value: &[u8]) -> Option<Vec<(&[u8], bool)>> {
+    let mut codings = Vec::new();
+    for element in split_outside_quotes(value, b',') {
+        if trim(element).is_empty() {
+            continue;
+        }
+        let parts = split_outside_quotes(element, b';');
+        let coding = trim(parts[0]);
+        if !is_token(coding) {
+            return None;
+        }
+        for parameter in &parts[1..] {
+            let (name, value) = parameter.split_at(parameter.iter().position(|&b| b == b'=')?);
+            let value = trim(&value[1..]);
+            if !is_token(trim(name)) || !(is_token(value) || is_quoted_string(value)) {
+                return None;
+            }
+        }
+        codings.push((coding, parts.len() > 1));
+    }
+    Some(codings)
+}
+
 /// RFC 9112 §6.3 for a final response to `GET`, from httparse's fields.
 fn framing_model(head: &Head) -> Framing {
     let mut te_seen = false;
+    let mut malformed = false;
     let mut codings = 0;
     let mut chunked = 0;
     let mut other = false;
@@ -413,10 +533,15 @@ fn framing_model(head: &Head) -> Framing {
     for (name, value) in &head.fields {
         if name.0.eq_ignore_ascii_case(b"transfer-encoding") {
             te_seen = true;
-            for coding in elements(&value.0).filter(|e| !e.is_empty()) {
+            let Some(list) = transfer_codings(&value.0) else {
+                malformed = true;
+                continue;
+            };
+            for (coding, parameters) in list {
                 codings += 1;
                 if coding.eq_ignore_ascii_case(b"chunked") {
                     chunked += 1;
+                    malformed |= parameters;
                 } else {
                     other = true;
                 }
@@ -432,7 +557,7 @@ fn framing_model(head: &Head) -> Framing {
             Framing::Invalid(InvalidResponse::TransferEncodingWithContentLength)
         } else if head.minor == 0 {
             Framing::Invalid(InvalidResponse::TransferEncodingOnHttp10)
-        } else if codings == 0 || chunked > 1 {
+        } else if malformed || codings == 0 || chunked > 1 {
             Framing::Invalid(InvalidResponse::TransferEncoding)
         } else if other {
             Framing::Unsupported

@@ -397,7 +397,7 @@ impl Checker<'_> {
                 self.interim = 0;
                 let status = r.status();
                 assert!(
-                    status == 101 || (200..=599).contains(&status),
+                    status == 101 || (200..=999).contains(&status),
                     "Headers with status {status}"
                 );
                 if status == 101 {
