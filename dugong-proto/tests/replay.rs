@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+#[allow(dead_code)] // The tests use the string writers only.
+#[path = "../examples/replay/json.rs"]
+mod json;
+
 const SAMPLE: &[u8] = include_bytes!("../examples/sample-response.http");
 const SAMPLE_REQUESTS: &[&str] = &["--request", "GET", "--request", "HEAD", "--request", "GET"];
 
@@ -112,7 +116,12 @@ fn trace(args: &[&str], input: &[u8]) -> Vec<String> {
         stderr.is_empty(),
         "replay {args:?} wrote to stderr: {stderr}"
     );
-    let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
+    assert!(
+        output.stdout.is_ascii(),
+        "replay {args:?} printed non-ASCII: {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("stdout is ASCII");
     assert!(
         stdout.is_empty() || stdout.ends_with('\n'),
         "last line unterminated: {stdout:?}"
@@ -448,10 +457,132 @@ fn latin1_text_is_json_escaped() {
         &[],
         input,
         &[
-            r#"{"event":"headers","status":200,"reason":"été \"q\" \\ ok","headers":[["X-V","a\u0009b\u0085ÿ   folded"],["Content-Length","0"]]}"#,
+            r#"{"event":"headers","status":200,"reason":"\u00e9t\u00e9 \"q\" \\ ok","headers":[["X-V","a\u0009b\u0085\u00ff   folded"],["Content-Length","0"]]}"#,
             r#"{"event":"end","trailers":[]}"#,
         ],
     );
+}
+
+/// Responses with bytes outside printable ASCII where the core accepts them
+/// (HTAB and obs-text 0x80 to 0xFF in reason phrases, field values and
+/// trailer values), and the exact lines they print: one `\u00XX` per byte.
+const LATIN1_CASES: &[(&[u8], &[&str])] = &[
+    // UTF-8 "é" is two bytes, so two code points, never one.
+    (
+        b"HTTP/1.1 200 caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"caf\u00c3\u00a9","headers":[["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    ),
+    (
+        b"HTTP/1.1 404 \x80\tNot\x7e\xa0Found\xff\r\nContent-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":404,"reason":"\u0080\u0009Not~\u00a0Found\u00ff","headers":[["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    ),
+    (
+        b"HTTP/1.1 200 OK\r\n\
+          X-A: \x80\x9f\xa0\xbf\xc0\xdf\xe0\xef\xf0\xff\r\n\
+          X-B: \xc3\x83\t\"\\\r\n\
+          Content-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["X-A","\u0080\u009f\u00a0\u00bf\u00c0\u00df\u00e0\u00ef\u00f0\u00ff"],["X-B","\u00c3\u0083\u0009\"\\"],["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    ),
+    (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+          1\r\n\xe9\r\n\
+          0\r\nX-T: sum\t\xe9\xc3\xa9\xff\r\nX-U: \x85 \"x\"\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["Transfer-Encoding","chunked"]]}"#,
+            r#"{"event":"data","b64":"6Q=="}"#,
+            r#"{"event":"end","trailers":[["X-T","sum\u0009\u00e9\u00c3\u00a9\u00ff"],["X-U","\u0085 \"x\""]]}"#,
+        ],
+    ),
+];
+
+#[test]
+fn bytes_outside_printable_ascii_are_escaped_one_by_one() {
+    for (input, expected) in LATIN1_CASES {
+        assert_trace(&[], input, expected);
+        assert_eq!(
+            merge_data(trace(&["--split", "1"], input)),
+            *expected,
+            "--split 1 on {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
+
+/// The JSON string of latin-1 bytes under the trace's escaping rule,
+/// written independently of the example's.
+fn escaped(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\u{b:04x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[test]
+fn every_byte_the_core_accepts_in_text_is_printed_exactly() {
+    // Every byte a reason phrase or field value may hold: HTAB, SP and
+    // 0x21 to 0xFF but DEL (values do not start or end in whitespace).
+    let text: Vec<u8> = (0x21..=0xffu8)
+        .filter(|&b| b != 0x7f)
+        .flat_map(|b| [b, if b % 7 == 0 { b'\t' } else { b' ' }])
+        .chain([b'!'])
+        .collect();
+    let mut input = b"HTTP/1.1 200 ".to_vec();
+    input.extend_from_slice(&text);
+    input.extend_from_slice(b"\r\nTransfer-Encoding: chunked\r\nX-All: ");
+    input.extend_from_slice(&text);
+    input.extend_from_slice(b"\r\n\r\n0\r\nX-Trailer: ");
+    input.extend_from_slice(&text);
+    input.extend_from_slice(b"\r\n\r\n");
+    let text = escaped(&text);
+    let headers = format!(
+        r#"{{"event":"headers","status":200,"reason":{text},"headers":[["Transfer-Encoding","chunked"],["X-All",{text}]]}}"#
+    );
+    let end = format!(r#"{{"event":"end","trailers":[["X-Trailer",{text}]]}}"#);
+    assert!(text.contains(r"~\u0009\u0080 \u0081") && text.ends_with(r#"\u00ff !""#));
+    for args in [&[][..], &["--split", "1"], &["--split", "9"]] {
+        assert_trace(args, &input, &[&headers, &end]);
+    }
+}
+
+#[test]
+fn message_text_is_ascii_json() {
+    let cases = [
+        ("plain text", r#""plain text""#),
+        ("\"q\" \\ /", r#""\"q\" \\ /""#),
+        (
+            "\t\n\r\x00\x1f\x7f",
+            r#""\u0009\u000a\u000d\u0000\u001f\u007f""#,
+        ),
+        ("\u{80}é\u{ff}", r#""\u0080\u00e9\u00ff""#),
+        ("€ \u{fffd}", r#""\u20ac \ufffd""#),
+        ("😀 \u{10ffff}", r#""\ud83d\ude00 \udbff\udfff""#),
+    ];
+    for (text, expected) in cases {
+        let mut out = String::new();
+        json::json_str(&mut out, text.chars());
+        assert_eq!(out, expected, "{text:?}");
+    }
+    let mut out = String::new();
+    json::json_latin1(&mut out, b"\x00\x7f\x80\xc3\xa9\xff~");
+    assert_eq!(out, r#""\u0000\u007f\u0080\u00c3\u00a9\u00ff~""#);
 }
 
 #[test]

@@ -33,13 +33,20 @@
 //! {"event":"error","kind":"closed","message":"...","unanswered":[1]}
 //! ```
 //!
-//! Header names, values and reason phrases are decoded as latin-1 (each byte
-//! is the character U+0000 to U+00FF); in JSON strings `"` and `\` are
-//! escaped with a backslash and control characters (U+0000 to U+001F and
-//! U+007F to U+009F) as `\u00XX`. Data pieces may be split anywhere:
-//! concatenate them. After a `2xx` to `CONNECT` or a `101` to an upgrade
-//! request, the `headers` event is followed by one `tunnel` event holding
-//! every byte of the input after that head, and nothing more is parsed.
+//! The output is pure ASCII. Every byte of a reason phrase, header name or
+//! value and trailer name or value is one code point, U+0000 to U+00FF
+//! (latin-1); in its JSON string `"` and `\` are escaped with a backslash,
+//! printable ASCII (0x20 to 0x7E) is written as is, and every other byte
+//! (the controls 0x00 to 0x1F and 0x7F, and 0x80 to 0xFF) as `\u00XX` in
+//! lowercase hex: the byte 0xC3 is `\u00c3`, never UTF-8. The error
+//! `message` is Unicode text, printed by the same rule: every character
+//! outside printable ASCII as `\uXXXX` (two escapes, a UTF-16 surrogate
+//! pair, above U+FFFF).
+//!
+//! Data pieces may be split anywhere: concatenate them. After a `2xx` to
+//! `CONNECT` or a `101` to an upgrade request, the `headers` event is
+//! followed by one `tunnel` event holding every byte of the input after
+//! that head, and nothing more is parsed.
 //! `kind` is `invalid`, `unsupported`, `closed` or `too_large`; `unanswered`
 //! (the ids, counted from 0, of the requests that got no complete response)
 //! is present for `closed` only. After an error nothing more is printed.
@@ -52,9 +59,11 @@ use std::fmt::Write as _;
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
+mod json;
 mod spec;
 
-use dugong_proto::{Connection, Error, Event, Headers, Response};
+use dugong_proto::{Connection, Error, Event, Response};
+use json::{json_fields, json_latin1, json_str};
 use spec::{send_spec, SpecError};
 
 const USAGE: &str =
@@ -112,43 +121,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
         return Err("--split cannot be used with --trace (a trace keeps its own pieces)".into());
     }
     Ok(options)
-}
-
-/// Appends `s` as a JSON string.
-fn json_str(out: &mut String, s: impl IntoIterator<Item = char>) {
-    out.push('"');
-    for c in s {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Appends latin-1 bytes as a JSON string.
-fn json_latin1(out: &mut String, bytes: &[u8]) {
-    json_str(out, bytes.iter().map(|&b| char::from(b)));
-}
-
-/// Appends fields as `[["name","value"],...]`.
-fn json_fields(out: &mut String, fields: &Headers) {
-    out.push('[');
-    for (i, (name, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('[');
-        json_latin1(out, name.as_bytes());
-        out.push(',');
-        json_latin1(out, value);
-        out.push(']');
-    }
-    out.push(']');
 }
 
 /// Appends the standard base64 encoding (with padding) of `bytes`.
