@@ -409,6 +409,151 @@ fn expect_100_continue() {
     );
 }
 
+/// Runs the example on `input` whole, one byte at a time and in pieces of
+/// 3 bytes, and expects the same trace (data pieces merged) each time.
+fn assert_trace_any_split(args: &[&str], input: &[u8], expected: &[&str]) {
+    for split in [None, Some("1"), Some("3")] {
+        let mut all = args.to_vec();
+        if let Some(n) = split {
+            all.extend(["--split", n]);
+        }
+        assert_eq!(merge_data(trace(&all, input)), expected, "replay {all:?}");
+    }
+}
+
+#[test]
+fn a_request_behind_expect_100_is_sent_after_continue() {
+    let args = ["--request", "PUT:expect100", "--request", "GET"];
+    let input = b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let expected = [
+        r#"{"event":"continue"}"#,
+        r#"{"event":"headers","status":201,"reason":"Created","headers":[["Content-Length","0"]]}"#,
+        r#"{"event":"end","trailers":[]}"#,
+        r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Length","2"]]}"#,
+        r#"{"event":"data","b64":"aGk="}"#,
+        r#"{"event":"end","trailers":[]}"#,
+    ];
+    assert_trace_any_split(&args, input, &expected);
+    // Both were answered: the end of stream reports nothing.
+    let mut eof = args.to_vec();
+    eof.push("--eof");
+    assert_trace_any_split(&eof, input, &expected);
+    // Sent after `100 Continue`, both may have been processed.
+    assert_trace_any_split(
+        &eof,
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        &[
+            r#"{"event":"continue"}"#,
+            r#"{"event":"error","kind":"closed","message":"connection closed: 2 request(s) unanswered (#0: no response, may have been processed; #1: no response, may have been processed)","unanswered":[0,1]}"#,
+        ],
+    );
+}
+
+#[test]
+fn a_request_behind_expect_100_stays_unsent_after_a_final_answer() {
+    // A final response before `100 Continue` cancels the body, and the
+    // connection closes: the GET is never sent.
+    let args = ["--request", "PUT:expect100", "--request", "GET"];
+    let input = b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n";
+    let answered = [
+        r#"{"event":"headers","status":417,"reason":"Expectation Failed","headers":[["Content-Length","0"]]}"#,
+        r#"{"event":"end","trailers":[]}"#,
+    ];
+    // Without the end of stream the GET just waits, as with the core.
+    assert_trace_any_split(&args, input, &answered);
+    let mut eof = args.to_vec();
+    eof.push("--eof");
+    let mut expected = answered.to_vec();
+    expected.push(
+        r#"{"event":"error","kind":"closed","message":"connection closed: 1 request(s) unanswered (#1: not processed, safe to resend)","unanswered":[1]}"#,
+    );
+    assert_trace_any_split(&eof, input, &expected);
+
+    // When the core reports the close itself, the waiting requests follow
+    // its own unanswered ones, in the list and in the message.
+    let mut three = eof.clone();
+    three.extend(["--request", "HEAD"]);
+    assert_trace_any_split(
+        &three,
+        b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 5\r\n\r\nno",
+        &[
+            r#"{"event":"headers","status":417,"reason":"Expectation Failed","headers":[["Content-Length","5"]]}"#,
+            r#"{"event":"data","b64":"bm8="}"#,
+            r#"{"event":"error","kind":"closed","message":"connection closed: 3 request(s) unanswered (#0: body cut short; #1: not processed, safe to resend; #2: not processed, safe to resend)","unanswered":[0,1,2]}"#,
+        ],
+    );
+    assert_trace_any_split(
+        &three,
+        b"",
+        &[
+            r#"{"event":"error","kind":"closed","message":"connection closed: 3 request(s) unanswered (#0: not processed, safe to resend; #1: not processed, safe to resend; #2: not processed, safe to resend)","unanswered":[0,1,2]}"#,
+        ],
+    );
+}
+
+#[test]
+fn a_request_behind_an_upgrade_is_never_sent_after_a_switch() {
+    // What follows the 101 head belongs to the new protocol, even bytes
+    // that look like a response to the GET.
+    let after = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let mut input =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            .to_vec();
+    input.extend_from_slice(after);
+    let tunnel = format!(r#"{{"event":"tunnel","b64":"{}"}}"#, encode_base64(after));
+    let expected = [
+        r#"{"event":"headers","status":101,"reason":"Switching Protocols","headers":[["Upgrade","websocket"],["Connection","Upgrade"]]}"#,
+        tunnel.as_str(),
+    ];
+    let args = ["--request", "GET:upgrade", "--request", "GET"];
+    assert_trace_any_split(&args, &input, &expected);
+    // The tunnel ends the trace: the GET is not reported at the end of
+    // stream either.
+    let mut eof = args.to_vec();
+    eof.push("--eof");
+    assert_trace_any_split(&eof, &input, &expected);
+}
+
+#[test]
+fn a_request_behind_a_refused_connect_is_sent_after_the_refusal() {
+    let args = ["--request", "CONNECT", "--request", "GET", "--eof"];
+    assert_trace_any_split(
+        &args,
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno\
+          HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        &[
+            r#"{"event":"headers","status":407,"reason":"Proxy Authentication Required","headers":[["Content-Length","2"]]}"#,
+            r#"{"event":"data","b64":"bm8="}"#,
+            r#"{"event":"end","trailers":[]}"#,
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Length","2"]]}"#,
+            r#"{"event":"data","b64":"b2s="}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    );
+    // Cut short after the refusal: the GET was sent, so it may have been
+    // processed.
+    assert_trace_any_split(
+        &args,
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":407,"reason":"Proxy Authentication Required","headers":[["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+            r#"{"event":"error","kind":"closed","message":"connection closed: 1 request(s) unanswered (#1: no response, may have been processed)","unanswered":[1]}"#,
+        ],
+    );
+    // An established tunnel: the GET is never sent.
+    assert_trace_any_split(
+        &args,
+        b"HTTP/1.1 200 Connection Established\r\n\r\n\x16\x03",
+        &[
+            r#"{"event":"headers","status":200,"reason":"Connection Established","headers":[]}"#,
+            r#"{"event":"tunnel","b64":"FgM="}"#,
+        ],
+    );
+}
+
 #[test]
 fn informational_then_bodiless_final() {
     assert_trace(
@@ -633,10 +778,18 @@ fn bad_arguments_exit_with_status_2() {
         &["--request", "GET:sideways"],
         &["--request", "G T"],
         &["--request", ""],
-        // The core refuses these: nothing can follow a request waiting for
-        // 100 Continue, or a CONNECT.
-        &["--request", "PUT:expect100", "--request", "GET"],
-        &["--request", "CONNECT", "--request", "GET"],
+        // Refused whenever sent, even if they would wait behind a request
+        // the core holds up.
+        &["--request", "PUT:expect100", "--request", "G T"],
+        &["--request", "CONNECT", "--request", "GET:sideways"],
+        &[
+            "--request",
+            "GET:upgrade",
+            "--request",
+            "GET",
+            "--request",
+            "",
+        ],
         &["GET"],
     ] {
         let output = replay(args, b"HTTP/1.1 200 OK\r\n\r\n");
@@ -658,6 +811,19 @@ fn help_goes_to_stdout() {
 /// read in `piece`-byte reads, with the requests and, optionally, the end
 /// of stream recorded.
 fn trace_file(name: &str, piece: usize, eof: bool) -> std::path::PathBuf {
+    let pieces: Vec<&[u8]> = SAMPLE.chunks(piece).collect();
+    write_trace_file(name, &["GET", "HEAD", "GET"], &pieces, eof)
+}
+
+/// A trace file as an adapter writes it: the `requests` (in the request
+/// syntax) each followed by its bytes, then the `pieces` as they were read,
+/// then the end of stream if `eof`.
+fn write_trace_file(
+    name: &str,
+    requests: &[&str],
+    pieces: &[&[u8]],
+    eof: bool,
+) -> std::path::PathBuf {
     let mut data = b"# dugong trace v1: connection to http://example.com/\n".to_vec();
     let mut record = |kind: &str, bytes: &[u8]| {
         data.extend_from_slice(format!("@0.000001 {kind} {}\n", bytes.len()).as_bytes());
@@ -665,15 +831,16 @@ fn trace_file(name: &str, piece: usize, eof: bool) -> std::path::PathBuf {
         data.push(b'\n');
     };
     record("note", b"connected to 127.0.0.1:80");
-    for method in ["GET", "HEAD", "GET"] {
-        record("request", method.as_bytes());
+    for spec in requests {
+        let method = spec.split(':').next().unwrap_or(spec);
+        record("request", spec.as_bytes());
         record(
             "send",
             format!("{method} / HTTP/1.1\r\nHost: example.com\r\n\r\n").as_bytes(),
         );
     }
-    for chunk in SAMPLE.chunks(piece) {
-        record("recv", chunk);
+    for piece in pieces {
+        record("recv", piece);
     }
     if eof {
         record("eof", b"");
@@ -725,6 +892,44 @@ fn a_trace_files_requests_yield_to_given_ones_and_eof_is_replayed() {
         "{last}"
     );
     assert!(last.ends_with(r#""unanswered":[2]}"#), "{last}");
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+fn a_trace_files_requests_wait_as_given_ones_do() {
+    // The PUT waits for `100 Continue`, so the GET was sent after it (an
+    // adapter records a request when it starts it; the order is the same).
+    let input: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let requests = ["PUT:expect100", "GET"];
+    let expected = merge_data(trace(
+        &["--request", requests[0], "--request", requests[1], "--eof"],
+        input,
+    ));
+    assert_eq!(expected.len(), 6, "{expected:?}");
+    for piece in [1, 25, input.len()] {
+        let pieces: Vec<&[u8]> = input.chunks(piece).collect();
+        let name = format!("waiting-{piece}");
+        let path = write_trace_file(&name, &requests, &pieces, true);
+        let lines = trace(&["--trace", path.to_str().unwrap()], b"");
+        assert_eq!(merge_data(lines), expected, "pieces of {piece}");
+        std::fs::remove_file(path).ok();
+    }
+    // A final answer instead of `100 Continue`: the GET never went out.
+    let path = write_trace_file(
+        "waiting-417",
+        &requests,
+        &[b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n"],
+        true,
+    );
+    let lines = trace(&["--trace", path.to_str().unwrap()], b"");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(
+            r#"{"event":"error","kind":"closed","message":"connection closed: 1 request(s) unanswered (#1: not processed, safe to resend)","unanswered":[1]}"#
+        )
+    );
     std::fs::remove_file(path).ok();
 }
 
