@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+#[allow(dead_code)] // The tests use the string writers only.
+#[path = "../examples/replay/json.rs"]
+mod json;
+
 const SAMPLE: &[u8] = include_bytes!("../examples/sample-response.http");
 const SAMPLE_REQUESTS: &[&str] = &["--request", "GET", "--request", "HEAD", "--request", "GET"];
 
@@ -112,7 +116,12 @@ fn trace(args: &[&str], input: &[u8]) -> Vec<String> {
         stderr.is_empty(),
         "replay {args:?} wrote to stderr: {stderr}"
     );
-    let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
+    assert!(
+        output.stdout.is_ascii(),
+        "replay {args:?} printed non-ASCII: {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("stdout is ASCII");
     assert!(
         stdout.is_empty() || stdout.ends_with('\n'),
         "last line unterminated: {stdout:?}"
@@ -408,6 +417,151 @@ fn expect_100_continue() {
     );
 }
 
+/// Runs the example on `input` whole, one byte at a time and in pieces of
+/// 3 bytes, and expects the same trace (data pieces merged) each time.
+fn assert_trace_any_split(args: &[&str], input: &[u8], expected: &[&str]) {
+    for split in [None, Some("1"), Some("3")] {
+        let mut all = args.to_vec();
+        if let Some(n) = split {
+            all.extend(["--split", n]);
+        }
+        assert_eq!(merge_data(trace(&all, input)), expected, "replay {all:?}");
+    }
+}
+
+#[test]
+fn a_request_behind_expect_100_is_sent_after_continue() {
+    let args = ["--request", "PUT:expect100", "--request", "GET"];
+    let input = b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let expected = [
+        r#"{"event":"continue"}"#,
+        r#"{"event":"headers","status":201,"reason":"Created","headers":[["Content-Length","0"]]}"#,
+        r#"{"event":"end","trailers":[]}"#,
+        r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Length","2"]]}"#,
+        r#"{"event":"data","b64":"aGk="}"#,
+        r#"{"event":"end","trailers":[]}"#,
+    ];
+    assert_trace_any_split(&args, input, &expected);
+    // Both were answered: the end of stream reports nothing.
+    let mut eof = args.to_vec();
+    eof.push("--eof");
+    assert_trace_any_split(&eof, input, &expected);
+    // Sent after `100 Continue`, both may have been processed.
+    assert_trace_any_split(
+        &eof,
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        &[
+            r#"{"event":"continue"}"#,
+            r#"{"event":"error","kind":"closed","message":"connection closed: 2 request(s) unanswered (#0: no response, may have been processed; #1: no response, may have been processed)","unanswered":[0,1]}"#,
+        ],
+    );
+}
+
+#[test]
+fn a_request_behind_expect_100_stays_unsent_after_a_final_answer() {
+    // A final response before `100 Continue` cancels the body, and the
+    // connection closes: the GET is never sent.
+    let args = ["--request", "PUT:expect100", "--request", "GET"];
+    let input = b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n";
+    let answered = [
+        r#"{"event":"headers","status":417,"reason":"Expectation Failed","headers":[["Content-Length","0"]]}"#,
+        r#"{"event":"end","trailers":[]}"#,
+    ];
+    // Without the end of stream the GET just waits, as with the core.
+    assert_trace_any_split(&args, input, &answered);
+    let mut eof = args.to_vec();
+    eof.push("--eof");
+    let mut expected = answered.to_vec();
+    expected.push(
+        r#"{"event":"error","kind":"closed","message":"connection closed: 1 request(s) unanswered (#1: not processed, safe to resend)","unanswered":[1]}"#,
+    );
+    assert_trace_any_split(&eof, input, &expected);
+
+    // When the core reports the close itself, the waiting requests follow
+    // its own unanswered ones, in the list and in the message.
+    let mut three = eof.clone();
+    three.extend(["--request", "HEAD"]);
+    assert_trace_any_split(
+        &three,
+        b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 5\r\n\r\nno",
+        &[
+            r#"{"event":"headers","status":417,"reason":"Expectation Failed","headers":[["Content-Length","5"]]}"#,
+            r#"{"event":"data","b64":"bm8="}"#,
+            r#"{"event":"error","kind":"closed","message":"connection closed: 3 request(s) unanswered (#0: body cut short; #1: not processed, safe to resend; #2: not processed, safe to resend)","unanswered":[0,1,2]}"#,
+        ],
+    );
+    assert_trace_any_split(
+        &three,
+        b"",
+        &[
+            r#"{"event":"error","kind":"closed","message":"connection closed: 3 request(s) unanswered (#0: not processed, safe to resend; #1: not processed, safe to resend; #2: not processed, safe to resend)","unanswered":[0,1,2]}"#,
+        ],
+    );
+}
+
+#[test]
+fn a_request_behind_an_upgrade_is_never_sent_after_a_switch() {
+    // What follows the 101 head belongs to the new protocol, even bytes
+    // that look like a response to the GET.
+    let after = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let mut input =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            .to_vec();
+    input.extend_from_slice(after);
+    let tunnel = format!(r#"{{"event":"tunnel","b64":"{}"}}"#, encode_base64(after));
+    let expected = [
+        r#"{"event":"headers","status":101,"reason":"Switching Protocols","headers":[["Upgrade","websocket"],["Connection","Upgrade"]]}"#,
+        tunnel.as_str(),
+    ];
+    let args = ["--request", "GET:upgrade", "--request", "GET"];
+    assert_trace_any_split(&args, &input, &expected);
+    // The tunnel ends the trace: the GET is not reported at the end of
+    // stream either.
+    let mut eof = args.to_vec();
+    eof.push("--eof");
+    assert_trace_any_split(&eof, &input, &expected);
+}
+
+#[test]
+fn a_request_behind_a_refused_connect_is_sent_after_the_refusal() {
+    let args = ["--request", "CONNECT", "--request", "GET", "--eof"];
+    assert_trace_any_split(
+        &args,
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno\
+          HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        &[
+            r#"{"event":"headers","status":407,"reason":"Proxy Authentication Required","headers":[["Content-Length","2"]]}"#,
+            r#"{"event":"data","b64":"bm8="}"#,
+            r#"{"event":"end","trailers":[]}"#,
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["Content-Length","2"]]}"#,
+            r#"{"event":"data","b64":"b2s="}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    );
+    // Cut short after the refusal: the GET was sent, so it may have been
+    // processed.
+    assert_trace_any_split(
+        &args,
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":407,"reason":"Proxy Authentication Required","headers":[["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+            r#"{"event":"error","kind":"closed","message":"connection closed: 1 request(s) unanswered (#1: no response, may have been processed)","unanswered":[1]}"#,
+        ],
+    );
+    // An established tunnel: the GET is never sent.
+    assert_trace_any_split(
+        &args,
+        b"HTTP/1.1 200 Connection Established\r\n\r\n\x16\x03",
+        &[
+            r#"{"event":"headers","status":200,"reason":"Connection Established","headers":[]}"#,
+            r#"{"event":"tunnel","b64":"FgM="}"#,
+        ],
+    );
+}
+
 #[test]
 fn informational_then_bodiless_final() {
     assert_trace(
@@ -456,10 +610,132 @@ fn latin1_text_is_json_escaped() {
         &[],
         input,
         &[
-            r#"{"event":"headers","status":200,"reason":"été \"q\" \\ ok","headers":[["X-V","a\u0009b\u0085ÿ folded"],["Content-Length","0"]]}"#,
+            r#"{"event":"headers","status":200,"reason":"\u00e9t\u00e9 \"q\" \\ ok","headers":[["X-V","a\u0009b\u0085\u00ff folded"],["Content-Length","0"]]}"#,
             r#"{"event":"end","trailers":[]}"#,
         ],
     );
+}
+
+/// Responses with bytes outside printable ASCII where the core accepts them
+/// (HTAB and obs-text 0x80 to 0xFF in reason phrases, field values and
+/// trailer values), and the exact lines they print: one `\u00XX` per byte.
+const LATIN1_CASES: &[(&[u8], &[&str])] = &[
+    // UTF-8 "é" is two bytes, so two code points, never one.
+    (
+        b"HTTP/1.1 200 caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"caf\u00c3\u00a9","headers":[["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    ),
+    (
+        b"HTTP/1.1 404 \x80\tNot\x7e\xa0Found\xff\r\nContent-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":404,"reason":"\u0080\u0009Not~\u00a0Found\u00ff","headers":[["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    ),
+    (
+        b"HTTP/1.1 200 OK\r\n\
+          X-A: \x80\x9f\xa0\xbf\xc0\xdf\xe0\xef\xf0\xff\r\n\
+          X-B: \xc3\x83\t\"\\\r\n\
+          Content-Length: 0\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["X-A","\u0080\u009f\u00a0\u00bf\u00c0\u00df\u00e0\u00ef\u00f0\u00ff"],["X-B","\u00c3\u0083\u0009\"\\"],["Content-Length","0"]]}"#,
+            r#"{"event":"end","trailers":[]}"#,
+        ],
+    ),
+    (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+          1\r\n\xe9\r\n\
+          0\r\nX-T: sum\t\xe9\xc3\xa9\xff\r\nX-U: \x85 \"x\"\r\n\r\n",
+        &[
+            r#"{"event":"headers","status":200,"reason":"OK","headers":[["Transfer-Encoding","chunked"]]}"#,
+            r#"{"event":"data","b64":"6Q=="}"#,
+            r#"{"event":"end","trailers":[["X-T","sum\u0009\u00e9\u00c3\u00a9\u00ff"],["X-U","\u0085 \"x\""]]}"#,
+        ],
+    ),
+];
+
+#[test]
+fn bytes_outside_printable_ascii_are_escaped_one_by_one() {
+    for (input, expected) in LATIN1_CASES {
+        assert_trace(&[], input, expected);
+        assert_eq!(
+            merge_data(trace(&["--split", "1"], input)),
+            *expected,
+            "--split 1 on {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
+
+/// The JSON string of latin-1 bytes under the trace's escaping rule,
+/// written independently of the example's.
+fn escaped(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\u{b:04x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[test]
+fn every_byte_the_core_accepts_in_text_is_printed_exactly() {
+    // Every byte a reason phrase or field value may hold: HTAB, SP and
+    // 0x21 to 0xFF but DEL (values do not start or end in whitespace).
+    let text: Vec<u8> = (0x21..=0xffu8)
+        .filter(|&b| b != 0x7f)
+        .flat_map(|b| [b, if b % 7 == 0 { b'\t' } else { b' ' }])
+        .chain([b'!'])
+        .collect();
+    let mut input = b"HTTP/1.1 200 ".to_vec();
+    input.extend_from_slice(&text);
+    input.extend_from_slice(b"\r\nTransfer-Encoding: chunked\r\nX-All: ");
+    input.extend_from_slice(&text);
+    input.extend_from_slice(b"\r\n\r\n0\r\nX-Trailer: ");
+    input.extend_from_slice(&text);
+    input.extend_from_slice(b"\r\n\r\n");
+    let text = escaped(&text);
+    let headers = format!(
+        r#"{{"event":"headers","status":200,"reason":{text},"headers":[["Transfer-Encoding","chunked"],["X-All",{text}]]}}"#
+    );
+    let end = format!(r#"{{"event":"end","trailers":[["X-Trailer",{text}]]}}"#);
+    assert!(text.contains(r"~\u0009\u0080 \u0081") && text.ends_with(r#"\u00ff !""#));
+    for args in [&[][..], &["--split", "1"], &["--split", "9"]] {
+        assert_trace(args, &input, &[&headers, &end]);
+    }
+}
+
+#[test]
+fn message_text_is_ascii_json() {
+    let cases = [
+        ("plain text", r#""plain text""#),
+        ("\"q\" \\ /", r#""\"q\" \\ /""#),
+        (
+            "\t\n\r\x00\x1f\x7f",
+            r#""\u0009\u000a\u000d\u0000\u001f\u007f""#,
+        ),
+        ("\u{80}é\u{ff}", r#""\u0080\u00e9\u00ff""#),
+        ("€ \u{fffd}", r#""\u20ac \ufffd""#),
+        ("😀 \u{10ffff}", r#""\ud83d\ude00 \udbff\udfff""#),
+    ];
+    for (text, expected) in cases {
+        let mut out = String::new();
+        json::json_str(&mut out, text.chars());
+        assert_eq!(out, expected, "{text:?}");
+    }
+    let mut out = String::new();
+    json::json_latin1(&mut out, b"\x00\x7f\x80\xc3\xa9\xff~");
+    assert_eq!(out, r#""\u0000\u007f\u0080\u00c3\u00a9\u00ff~""#);
 }
 
 #[test]
@@ -510,10 +786,18 @@ fn bad_arguments_exit_with_status_2() {
         &["--request", "GET:sideways"],
         &["--request", "G T"],
         &["--request", ""],
-        // The core refuses these: nothing can follow a request waiting for
-        // 100 Continue, or a CONNECT.
-        &["--request", "PUT:expect100", "--request", "GET"],
-        &["--request", "CONNECT", "--request", "GET"],
+        // Refused whenever sent, even if they would wait behind a request
+        // the core holds up.
+        &["--request", "PUT:expect100", "--request", "G T"],
+        &["--request", "CONNECT", "--request", "GET:sideways"],
+        &[
+            "--request",
+            "GET:upgrade",
+            "--request",
+            "GET",
+            "--request",
+            "",
+        ],
         &["GET"],
     ] {
         let output = replay(args, b"HTTP/1.1 200 OK\r\n\r\n");
@@ -535,6 +819,19 @@ fn help_goes_to_stdout() {
 /// read in `piece`-byte reads, with the requests and, optionally, the end
 /// of stream recorded.
 fn trace_file(name: &str, piece: usize, eof: bool) -> std::path::PathBuf {
+    let pieces: Vec<&[u8]> = SAMPLE.chunks(piece).collect();
+    write_trace_file(name, &["GET", "HEAD", "GET"], &pieces, eof)
+}
+
+/// A trace file as an adapter writes it: the `requests` (in the request
+/// syntax) each followed by its bytes, then the `pieces` as they were read,
+/// then the end of stream if `eof`.
+fn write_trace_file(
+    name: &str,
+    requests: &[&str],
+    pieces: &[&[u8]],
+    eof: bool,
+) -> std::path::PathBuf {
     let mut data = b"# dugong trace v1: connection to http://example.com/\n".to_vec();
     let mut record = |kind: &str, bytes: &[u8]| {
         data.extend_from_slice(format!("@0.000001 {kind} {}\n", bytes.len()).as_bytes());
@@ -542,15 +839,16 @@ fn trace_file(name: &str, piece: usize, eof: bool) -> std::path::PathBuf {
         data.push(b'\n');
     };
     record("note", b"connected to 127.0.0.1:80");
-    for method in ["GET", "HEAD", "GET"] {
-        record("request", method.as_bytes());
+    for spec in requests {
+        let method = spec.split(':').next().unwrap_or(spec);
+        record("request", spec.as_bytes());
         record(
             "send",
             format!("{method} / HTTP/1.1\r\nHost: example.com\r\n\r\n").as_bytes(),
         );
     }
-    for chunk in SAMPLE.chunks(piece) {
-        record("recv", chunk);
+    for piece in pieces {
+        record("recv", piece);
     }
     if eof {
         record("eof", b"");
@@ -602,6 +900,44 @@ fn a_trace_files_requests_yield_to_given_ones_and_eof_is_replayed() {
         "{last}"
     );
     assert!(last.ends_with(r#""unanswered":[2]}"#), "{last}");
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+fn a_trace_files_requests_wait_as_given_ones_do() {
+    // The PUT waits for `100 Continue`, so the GET was sent after it (an
+    // adapter records a request when it starts it; the order is the same).
+    let input: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n\
+        HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let requests = ["PUT:expect100", "GET"];
+    let expected = merge_data(trace(
+        &["--request", requests[0], "--request", requests[1], "--eof"],
+        input,
+    ));
+    assert_eq!(expected.len(), 6, "{expected:?}");
+    for piece in [1, 25, input.len()] {
+        let pieces: Vec<&[u8]> = input.chunks(piece).collect();
+        let name = format!("waiting-{piece}");
+        let path = write_trace_file(&name, &requests, &pieces, true);
+        let lines = trace(&["--trace", path.to_str().unwrap()], b"");
+        assert_eq!(merge_data(lines), expected, "pieces of {piece}");
+        std::fs::remove_file(path).ok();
+    }
+    // A final answer instead of `100 Continue`: the GET never went out.
+    let path = write_trace_file(
+        "waiting-417",
+        &requests,
+        &[b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n"],
+        true,
+    );
+    let lines = trace(&["--trace", path.to_str().unwrap()], b"");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(
+            r#"{"event":"error","kind":"closed","message":"connection closed: 1 request(s) unanswered (#1: not processed, safe to resend)","unanswered":[1]}"#
+        )
+    );
     std::fs::remove_file(path).ok();
 }
 

@@ -6,12 +6,28 @@
 //!     [--request METHOD[:expect100|:upgrade]]... [--split N] [--eof] < response-bytes
 //! ```
 //!
-//! - `--request METHOD[:FLAG]`: one per request in flight, in order
-//!   (default: one `GET`). `PUT:expect100` sends `Expect: 100-continue` with
-//!   a small body held back for `100 Continue`; `GET:upgrade` sends
-//!   `Connection: upgrade` and `Upgrade: websocket`; `CONNECT` uses the
-//!   authority-form target `example.com:443`. Every request carries
-//!   `Host: example.com`; the request bytes go nowhere.
+//! - `--request METHOD[:FLAG]`: one per request, in order (default: one
+//!   `GET`); the request given *i*-th (from 0) has id *i*. `PUT:expect100`
+//!   sends `Expect: 100-continue` with a small body held back for
+//!   `100 Continue`; `GET:upgrade` sends `Connection: upgrade` and
+//!   `Upgrade: websocket`; `CONNECT` uses the authority-form target
+//!   `example.com:443`. Every request carries `Host: example.com`; the
+//!   request bytes go nowhere.
+//!
+//!   Each request is sent as soon as the connection accepts it, as a driver
+//!   would send it: the connection is offered the next unsent request at
+//!   the start, after each piece of input is fed and after each event is
+//!   printed. A request the core refuses at that point (`Error::State`:
+//!   behind a `PUT:expect100` whose body waits for `100 Continue`, behind a
+//!   `CONNECT` or `GET:upgrade` until the server refuses it, or on a
+//!   closing connection, such as after a final response that cancelled a
+//!   held body) waits, and every request after it waits behind it. So a
+//!   request behind `PUT:expect100` goes out after the `continue` event,
+//!   and never if a final response comes first (that cancels the held body,
+//!   so the connection is closing); one behind a `CONNECT` goes out after
+//!   the end of a refusal such as `407`; after a `tunnel` event nothing is
+//!   sent. A request the core refuses whatever the state
+//!   (`Error::InvalidRequest`) or an unknown flag is a bad argument.
 //! - `--split N`: feed stdin N bytes at a time (N at least 1; default: all
 //!   at once), printing the events after each piece.
 //! - `--eof`: tell the connection the peer closed after the input.
@@ -33,16 +49,33 @@
 //! {"event":"error","kind":"closed","message":"...","unanswered":[1]}
 //! ```
 //!
-//! Header names, values and reason phrases are decoded as latin-1 (each byte
-//! is the character U+0000 to U+00FF); in JSON strings `"` and `\` are
-//! escaped with a backslash and control characters (U+0000 to U+001F and
-//! U+007F to U+009F) as `\u00XX`. Data pieces may be split anywhere:
-//! concatenate them. After a `2xx` to `CONNECT` or a `101` to an upgrade
-//! request, the `headers` event is followed by one `tunnel` event holding
-//! every byte of the input after that head, and nothing more is parsed.
+//! The output is pure ASCII. Every byte of a reason phrase, header name or
+//! value and trailer name or value is one code point, U+0000 to U+00FF
+//! (latin-1); in its JSON string `"` and `\` are escaped with a backslash,
+//! printable ASCII (0x20 to 0x7E) is written as is, and every other byte
+//! (the controls 0x00 to 0x1F and 0x7F, and 0x80 to 0xFF) as `\u00XX` in
+//! lowercase hex: the byte 0xC3 is `\u00c3`, never UTF-8. The error
+//! `message` is Unicode text, printed by the same rule: every character
+//! outside printable ASCII as `\uXXXX` (two escapes, a UTF-16 surrogate
+//! pair, above U+FFFF).
+//!
+//! Data pieces may be split anywhere: concatenate them. After a `2xx` to
+//! `CONNECT` or a `101` to an upgrade request, the `headers` event is
+//! followed by one `tunnel` event holding every byte of the input after
+//! that head, and nothing more is parsed.
 //! `kind` is `invalid`, `unsupported`, `closed` or `too_large`; `unanswered`
-//! (the ids, counted from 0, of the requests that got no complete response)
-//! is present for `closed` only. After an error nothing more is printed.
+//! (the ids of the requests that got no complete response) is present for
+//! `closed` only. After an error nothing more is printed.
+//!
+//! Requests still waiting (never sent) at the end of stream (`--eof`, or a
+//! trace's `eof` record) are unanswered and not processed: if the core
+//! reports a `closed` error, their ids follow its own in `unanswered`, and
+//! its `message` names them too; if it reports no error (every request
+//! sent was answered), one `closed` error names them alone, such as
+//! `{"event":"error","kind":"closed","message":"connection closed: 1
+//! request(s) unanswered (#1: not processed, safe to resend)","unanswered":[1]}`.
+//! Without an end of stream, waiting requests just wait: nothing is
+//! printed for them.
 //!
 //! The exit status is 0 whatever the input (errors in the stream are
 //! events), 2 for bad arguments (printed with the usage on stderr), and 1
@@ -50,11 +83,14 @@
 
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Read, Write};
+use std::ops::Range;
 use std::process::ExitCode;
 
+mod json;
 mod spec;
 
-use dugong_proto::{Connection, Error, Event, Headers, Response};
+use dugong_proto::{Connection, Error, Event, Fate, Response};
+use json::{json_fields, json_latin1, json_str};
 use spec::{send_spec, SpecError};
 
 const USAGE: &str =
@@ -62,9 +98,10 @@ const USAGE: &str =
 
 const HELP: &str = "\
 Feeds the response bytes on stdin to a dugong-proto connection with the given
-requests in flight and prints one JSON object per event.
+requests and prints one JSON object per event.
 
-  --request METHOD[:expect100|:upgrade]  a request in flight, in order (default: GET)
+  --request METHOD[:expect100|:upgrade]  a request, in order (default: GET); each is
+                                         sent once the connection accepts it
   --split N                              feed the input N bytes at a time
   --eof                                  the peer closes after the input
   --trace FILE                           replay the received side of a DUGONG_TRACEFILE
@@ -114,43 +151,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String>
     Ok(options)
 }
 
-/// Appends `s` as a JSON string.
-fn json_str(out: &mut String, s: impl IntoIterator<Item = char>) {
-    out.push('"');
-    for c in s {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Appends latin-1 bytes as a JSON string.
-fn json_latin1(out: &mut String, bytes: &[u8]) {
-    json_str(out, bytes.iter().map(|&b| char::from(b)));
-}
-
-/// Appends fields as `[["name","value"],...]`.
-fn json_fields(out: &mut String, fields: &Headers) {
-    out.push('[');
-    for (i, (name, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('[');
-        json_latin1(out, name.as_bytes());
-        out.push(',');
-        json_latin1(out, value);
-        out.push(']');
-    }
-    out.push(']');
-}
-
 /// Appends the standard base64 encoding (with padding) of `bytes`.
 fn base64(out: &mut String, bytes: &[u8]) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -190,24 +190,59 @@ fn bytes_line(event: &str, bytes: &[u8]) -> String {
     line
 }
 
-fn error_line(error: &Error) -> String {
-    let mut line = format!(
-        "{{\"event\":\"error\",\"kind\":\"{}\"",
-        error.kind().as_str()
+/// The line of an error event. A `closed` error lists after the core's
+/// unanswered requests the `waiting` ones (never sent), in its `unanswered`
+/// ids and in its message.
+fn error_line(error: &Error, waiting: Range<u64>) -> String {
+    let Error::ConnectionClosed(closed) = error else {
+        let mut line = format!(
+            "{{\"event\":\"error\",\"kind\":\"{}\",\"message\":",
+            error.kind().as_str()
+        );
+        json_str(&mut line, error.to_string().chars());
+        line.push('}');
+        return line;
+    };
+    let core = closed.unanswered().iter().map(|u| (u.id.as_u64(), u.fate));
+    let unanswered: Vec<(u64, Fate)> = core.chain(not_processed(waiting.clone())).collect();
+    let line = closed_line(&unanswered);
+    debug_assert!(
+        !waiting.is_empty() || line.contains(&format!(":\"{error}\",")),
+        "the message of {error:?} is worded as the core's"
     );
-    line.push_str(",\"message\":");
-    json_str(&mut line, error.to_string().chars());
-    if let Error::ConnectionClosed(closed) = error {
-        line.push_str(",\"unanswered\":[");
-        for (i, u) in closed.unanswered().iter().enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            let _ = write!(line, "{}", u.id.as_u64());
+    line
+}
+
+/// The requests `ids`, never sent, as unanswered and not processed.
+fn not_processed(ids: Range<u64>) -> impl Iterator<Item = (u64, Fate)> {
+    ids.map(|id| (id, Fate::NotProcessed))
+}
+
+/// The line of a `closed` error for the `unanswered` requests (id and
+/// fate, in order), its message worded as the display of the core's
+/// `Error::ConnectionClosed`.
+fn closed_line(unanswered: &[(u64, Fate)]) -> String {
+    let mut message = format!(
+        "connection closed: {} request(s) unanswered (",
+        unanswered.len()
+    );
+    for (i, (id, fate)) in unanswered.iter().enumerate() {
+        if i > 0 {
+            message.push_str("; ");
         }
-        line.push(']');
+        let _ = write!(message, "#{id}: {fate}");
     }
-    line.push('}');
+    message.push(')');
+    let mut line = "{\"event\":\"error\",\"kind\":\"closed\",\"message\":".to_owned();
+    json_str(&mut line, message.chars());
+    line.push_str(",\"unanswered\":[");
+    for (i, (id, _)) in unanswered.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        let _ = write!(line, "{id}");
+    }
+    line.push_str("]}");
     line
 }
 
@@ -222,10 +257,72 @@ fn drain_transmit(conn: &mut Connection) {
     while conn.poll_transmit().is_some() {}
 }
 
-/// Prints events until more input is needed. `later` is the input not fed
-/// yet: after an upgrade it belongs to the tunnel.
-fn drain(conn: &mut Connection, later: &[u8], out: &mut impl Write) -> io::Result<Flow> {
+/// The requests of the replay, in order. Each is sent as soon as the
+/// connection accepts it, as a driver would send it; until then it waits,
+/// and so do all after it.
+struct Requests {
+    specs: Vec<String>,
+    /// How many were sent: `specs[sent..]` wait.
+    sent: usize,
+}
+
+impl Requests {
+    /// Checks every spec on a fresh connection, which refuses only what is
+    /// refused at any time (an unknown flag, [`Error::InvalidRequest`]): the
+    /// message of the first such refusal.
+    fn new(specs: Vec<String>) -> Result<Requests, String> {
+        for spec in &specs {
+            match send_spec(&mut Connection::default(), spec) {
+                Ok(_) => {}
+                Err(SpecError::UnknownFlag(flag)) => {
+                    return Err(format!("unknown request flag {flag:?} in {spec:?}"))
+                }
+                Err(SpecError::Rejected(e)) => {
+                    return Err(format!("request {spec:?} rejected: {e}"))
+                }
+            }
+        }
+        Ok(Requests { specs, sent: 0 })
+    }
+
+    /// Writes out (nowhere) the bytes the connection has to send, such as a
+    /// body released by `100 Continue`, and sends the waiting requests in
+    /// order while the connection accepts them.
+    fn send_ready(&mut self, conn: &mut Connection) {
+        loop {
+            drain_transmit(conn);
+            let Some(spec) = self.specs.get(self.sent) else {
+                return;
+            };
+            // The spec is valid (see `new`) and the connection alive (the
+            // replay stops at its first error), so a refusal is an
+            // `Error::State`: not now, maybe later.
+            let Ok(id) = send_spec(conn, spec) else {
+                return;
+            };
+            debug_assert_eq!(id.as_u64(), self.sent as u64, "ids count from 0");
+            self.sent += 1;
+        }
+    }
+
+    /// The ids of the requests not sent yet: the core numbers requests from
+    /// 0 in the order they are sent, so a request's id is its index.
+    fn waiting(&self) -> Range<u64> {
+        self.sent as u64..self.specs.len() as u64
+    }
+}
+
+/// Prints events until more input is needed, sending waiting requests
+/// before each. `later` is the input not fed yet: after an upgrade it
+/// belongs to the tunnel.
+fn drain(
+    conn: &mut Connection,
+    requests: &mut Requests,
+    later: &[u8],
+    out: &mut impl Write,
+) -> io::Result<Flow> {
     loop {
+        requests.send_ready(conn);
         let line = match conn.poll_event() {
             Ok(None) => return Ok(Flow::More),
             Ok(Some(Event::Continue(_))) => "{\"event\":\"continue\"}".to_owned(),
@@ -239,6 +336,7 @@ fn drain(conn: &mut Connection, later: &[u8], out: &mut impl Write) -> io::Resul
                 line
             }
             Ok(Some(Event::Upgraded { rest })) => {
+                // The trace ends here: waiting requests are never sent.
                 let mut tunnel = rest.to_vec();
                 tunnel.extend_from_slice(later);
                 writeln!(out, "{}", bytes_line("tunnel", &tunnel))?;
@@ -246,42 +344,48 @@ fn drain(conn: &mut Connection, later: &[u8], out: &mut impl Write) -> io::Resul
             }
             Ok(Some(other)) => unreachable!("an event this example does not know: {other:?}"),
             Err(error) => {
-                writeln!(out, "{}", error_line(&error))?;
+                writeln!(out, "{}", error_line(&error, requests.waiting()))?;
                 return Ok(Flow::Stop);
             }
         };
         writeln!(out, "{line}")?;
-        // A `100 Continue` releases a held body: write it out (nowhere).
-        drain_transmit(conn);
     }
 }
 
 /// Feeds the input in pieces ending at the offsets `cuts` (ascending, the
-/// last one `input.len()`) and prints the trace.
+/// last one `input.len()`) and prints the trace. At the end of stream,
+/// requests still waiting are reported as a `closed` error, if the core
+/// reported none.
 fn replay(
     conn: &mut Connection,
+    requests: &mut Requests,
     input: &[u8],
     cuts: &[usize],
     eof: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
+    requests.send_ready(conn);
     let mut fed = 0;
     for &cut in cuts {
         let piece = &input[fed..cut];
         fed = cut;
         if !piece.is_empty() {
             if let Err(error) = conn.receive(piece) {
-                writeln!(out, "{}", error_line(&error))?;
+                writeln!(out, "{}", error_line(&error, requests.waiting()))?;
                 return Ok(());
             }
         }
-        if let Flow::Stop = drain(conn, &input[fed..], out)? {
+        if let Flow::Stop = drain(conn, requests, &input[fed..], out)? {
             return Ok(());
         }
     }
     if eof {
         conn.receive_eof();
-        drain(conn, &[], out)?;
+        let flow = drain(conn, requests, &[], out)?;
+        if matches!(flow, Flow::More) && !requests.waiting().is_empty() {
+            let unanswered: Vec<_> = not_processed(requests.waiting()).collect();
+            writeln!(out, "{}", closed_line(&unanswered))?;
+        }
     }
     Ok(())
 }
@@ -370,21 +474,13 @@ fn main() -> ExitCode {
     } else {
         requests
     };
-    let mut conn = Connection::default();
-    for spec in &requests {
-        let refused = match send_spec(&mut conn, spec) {
-            Ok(_) => None,
-            Err(SpecError::UnknownFlag(flag)) => {
-                Some(format!("unknown request flag {flag:?} in {spec:?}"))
-            }
-            Err(SpecError::Rejected(e)) => Some(format!("request {spec:?} rejected: {e}")),
-        };
-        if let Some(message) = refused {
+    let mut requests = match Requests::new(requests) {
+        Ok(requests) => requests,
+        Err(message) => {
             eprintln!("replay: {message}\n{USAGE}");
             return ExitCode::from(2);
         }
-        drain_transmit(&mut conn);
-    }
+    };
     let (input, cuts, eof) = match &trace {
         Some(trace) => {
             let input = trace.pieces.concat();
@@ -412,7 +508,9 @@ fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match replay(&mut conn, &input, &cuts, eof, &mut out).and_then(|()| out.flush()) {
+    let mut conn = Connection::default();
+    let replayed = replay(&mut conn, &mut requests, &input, &cuts, eof, &mut out);
+    match replayed.and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that went away (`| head`) needs no message.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
