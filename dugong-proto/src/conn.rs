@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{Closed, Error, Fate, StateError, Timeout, Unanswered};
 use crate::event::{Event, RequestId};
 use crate::head::{HeaderField, RequestFacts};
+use crate::lifecycle::Lifecycle;
 use crate::recv::{Expecting, Receiver, Recv};
 use crate::send::{Body, Progress, Segments, Sender};
 use crate::time::Instant;
@@ -27,23 +28,6 @@ struct InFlight {
     /// Stream offset just past the request's last byte, once all of it is
     /// queued.
     end: Option<u64>,
-}
-
-/// Why no new request may start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Closing {
-    /// A request carried `Connection: close`.
-    Sent,
-    /// A response announced the server closes.
-    Announced,
-    /// The peer closed its side.
-    PeerClosed,
-    /// A body was cancelled by a final response before `100 Continue`.
-    BodyCancelled,
-    /// The idle timeout passed.
-    IdleExpired,
-    /// A `CONNECT` or upgrade request is in flight, or was accepted.
-    Upgrade,
 }
 
 /// A deadline that starts counting at the first time input after it is
@@ -112,9 +96,7 @@ pub struct Connection {
     recv: Receiver,
     in_flight: VecDeque<InFlight>,
     next_id: u64,
-    closing: Option<Closing>,
-    upgraded: bool,
-    dead: Option<Error>,
+    lifecycle: Lifecycle,
     /// `recv.received()` when progress was last noted.
     seen_received: u64,
     /// Stream offset where the response being read began.
@@ -144,9 +126,7 @@ impl Connection {
             response_start: 0,
             mean_response: 0,
             next_id: 0,
-            closing: None,
-            upgraded: false,
-            dead: None,
+            lifecycle: Lifecycle::Open,
             seen_received: 0,
             continue_timer: Timer::default(),
             read_timer: Timer::default(),
@@ -213,12 +193,7 @@ impl Connection {
         I::Item: HeaderField,
     {
         self.check_alive()?;
-        if self.upgraded || self.closing == Some(Closing::Upgrade) {
-            return Err(Error::State(StateError::Upgrading));
-        }
-        if self.closing.is_some() {
-            return Err(Error::State(StateError::Closing));
-        }
+        self.lifecycle.check_new_request()?;
         let id = RequestId(self.next_id);
         let (facts, progress) = self.send.start(id, method, target, headers, body)?;
         self.next_id += 1;
@@ -228,11 +203,7 @@ impl Connection {
             end: None,
         });
         self.note_send_progress(progress);
-        if facts.close {
-            self.closing = Some(Closing::Sent);
-        } else if facts.connect || facts.upgrade {
-            self.closing = Some(Closing::Upgrade);
-        }
+        self.lifecycle.request_sent(facts);
         if self.send.awaiting_continue().is_some() {
             self.continue_timer.restart = true;
         }
@@ -288,7 +259,7 @@ impl Connection {
     /// [`handle_timeout`](Self::handle_timeout) does this by itself when the
     /// [continue delay](Config::continue_delay) passes.
     pub fn continue_timeout(&mut self) -> bool {
-        if self.dead.is_some() || self.send.awaiting_continue().is_none() {
+        if self.lifecycle.is_dead() || self.send.awaiting_continue().is_none() {
             return false;
         }
         let progress = self.send.release();
@@ -426,7 +397,7 @@ impl Connection {
         let result = read(&mut buf[start..]);
         let n = result.as_ref().map_or(0, |n| (*n).min(max));
         buf.truncate(start + n);
-        if self.recv.is_finished() || self.dead.is_some() {
+        if self.recv.is_finished() || self.lifecycle.is_dead() {
             self.recv.buf_mut().clear();
         }
         result.map(|_| n)
@@ -444,7 +415,7 @@ impl Connection {
     /// [`note_direct_read`](Self::note_direct_read); those bytes are not
     /// delivered again as [`Event::Data`].
     pub fn direct_read_len(&self) -> u64 {
-        if self.dead.is_some() || self.upgraded {
+        if !self.lifecycle.is_alive() {
             return 0;
         }
         self.recv.direct_len()
@@ -472,7 +443,7 @@ impl Connection {
     /// # Ok::<(), dugong_proto::Error>(())
     /// ```
     pub fn body_remaining(&self) -> Option<u64> {
-        if self.dead.is_some() || self.upgraded {
+        if !self.lifecycle.is_alive() {
             return None;
         }
         self.recv.body_remaining()
@@ -544,14 +515,12 @@ impl Connection {
     /// delivered.
     pub fn receive_eof(&mut self) {
         self.recv.set_eof();
-        if matches!(self.closing, None | Some(Closing::Upgrade)) {
-            self.closing = Some(Closing::PeerClosed);
-        }
+        self.lifecycle.peer_closed();
     }
 
     #[inline]
     fn check_alive(&self) -> Result<(), Error> {
-        match &self.dead {
+        match self.lifecycle.error() {
             Some(e) => Err(repeat_error(e)),
             None => Ok(()),
         }
@@ -559,7 +528,7 @@ impl Connection {
 
     fn check_receive(&self) -> Result<(), Error> {
         self.check_alive()?;
-        if self.upgraded {
+        if self.lifecycle.is_switched() {
             Err(Error::State(StateError::Upgrading))
         } else if self.recv.is_eof() {
             Err(Error::State(StateError::AfterEof))
@@ -590,91 +559,93 @@ impl Connection {
 
     #[inline(always)]
     fn next_event(&mut self) -> Result<Option<Event>, Error> {
-        let front = self.in_flight.front().map(|r| Expecting {
-            id: r.id,
-            facts: r.facts,
-            upgrade_offer: self.send.upgrade_offer(),
-        });
-        let Some(step) = self.recv.poll(front, &self.config)? else {
-            return Ok(None);
-        };
-        let event = match step {
-            Recv::Continue(id) => {
-                if self.send.awaiting_continue() == Some(id) {
+        // A `100 Continue` that no request waits for is consumed here.
+        loop {
+            let front = self.in_flight.front().map(|r| Expecting {
+                id: r.id,
+                facts: r.facts,
+                upgrade_offer: self.send.upgrade_offer(),
+            });
+            let Some(step) = self.recv.poll(front, &self.config)? else {
+                return Ok(None);
+            };
+            let event = match step {
+                Recv::Continue(id) => {
+                    if self.send.awaiting_continue() != Some(id) {
+                        // Too late (the continue delay released the body),
+                        // or never asked for: nothing to report.
+                        continue;
+                    }
                     let progress = self.send.release();
                     self.note_send_progress(progress);
                     self.continue_timer = Timer::default();
+                    Event::Continue(id)
                 }
-                Event::Continue(id)
-            }
-            Recv::Informational(response) => Event::Informational(response),
-            Recv::Final(response) => {
-                if self.send.cancel_if_awaiting(response.id) {
-                    self.closing = Some(Closing::BodyCancelled);
-                    self.continue_timer = Timer::default();
+                Recv::Informational(response) => Event::Informational(response),
+                Recv::Final(response) => {
+                    if self.send.cancel_if_awaiting(response.id) {
+                        self.lifecycle.body_cancelled();
+                        self.continue_timer = Timer::default();
+                    }
+                    Event::Headers(response)
                 }
-                Event::Headers(response)
-            }
-            Recv::Data(data) => Event::Data(data),
-            Recv::End {
-                trailers,
-                announced_close,
-            } => {
-                let done = self.in_flight.pop_front();
-                self.note_response_size();
-                if self.closing == Some(Closing::Upgrade)
-                    && done.is_some_and(|r| r.facts.connect || r.facts.upgrade)
-                {
-                    // The server refused the tunnel or upgrade: plain HTTP
-                    // goes on.
-                    self.closing = None;
+                Recv::Data(data) => Event::Data(data),
+                Recv::End {
+                    trailers,
+                    announced_close,
+                } => {
+                    let done = self.in_flight.pop_front();
+                    self.note_response_size();
+                    // An answer to a `CONNECT` or upgrade request that ends
+                    // like any response refused the tunnel: plain HTTP goes on.
+                    let refused = done.is_some_and(|r| r.facts.connect || r.facts.upgrade);
+                    let peer_gone = self.recv.is_eof() && self.in_flight.is_empty();
+                    self.lifecycle
+                        .response_ended(refused, announced_close, peer_gone);
+                    if announced_close {
+                        // Requests behind it are reported unprocessed once the
+                        // peer closes with nothing more (RFC 9112 §9.6); bytes
+                        // before that make the claim doubtful, and are an error.
+                        self.recv.after_close();
+                    }
+                    Event::End { trailers }
                 }
-                if announced_close {
-                    // Requests behind it are reported unprocessed once the
-                    // peer closes with nothing more (RFC 9112 §9.6); bytes
-                    // before that make the claim doubtful, and are an error.
-                    self.closing = Some(Closing::Announced);
-                    self.recv.after_close();
-                } else if self.recv.is_eof() && self.in_flight.is_empty() {
-                    self.closing.get_or_insert(Closing::PeerClosed);
+                Recv::ClosedAsAnnounced => {
+                    if self.in_flight.is_empty() {
+                        return Ok(None);
+                    }
+                    let unanswered = self
+                        .in_flight
+                        .iter()
+                        .map(|r| Unanswered {
+                            id: r.id,
+                            fate: Fate::NotProcessed,
+                        })
+                        .collect();
+                    return Err(Error::ConnectionClosed(Closed::new(unanswered)));
                 }
-                Event::End { trailers }
-            }
-            Recv::ClosedAsAnnounced => {
-                if self.in_flight.is_empty() {
-                    return Ok(None);
+                Recv::Upgraded(rest) => {
+                    self.in_flight.pop_front();
+                    self.lifecycle.switched();
+                    self.send.clear();
+                    Event::Upgraded { rest }
                 }
-                let unanswered = self
-                    .in_flight
-                    .iter()
-                    .map(|r| Unanswered {
-                        id: r.id,
-                        fate: Fate::NotProcessed,
-                    })
-                    .collect();
-                return Err(Error::ConnectionClosed(Closed::new(unanswered)));
-            }
-            Recv::Upgraded(rest) => {
-                self.in_flight.pop_front();
-                self.upgraded = true;
-                self.send.clear();
-                Event::Upgraded { rest }
-            }
-            Recv::Eof {
-                head_received,
-                announced_close,
-            } => {
-                self.closing.get_or_insert(Closing::PeerClosed);
-                if self.in_flight.is_empty() {
-                    self.recv.finish();
-                    return Ok(None);
+                Recv::Eof {
+                    head_received,
+                    announced_close,
+                } => {
+                    self.lifecycle.peer_closed();
+                    if self.in_flight.is_empty() {
+                        self.recv.finish();
+                        return Ok(None);
+                    }
+                    return Err(Error::ConnectionClosed(
+                        self.unanswered(head_received, announced_close),
+                    ));
                 }
-                return Err(Error::ConnectionClosed(
-                    self.unanswered(head_received, announced_close),
-                ));
-            }
-        };
-        Ok(Some(event))
+            };
+            return Ok(Some(event));
+        }
     }
 
     fn unanswered(&self, head_received: bool, announced_close: bool) -> Closed {
@@ -701,7 +672,7 @@ impl Connection {
 
     fn fail(&mut self, error: Error) {
         if error.is_fatal() {
-            self.dead = Some(error);
+            self.lifecycle.fail(error);
             self.send.clear();
             self.recv.finish();
         }
@@ -737,10 +708,40 @@ impl Connection {
     /// for `100 Continue`, fails the connection with
     /// [`Error::TimedOut`] (reported by [`poll_event`](Self::poll_event)),
     /// or marks an idle connection as not reusable.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    ///
+    /// Returns the request whose held body the continue delay released
+    /// just now, if one was: its body is then written (a whole body is
+    /// queued for [`poll_transmit`](Self::poll_transmit); a streamed one
+    /// may now be given with [`send_body`](Self::send_body)), and no
+    /// [`Event::Continue`] will come for it.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use dugong_proto::{Body, Bytes, Connection, Instant};
+    ///
+    /// let mut conn = Connection::default();
+    /// let id = conn.send_request(
+    ///     "PUT",
+    ///     "/",
+    ///     [("Host", "a"), ("Expect", "100-continue")],
+    ///     Body::Full(Bytes::from_static(b"data")),
+    /// )?;
+    /// while conn.poll_transmit().is_some() {}
+    /// let t0 = Instant::from_elapsed(Duration::ZERO);
+    /// let deadline = conn.poll_timeout(t0).unwrap();
+    /// assert_eq!(conn.handle_timeout(deadline), Some(id));
+    /// assert_eq!(conn.poll_transmit().unwrap(), "data");
+    /// assert_eq!(conn.handle_timeout(deadline), None);
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<RequestId> {
         self.refresh_timers(now);
+        let mut released = None;
         if self.continue_timer.expired(now) {
-            self.continue_timeout();
+            let waiting = self.send.awaiting_continue();
+            if self.continue_timeout() {
+                released = waiting;
+            }
         }
         if self.read_timer.expired(now) {
             self.read_timer = Timer::default();
@@ -748,8 +749,9 @@ impl Connection {
         }
         if self.idle_timer.expired(now) {
             self.idle_timer = Timer::default();
-            self.closing.get_or_insert(Closing::IdleExpired);
+            self.lifecycle.idle_expired();
         }
+        released
     }
 
     fn refresh_timers(&mut self, now: Instant) {
@@ -758,7 +760,7 @@ impl Connection {
             self.seen_received = received;
             self.read_timer.restart = true;
         }
-        let alive = self.dead.is_none() && !self.upgraded;
+        let alive = self.lifecycle.is_alive();
         let waiting = alive && !self.in_flight.is_empty() && !self.send.is_streaming();
         self.continue_timer.refresh(
             alive && self.send.awaiting_continue().is_some(),
@@ -768,7 +770,7 @@ impl Connection {
         self.read_timer
             .refresh(waiting, now, self.config.read_timeout());
         self.idle_timer.refresh(
-            alive && self.closing.is_none() && self.in_flight.is_empty() && self.send.is_idle(),
+            self.lifecycle.is_open() && self.in_flight.is_empty() && self.send.is_idle(),
             now,
             self.config.idle_timeout(),
         );
@@ -834,9 +836,7 @@ impl Connection {
     /// it is dead, closing, or handed over. The caller should close the
     /// transport once the responses still owed are read.
     pub fn must_close(&self) -> bool {
-        self.dead.is_some()
-            || self.upgraded
-            || matches!(self.closing, Some(c) if c != Closing::Upgrade)
+        self.lifecycle.must_close()
     }
 
     /// The request whose body is held back waiting for `100 Continue`.
@@ -851,20 +851,20 @@ impl Connection {
 
     /// The fatal error that killed the connection, if any.
     pub fn error(&self) -> Option<&Error> {
-        self.dead.as_ref()
+        self.lifecycle.error()
     }
 
     /// True while a `CONNECT` or upgrade request is in flight: no other
     /// request can follow it, and the connection may be handed over to
     /// another protocol.
     pub fn upgrade_pending(&self) -> bool {
-        self.closing == Some(Closing::Upgrade) && !self.upgraded
+        self.lifecycle.is_upgrade_pending()
     }
 
     /// True once the connection was handed over to another protocol (after
     /// [`Event::Upgraded`]).
     pub fn is_upgraded(&self) -> bool {
-        self.upgraded
+        self.lifecycle.is_switched()
     }
 }
 

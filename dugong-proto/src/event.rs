@@ -38,8 +38,12 @@ pub enum Version {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// `100 Continue` for the request with this id. If that request waits
-    /// with its body held back, the body is released for sending.
+    /// `100 Continue` for the request with this id, which waits with its
+    /// body held back: the body is released for sending. A `100` that no
+    /// request waits for (one that did not ask, or whose body the continue
+    /// delay already released, see
+    /// [`Connection::handle_timeout`](crate::Connection::handle_timeout))
+    /// is consumed without an event.
     Continue(RequestId),
     /// An informational (1xx) response other than 100 and 101, such as
     /// `103 Early Hints`.

@@ -138,6 +138,7 @@ mod conn;
 mod error;
 mod event;
 mod head;
+mod lifecycle;
 mod recv;
 mod send;
 mod time;

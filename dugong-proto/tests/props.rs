@@ -610,6 +610,9 @@ struct Model {
     specs: Vec<&'static str>,
     /// The last request, if its body stays held until a `100 Continue`.
     held: Option<usize>,
+    /// A `100` for the held request is in the stream: later ones are
+    /// consumed without an event, as are `100`s for other requests.
+    released: bool,
     resps: Vec<RespModel>,
     terminal: Terminal,
 }
@@ -651,6 +654,7 @@ impl Model {
             items: Vec::new(),
             specs,
             held,
+            released: false,
             resps: Vec::new(),
             terminal: Terminal::Open,
         };
@@ -687,6 +691,10 @@ impl Model {
         head.extend_from_slice(b"\r\n");
         self.stream.extend_from_slice(&head);
         let ev = if im.status == 100 {
+            if self.held != Some(id as usize) || self.released {
+                return;
+            }
+            self.released = true;
             Ev::Continue(id)
         } else {
             Ev::Info(Head {

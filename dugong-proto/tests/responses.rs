@@ -1023,10 +1023,20 @@ res! {
         expect: [cont(0), hdr(0, 201, "Created", &[("Content-Length", "0")]), end()],
     }
 
-    /// 100 Continue to a request that did not ask for it is still reported.
-    continue_100_unexpected_reported {
+    /// 100 Continue to a request that did not ask for it: consumed by the
+    /// core, no event (nothing waits for it).
+    continue_100_unexpected_consumed {
         reqs: ["GET"],
         input: b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        eof: false,
+        expect: [hdr(0, 200, "OK", &[("Content-Length", "0")]), end()],
+    }
+
+    /// Several 100s: only the first releases the body and is reported.
+    continue_100_twice_reported_once {
+        reqs: ["PUT:expect100"],
+        input: b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n\
+                 HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
         eof: false,
         expect: [cont(0), hdr(0, 200, "OK", &[("Content-Length", "0")]), end()],
     }

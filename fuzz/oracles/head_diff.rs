@@ -58,7 +58,9 @@
 
 use std::fmt;
 
-use dugong_proto::{Body, Config, Connection, Error, Event, InvalidResponse, Unsupported, Version};
+use dugong_proto::{
+    Body, Bytes, Config, Connection, Error, Event, InvalidResponse, Unsupported, Version,
+};
 
 /// Bytes, shown escaped.
 #[derive(Clone, PartialEq, Eq)]
@@ -104,15 +106,19 @@ fn config(data: &[u8]) -> Config {
         .with_max_headers(data.len() + 1)
 }
 
-/// A connection with one request in flight that asked to upgrade.
+/// A connection with one request in flight that asked to upgrade, and
+/// waits for `100 Continue` with its body (so that dugong reports a
+/// `100`, which it consumes when nothing waits for it).
 fn connection(data: &[u8], method: &str) -> Connection {
     let mut conn = Connection::new(config(data));
     let headers = [
         ("Host", "example.com"),
         ("Connection", "upgrade"),
         ("Upgrade", "websocket"),
+        ("Expect", "100-continue"),
     ];
-    if let Err(e) = conn.send_request(method, "/", headers, Body::Empty) {
+    let body = Body::Full(Bytes::from_static(b"x"));
+    if let Err(e) = conn.send_request(method, "/", headers, body) {
         panic!("request refused: {e}");
     }
     while conn.poll_transmit().is_some() {}

@@ -250,6 +250,10 @@ struct Sent {
     head: bool,
     connect: bool,
     upgrade: bool,
+    /// Its body is held for `100 Continue` (it asked, and the body was
+    /// not released at once): the only kind of request a `Continue` event
+    /// may name, once.
+    waits: bool,
 }
 
 fn drain(conn: &mut Connection) {
@@ -288,6 +292,7 @@ fn send_all(conn: &mut Connection, specs: &[RequestSpec]) -> Vec<Sent> {
                 head: method == "HEAD",
                 connect: method == "CONNECT",
                 upgrade: spec.upgrade(),
+                waits: spec.expect() && !spec.release(),
             }),
             Err(e) => {
                 assert!(!e.is_fatal(), "send_request failed fatally: {e}");
@@ -317,6 +322,8 @@ struct Checker<'a> {
     sent: &'a [Sent],
     /// Index in `sent` of the request whose response is being read.
     next: usize,
+    /// A `Continue` came for `sent[next]`.
+    continued: bool,
     body: Option<BodyTrack>,
     /// A switching head was delivered: `Upgraded` must follow.
     switching: bool,
@@ -380,7 +387,12 @@ impl Checker<'_> {
         }
         match event {
             Event::Continue(id) => {
-                self.turn(id.as_u64(), "Continue");
+                let req = self.turn(id.as_u64(), "Continue");
+                assert!(
+                    req.waits && !self.continued,
+                    "Continue for a request that does not wait for it"
+                );
+                self.continued = true;
                 self.interim();
             }
             Event::Informational(r) => {
@@ -440,12 +452,14 @@ impl Checker<'_> {
                     assert!(trailers.is_empty(), "trailers without a chunked body");
                 }
                 self.next += 1;
+                self.continued = false;
             }
             Event::Upgraded { .. } => {
                 assert!(self.switching, "Upgraded without a switching head");
                 self.switching = false;
                 self.upgraded = true;
                 self.next += 1;
+                self.continued = false;
             }
             other => panic!("unknown event {other:?}"),
         }
@@ -558,6 +572,7 @@ fn drive(case: &Case<'_>, sizes: &[usize], feed_mode: u8) -> Vec<Ev> {
     let mut checker = Checker {
         sent: &sent,
         next: 0,
+        continued: false,
         body: None,
         switching: false,
         upgraded: false,
