@@ -639,18 +639,11 @@ impl Connection {
                     return Ok(Step::Released(id));
                 }
             }
-            let awaiting = self.proto.awaiting_continue();
             match self.proto.poll_event() {
                 Ok(Some(event)) => {
                     if self.proto.transmit_len() > 0 {
                         // A Continue released a held body.
                         self.flush_while_receiving()?;
-                    }
-                    if let Event::Continue(id) = event {
-                        if awaiting != Some(id) {
-                            // Unsolicited: nothing waits for it.
-                            continue;
-                        }
                     }
                     return Ok(Step::Event(event));
                 }
@@ -902,10 +895,8 @@ impl Connection {
         }
         let now = self.now();
         if deadline.is_some_and(|d| d <= now) {
-            let waiting = self.proto.awaiting_continue();
-            self.proto.handle_timeout(now);
-            if let Some(id) = waiting {
-                if self.proto.awaiting_continue().is_none() && self.proto.is_sending_body() {
+            if let Some(id) = self.proto.handle_timeout(now) {
+                if self.proto.is_sending_body() {
                     self.released = Some(id);
                 }
             }

@@ -514,19 +514,12 @@ impl<T: Transport> RecvHalf<T> {
                 if let Some(e) = &core.broken {
                     return Poll::Ready(Err(e.clone()));
                 }
-                let awaiting = core.proto.awaiting_continue();
                 match core.proto.poll_event() {
                     Ok(Some(event)) => {
                         if matches!(event, Event::Continue(_) | Event::Headers(_)) {
                             // The send side may have been released or
                             // cancelled.
                             core.wake_sender();
-                        }
-                        if let Event::Continue(id) = event {
-                            if awaiting != Some(id) {
-                                // Unsolicited: nothing waits for it.
-                                continue;
-                            }
                         }
                         drop(core);
                         if let Some(send) = send.as_deref_mut() {

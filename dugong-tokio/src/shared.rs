@@ -159,13 +159,11 @@ impl Shared {
             core.proto.must_close(),
             core.proto.error().is_some(),
         );
-        core.proto.handle_timeout(self.proto_now(now));
-        if let Some(id) = before.0 {
-            if core.proto.awaiting_continue().is_none() && core.proto.error().is_none() {
-                tracing::debug!(id = id.as_u64(), "dugong: continue delay passed");
-                self.note("continue delay passed: sending the body");
-                core.released = Some(id);
-            }
+        let released = core.proto.handle_timeout(self.proto_now(now));
+        if let Some(id) = released.filter(|_| core.proto.error().is_none()) {
+            tracing::debug!(id = id.as_u64(), "dugong: continue delay passed");
+            self.note("continue delay passed: sending the body");
+            core.released = Some(id);
         }
         let after = (
             core.proto.awaiting_continue(),
