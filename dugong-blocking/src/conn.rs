@@ -47,6 +47,7 @@ pub struct Connection {
     io: Box<dyn Transport>,
     timeout: Option<Duration>,
     max_buffered: usize,
+    max_read_all: usize,
     window: dugong_net::Window,
     started: Instant,
     trace: Option<Trace>,
@@ -111,6 +112,7 @@ pub(crate) struct Setup {
     pub(crate) host: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
+    pub(crate) max_read_all: usize,
     pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     pub(crate) extras: RequestExtras,
@@ -129,6 +131,7 @@ impl Connection {
             io,
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
+            max_read_all: setup.max_read_all,
             window: setup.window,
             started: Instant::now(),
             trace: setup.trace,
@@ -409,17 +412,46 @@ impl Connection {
         }
     }
 
-    /// Reads the rest of the current response's body.
+    /// Reads the rest of the current response's body into memory.
+    ///
+    /// The body is bounded by [`Builder::max_read_all`](crate::Builder::max_read_all)
+    /// (16 MiB by default): as soon as the bytes read pass it, the call
+    /// fails with [`Error::BodyTooLarge`] (kind
+    /// [`TooLarge`](dugong_net::ErrorKind::TooLarge)) without buffering more
+    /// than the limit and one received piece, and the connection is broken
+    /// (the rest of the body is never read; [`is_usable`](Self::is_usable)
+    /// is false and every later call returns that error). Read larger
+    /// bodies with [`read_chunk`](Self::read_chunk),
+    /// [`read_body`](Self::read_body) or a [`body_reader`](Self::body_reader),
+    /// which are not limited.
     ///
     /// # Errors
     ///
-    /// As [`read_body`](Self::read_body).
+    /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let limit = self.max_read_all;
         let mut out = Vec::new();
         while let Some(piece) = self.read_chunk()? {
+            if piece.len() > limit - out.len() {
+                return Err(self.read_all_too_large());
+            }
             out.extend_from_slice(&piece);
         }
         Ok(out)
+    }
+
+    /// The bound on [`read_all`](Self::read_all).
+    pub(crate) fn max_read_all(&self) -> usize {
+        self.max_read_all
+    }
+
+    /// A body read whole passed [`max_read_all`](Self::max_read_all):
+    /// breaks the connection (dropping what was received of the body, so
+    /// nothing of it can be read as if it were whole) and returns the error.
+    pub(crate) fn read_all_too_large(&mut self) -> Error {
+        self.pending = Bytes::new();
+        let limit = self.max_read_all;
+        self.fail(Error::BodyTooLarge { limit })
     }
 
     /// Skips the rest of the current response's body, so the next response

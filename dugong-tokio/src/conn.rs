@@ -430,7 +430,18 @@ impl<T: Transport> Connection<T> {
         poll_fn(|cx| recv.poll_read_chunk(cx, Some(&mut *send))).await
     }
 
-    /// Reads the rest of the current response's body.
+    /// Reads the rest of the current response's body into memory.
+    ///
+    /// The body is bounded by [`Builder::max_read_all`](crate::Builder::max_read_all)
+    /// (16 MiB by default): as soon as the bytes read pass it, the call
+    /// fails with [`Error::BodyTooLarge`] (kind
+    /// [`TooLarge`](dugong_net::ErrorKind::TooLarge)) without buffering more
+    /// than the limit and one received piece, and the connection is broken
+    /// (the rest of the body is never read; [`is_usable`](Self::is_usable)
+    /// is false and every later call returns that error). Read larger
+    /// bodies with [`read_chunk`](Self::read_chunk),
+    /// [`read_body`](Self::read_body), a [`body_reader`](Self::body_reader)
+    /// or a [`body_stream`](Self::body_stream), which are not limited.
     ///
     /// # Cancel safety
     ///
@@ -440,10 +451,11 @@ impl<T: Transport> Connection<T> {
     ///
     /// # Errors
     ///
-    /// As [`read_body`](Self::read_body).
+    /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         while let Some(piece) = self.read_chunk().await? {
+            self.recv.check_read_all(out.len(), piece.len())?;
             out.extend_from_slice(&piece);
         }
         Ok(out)
