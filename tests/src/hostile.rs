@@ -12,9 +12,16 @@ pub struct Outcome {
     pub complete: Vec<(u16, Vec<u8>)>,
     /// The error kind that must follow, in the adapters' plain words
     /// (`ErrorKind::as_str`), or `None` if everything succeeds. When the
-    /// error only shows on the next use (garbage after a complete
-    /// response), the harness sends one more `GET` to find it.
+    /// error only shows after the last response (garbage after a complete
+    /// response), the harness finds it with `Connection::close`, which
+    /// judges what arrived unasked; and, on a run of its own, by sending one
+    /// more `GET` if the connection still takes requests. With no error,
+    /// `close` must succeed.
     pub error: Option<&'static str>,
+    /// The error must come at once: within this long of the requests being
+    /// sent, well before [`HOSTILE_TIMEOUT`] (a client that waits for more
+    /// bytes instead would time out, or take too long).
+    pub within: Option<Duration>,
 }
 
 /// One misbehaving server.
@@ -33,10 +40,14 @@ pub struct HostileCase {
 /// The timeout a harness must give the client, so that stalls end.
 pub const HOSTILE_TIMEOUT: Duration = Duration::from_millis(300);
 
+/// How soon an error that needs no waiting must come.
+pub const AT_ONCE: Duration = Duration::from_millis(HOSTILE_TIMEOUT.as_millis() as u64 / 2);
+
 fn fails(complete: Vec<(u16, &[u8])>, kind: &'static str) -> Outcome {
     Outcome {
         complete: complete.into_iter().map(|(s, b)| (s, b.to_vec())).collect(),
         error: Some(kind),
+        within: None,
     }
 }
 
@@ -108,6 +119,7 @@ pub fn hostile_cases() -> Vec<HostileCase> {
             Outcome {
                 complete: vec![(200, b"ok".to_vec()), (200, b"ok".to_vec())],
                 error: None,
+                within: None,
             },
         ),
         case(
@@ -203,4 +215,16 @@ pub fn hostile_cases() -> Vec<HostileCase> {
             fails(vec![(200, b"ok")], "invalid response"),
         ),
     ]
+}
+
+/// The message of a caught panic (a failed assertion of one case), so a
+/// harness can run every case and report all that failed.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else {
+        "a panic with no message".to_owned()
+    }
 }

@@ -690,3 +690,32 @@ fn split_read_all_is_bounded_by_max_read_all() {
         assert_too_large(&again.unwrap_err(), limit);
     }
 }
+
+/// `close` with responses pending is a usage error that leaves the
+/// connection alone; once they are read, it closes cleanly, and a second
+/// `close` does nothing.
+#[test]
+fn close_after_the_last_response() {
+    let server = HyperServer::start();
+    let mut conn = connect(&server);
+    conn.send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+        .unwrap();
+    let early = conn.close().unwrap_err();
+    assert_eq!(early.kind(), ErrorKind::Usage, "{early}");
+    assert!(conn.is_usable());
+    conn.read_response().unwrap();
+    let early = conn.close().unwrap_err();
+    assert_eq!(early.kind(), ErrorKind::Usage, "{early}");
+    assert_eq!(conn.read_all().unwrap(), expected_body(5));
+    conn.close().unwrap();
+    assert!(!conn.is_usable());
+    conn.close().unwrap();
+    let after = conn
+        .send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+        .unwrap_err();
+    assert_eq!(after.kind(), ErrorKind::Usage, "{after}");
+    // A closed connection can be opened again.
+    conn.reconnect().unwrap();
+    assert_eq!(get(&mut conn, "/size/3"), (200, expected_body(3)));
+    conn.close().unwrap();
+}

@@ -968,3 +968,38 @@ async fn split_and_pipeline_bodies_are_bounded_by_max_read_all() {
     })
     .await;
 }
+
+/// `close` with responses pending is a usage error that leaves the
+/// connection alone; once they are read, it closes cleanly, and a second
+/// `close` does nothing.
+#[tokio::test]
+async fn close_after_the_last_response() {
+    let server = HyperServer::start();
+    bounded(async {
+        let mut conn = connect(&server).await;
+        conn.send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+            .await
+            .unwrap();
+        let early = conn.close().await.unwrap_err();
+        assert_eq!(early.kind(), ErrorKind::Usage, "{early}");
+        assert!(conn.is_usable());
+        conn.read_response().await.unwrap();
+        let early = conn.close().await.unwrap_err();
+        assert_eq!(early.kind(), ErrorKind::Usage, "{early}");
+        assert_eq!(conn.read_all().await.unwrap(), expected_body(5));
+        conn.close().await.unwrap();
+        assert!(!conn.is_usable());
+        conn.close().await.unwrap();
+        let after = conn
+            .send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+            .await
+            .unwrap_err();
+        assert_eq!(after.kind(), ErrorKind::Usage, "{after}");
+        // A closed connection can be opened again.
+        conn.reconnect().await.unwrap();
+        let (head, body) = get(&mut conn, "/size/3").await;
+        assert_eq!((head.status(), body), (200, expected_body(3)));
+        conn.close().await.unwrap();
+    })
+    .await;
+}
