@@ -51,6 +51,14 @@ fn fails(complete: Vec<(u16, &[u8])>, kind: &'static str) -> Outcome {
     }
 }
 
+/// As [`fails`], and the error must come within [`AT_ONCE`].
+fn fails_at_once(complete: Vec<(u16, &[u8])>, kind: &'static str) -> Outcome {
+    Outcome {
+        within: Some(AT_ONCE),
+        ..fails(complete, kind)
+    }
+}
+
 fn send(bytes: &[u8]) -> Step {
     Step::Send(bytes.to_vec())
 }
@@ -58,6 +66,7 @@ fn send(bytes: &[u8]) -> Step {
 /// The matrix.
 pub fn hostile_cases() -> Vec<HostileCase> {
     let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let close_ok = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
     let case = |name, requests: Vec<&'static str>, script, outcome| HostileCase {
         name,
         requests,
@@ -213,6 +222,81 @@ pub fn hostile_cases() -> Vec<HostileCase> {
             vec!["GET"],
             vec![Step::ReadHead, send(&[ok.as_slice(), ok].concat()), Step::StallForever],
             fails(vec![(200, b"ok")], "invalid response"),
+        ),
+        // Bytes that cannot start a status line fail at once, even with the
+        // connection left open (what the reworked core decides).
+        case(
+            "a TLS handshake record, then stays open",
+            vec!["GET"],
+            vec![Step::ReadHead, send(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"), Step::StallForever],
+            fails_at_once(vec![], "invalid response"),
+        ),
+        case(
+            "a TLS alert record, then stays open",
+            vec!["GET"],
+            vec![Step::ReadHead, send(b"\x15\x03\x03\x00\x02\x02\x28"), Step::StallForever],
+            fails_at_once(vec![], "invalid response"),
+        ),
+        case(
+            "a single NUL byte, then stays open",
+            vec!["GET"],
+            vec![Step::ReadHead, send(b"\0"), Step::StallForever],
+            fails_at_once(vec![], "invalid response"),
+        ),
+        case(
+            "an HTTP/0.9-style <html>, then stays open",
+            vec!["GET"],
+            vec![Step::ReadHead, send(b"<html>"), Step::StallForever],
+            fails_at_once(vec![], "invalid response"),
+        ),
+        case(
+            "a single X, then stays open",
+            vec!["GET"],
+            vec![Step::ReadHead, send(b"X"), Step::StallForever],
+            fails_at_once(vec![], "invalid response"),
+        ),
+        case(
+            "103 Early Hints, then <html>, then stays open",
+            vec!["GET"],
+            vec![Step::ReadHead, send(b"HTTP/1.1 103 Early Hints\r\n\r\n<html>"), Step::StallForever],
+            fails_at_once(vec![], "invalid response"),
+        ),
+        // RFC 9112 §9.6: after a response with `Connection: close` the
+        // server sends nothing more; a second response is not an answer to
+        // the request pipelined behind it.
+        case(
+            "a second response after Connection: close, then stays open",
+            vec!["GET", "GET"],
+            vec![Step::ReadHeads(2), send(&[close_ok.as_slice(), ok].concat()), Step::StallForever],
+            fails_at_once(vec![(200, b"ok")], "invalid response"),
+        ),
+        case(
+            "a second response after Connection: close, then closes",
+            vec!["GET", "GET"],
+            vec![Step::ReadHeads(2), send(&[close_ok.as_slice(), ok].concat()), Step::Close],
+            fails_at_once(vec![(200, b"ok")], "invalid response"),
+        ),
+        case(
+            "Connection: close with a request pipelined behind it, then closes",
+            vec!["GET", "GET"],
+            vec![Step::ReadHeads(2), send(close_ok), Step::Close],
+            fails(vec![(200, b"ok")], "connection closed"),
+        ),
+        case(
+            "garbage after a Connection: close response, then stays open",
+            vec!["GET"],
+            vec![Step::ReadHead, send(&[close_ok.as_slice(), b"garbage"].concat()), Step::StallForever],
+            fails_at_once(vec![(200, b"ok")], "invalid response"),
+        ),
+        case(
+            "a status code of 600",
+            vec!["GET"],
+            vec![Step::ReadHead, send(b"HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok"), Step::StallForever],
+            Outcome {
+                complete: vec![(600, b"ok".to_vec())],
+                error: None,
+                within: None,
+            },
         ),
     ]
 }

@@ -98,7 +98,7 @@ fn run_case(case: &HostileCase, probe: Probe) -> bool {
 #[test]
 fn every_hostile_case_gives_the_expected_error() {
     let cases = hostile_cases();
-    assert!(cases.len() >= 18);
+    assert!(cases.len() >= 29);
     let mut failures = Vec::new();
     for case in &cases {
         let outcome = std::panic::catch_unwind(|| {
