@@ -5,11 +5,13 @@
 //! cargo run -q -p dugong-blocking --example httpcat -- [--timeout SECS] [--proxy URL] [--cacert PEM] [--head] URL...
 //! ```
 //!
-//! Every request is sent before the first response is awaited. The exit
-//! status is 0 only if every response arrived complete; otherwise one line
-//! on stderr names what went wrong (`connection closed`, `invalid
-//! response`, `unsupported response`, `response too large`, `timed out`,
-//! `host not found`, `tls`, ...). Without `--proxy`, `http_proxy`,
+//! Every request is sent before the first response is awaited, and every
+//! connection is closed with `close` after its last response. The exit
+//! status is 0 only if every response arrived complete and no server sent
+//! more than it was asked for (a response to no request is an `invalid
+//! response`); otherwise one line on stderr names what went wrong
+//! (`connection closed`, `invalid response`, `unsupported response`,
+//! `response too large`, `timed out`, `host not found`, `tls`, ...). Without `--proxy`, `http_proxy`,
 //! `https_proxy` and `no_proxy` are honoured. With `--head`, HEAD requests
 //! are sent and the response heads printed instead of bodies. A long
 //! download shows its progress on stderr when stderr is a terminal.
@@ -170,6 +172,13 @@ fn run(options: &Options) -> Result<(), (String, Error)> {
     }
     out.flush()
         .map_err(|e| ("stdout".to_owned(), Error::io(e)))?;
+    // Every response is read: close each connection, which fails if the
+    // server sent more than it was asked for (such as a second response).
+    for origin in &mut origins {
+        if let Some(conn) = origin.conn.as_mut() {
+            conn.close().map_err(|e| (origin.url.to_string(), e))?;
+        }
+    }
     Ok(())
 }
 

@@ -26,6 +26,8 @@ const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_millis(1
 const DIRECT_MIN: usize = 4 * 1024;
 /// How many segments one vectored write passes.
 const MAX_SLICES: usize = 256;
+/// The usage error of every call after `disconnect` or `close`.
+const DISCONNECTED: &str = "the connection was disconnected";
 
 /// An HTTP/1.1 connection to one server: send requests (pipelined, as many
 /// as you like before reading), then read their responses in order.
@@ -47,6 +49,7 @@ pub struct Connection {
     io: Box<dyn Transport>,
     timeout: Option<Duration>,
     max_buffered: usize,
+    max_read_all: usize,
     window: dugong_net::Window,
     started: Instant,
     trace: Option<Trace>,
@@ -111,6 +114,7 @@ pub(crate) struct Setup {
     pub(crate) host: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
+    pub(crate) max_read_all: usize,
     pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     pub(crate) extras: RequestExtras,
@@ -129,6 +133,7 @@ impl Connection {
             io,
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
+            max_read_all: setup.max_read_all,
             window: setup.window,
             started: Instant::now(),
             trace: setup.trace,
@@ -409,17 +414,46 @@ impl Connection {
         }
     }
 
-    /// Reads the rest of the current response's body.
+    /// Reads the rest of the current response's body into memory.
+    ///
+    /// The body is bounded by [`Builder::max_read_all`](crate::Builder::max_read_all)
+    /// (16 MiB by default): as soon as the bytes read pass it, the call
+    /// fails with [`Error::BodyTooLarge`] (kind
+    /// [`TooLarge`](dugong_net::ErrorKind::TooLarge)) without buffering more
+    /// than the limit and one received piece, and the connection is broken
+    /// (the rest of the body is never read; [`is_usable`](Self::is_usable)
+    /// is false and every later call returns that error). Read larger
+    /// bodies with [`read_chunk`](Self::read_chunk),
+    /// [`read_body`](Self::read_body) or a [`body_reader`](Self::body_reader),
+    /// which are not limited.
     ///
     /// # Errors
     ///
-    /// As [`read_body`](Self::read_body).
+    /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let limit = self.max_read_all;
         let mut out = Vec::new();
         while let Some(piece) = self.read_chunk()? {
+            if piece.len() > limit - out.len() {
+                return Err(self.read_all_too_large());
+            }
             out.extend_from_slice(&piece);
         }
         Ok(out)
+    }
+
+    /// The bound on [`read_all`](Self::read_all).
+    pub(crate) fn max_read_all(&self) -> usize {
+        self.max_read_all
+    }
+
+    /// A body read whole passed [`max_read_all`](Self::max_read_all):
+    /// breaks the connection (dropping what was received of the body, so
+    /// nothing of it can be read as if it were whole) and returns the error.
+    pub(crate) fn read_all_too_large(&mut self) -> Error {
+        self.pending = Bytes::new();
+        let limit = self.max_read_all;
+        self.fail(Error::BodyTooLarge { limit })
     }
 
     /// Skips the rest of the current response's body, so the next response
@@ -478,10 +512,85 @@ impl Connection {
 
     /// Closes the connection. Every later call fails with a usage error
     /// until [`reconnect`](Self::reconnect).
+    ///
+    /// Nothing is checked; [`close`](Self::close) ends a connection after
+    /// its last response and reports what the server sent that it should
+    /// not have.
     pub fn disconnect(&mut self) {
+        self.shut_down();
+        self.broken = Some(Error::Usage(DISCONNECTED));
+    }
+
+    /// Ends the connection cleanly once every response is read, and says
+    /// whether the server kept to the protocol until then.
+    ///
+    /// A server may send nothing on an idle connection but empty lines; a
+    /// response to no request (say, a second response to the one request,
+    /// or bytes after a response that announced `Connection: close`) is
+    /// only found by looking. `close` takes the bytes already received and
+    /// what the transport has ready without waiting for more (one
+    /// non-blocking read; none on a [`Blocking`](crate::Blocking)
+    /// transport, whose reads would wait), lets the protocol state machine
+    /// judge them, then shuts down the sending direction and drops the
+    /// transport. A server that closed its side is fine.
+    ///
+    /// Afterwards every call fails (with the error returned, or with a
+    /// usage error as after [`disconnect`](Self::disconnect)) until
+    /// [`reconnect`](Self::reconnect). Closing a connection that is already
+    /// closed or disconnected does nothing and returns `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Usage`](dugong_net::ErrorKind::Usage) if responses are still
+    ///   pending (read or [`discard`](Self::discard) them first, or
+    ///   [`disconnect`](Self::disconnect)); the connection is left as it
+    ///   was.
+    /// - What the state machine makes of the bytes that arrived unasked,
+    ///   such as [`Invalid`](dugong_net::ErrorKind::Invalid) (`data
+    ///   received with no request in flight`); the connection is closed all
+    ///   the same.
+    /// - The error that broke the connection earlier, if one did (it is
+    ///   closed all the same); an I/O error of the read.
+    pub fn close(&mut self) -> Result<(), Error> {
+        if matches!(&self.broken, Some(Error::Usage(m)) if *m == DISCONNECTED) {
+            return Ok(());
+        }
+        if self.error().is_none() && self.response_pending() {
+            return Err(Error::Usage(
+                "responses are still pending; read or discard them before close, or disconnect",
+            ));
+        }
+        let result = self.check().and_then(|()| self.check_unsolicited());
+        self.shut_down();
+        match result {
+            Ok(()) => {
+                self.broken = Some(Error::Usage(DISCONNECTED));
+                Ok(())
+            }
+            Err(error) => {
+                if self.broken.is_none() {
+                    self.fail(error.clone());
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// With no request in flight: takes what the transport has ready
+    /// without waiting and lets the state machine judge every byte
+    /// received (bytes that answer nothing are its error).
+    fn check_unsolicited(&mut self) -> Result<(), Error> {
+        if self.io.is_nonblocking() {
+            self.read_some()?;
+        }
+        self.proto.poll_event().map_err(Error::Protocol)?;
+        Ok(())
+    }
+
+    /// Shuts down the sending direction and drops the transport.
+    fn shut_down(&mut self) {
         let _ = self.io.shutdown_write();
         self.io = Box::new(Disconnected);
-        self.broken = Some(Error::Usage("the connection was disconnected"));
         if let Some(trace) = &self.trace {
             trace.note("disconnected");
         }
@@ -979,9 +1088,7 @@ impl Connection {
         if self.last_received.elapsed() >= IDLE_CHECK_AFTER {
             self.read_some()?;
         }
-        if let Err(e) = self.proto.poll_event() {
-            return Err(Error::Protocol(e));
-        }
+        self.proto.poll_event().map_err(Error::Protocol)?;
         if self.eof {
             return Err(Error::closed_while_sending());
         }

@@ -128,6 +128,7 @@ pub use builder::Builder;
 pub use conn::{BodyReader, BodyWriter, Connection};
 pub use dugong_net::{
     Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES,
+    DEFAULT_MAX_READ_ALL,
 };
 pub use split::{RecvHalf, SendHalf, SplitBodyReader};
 #[cfg(feature = "tls")]

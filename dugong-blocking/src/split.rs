@@ -348,14 +348,25 @@ impl RecvHalf {
         piece
     }
 
-    /// As [`Connection::read_all`].
+    /// As [`Connection::read_all`]: bounded by
+    /// [`Builder::max_read_all`](crate::Builder::max_read_all) (16 MiB by
+    /// default); a longer body fails with
+    /// [`Error::BodyTooLarge`] as soon as the bytes read pass the limit, and
+    /// breaks the connection (for both halves).
     ///
     /// # Errors
     ///
-    /// As [`Connection::read_body`].
+    /// As [`Connection::read_all`].
     pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let limit = self.shared.lock().max_read_all();
         let mut out = Vec::new();
         while let Some(piece) = self.read_chunk()? {
+            if piece.len() > limit - out.len() {
+                let error = self.shared.lock().read_all_too_large();
+                // A sending half waiting for room must see the break.
+                self.shared.signal_read();
+                return Err(error);
+            }
             out.extend_from_slice(&piece);
         }
         Ok(out)

@@ -86,6 +86,17 @@ pub enum Error {
         limit: usize,
     },
 
+    /// A body read whole (`read_all`, or a tokio `pipeline` response) was
+    /// longer than the configured limit (`Builder::max_read_all`, 16 MiB by
+    /// default). Detected as soon as the bytes read pass the limit; the rest
+    /// of the body is not read, and the connection is broken (use a
+    /// streaming reader for bodies that large).
+    #[error("response too large: body longer than {limit} bytes (the read_all limit)")]
+    BodyTooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+    },
+
     /// The caller used the connection the wrong way (for example, asked for
     /// the next response while the body of the current one is unread, or
     /// used a connection after `disconnect`).
@@ -210,7 +221,7 @@ impl Error {
             Error::Tls(_) => ErrorKind::Tls,
             Error::ProxyRefused { .. } => ErrorKind::Proxy,
             Error::InvalidUrl { .. } | Error::Usage(_) => ErrorKind::Usage,
-            Error::ReceiveBufferFull { .. } => ErrorKind::TooLarge,
+            Error::ReceiveBufferFull { .. } | Error::BodyTooLarge { .. } => ErrorKind::TooLarge,
         }
     }
 
@@ -332,6 +343,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_body_over_the_read_all_limit_is_too_large_and_names_the_limit() {
+        let e = Error::BodyTooLarge { limit: 16_777_216 };
+        let text = e.to_string();
+        assert!(text.starts_with("response too large: "), "{text}");
+        assert!(text.contains("16777216 bytes"), "{text}");
+        assert_eq!(e.kind().as_str(), "response too large");
+        assert_eq!(io::Error::from(e).kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
     fn kinds_and_temporariness() {
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         let denied = io::Error::from(io::ErrorKind::PermissionDenied);
@@ -345,6 +366,11 @@ mod tests {
                 false,
             ),
             (Error::TimedOut(Phase::Writing), ErrorKind::TimedOut, true),
+            (
+                Error::BodyTooLarge { limit: 10 },
+                ErrorKind::TooLarge,
+                false,
+            ),
             (
                 Error::HostNotFound {
                     host: "a.invalid".into(),

@@ -16,6 +16,9 @@ use crate::url::{Scheme, Url};
 /// The default bound on response bytes buffered while a write is blocked.
 pub const DEFAULT_MAX_BUFFERED: usize = 64 * 1024 * 1024;
 
+/// The default bound on the body `read_all` collects in memory (16 MiB).
+pub const DEFAULT_MAX_READ_ALL: usize = 16 * 1024 * 1024;
+
 /// The default bound on requests in flight for a split connection's
 /// sending half.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
@@ -104,6 +107,7 @@ pub struct Settings {
     timeout: Option<Duration>,
     config: Config,
     max_buffered: usize,
+    max_read_all: usize,
     window: Window,
     trace: TraceChoice,
     keep_secrets: bool,
@@ -151,6 +155,7 @@ impl Settings {
             timeout: None,
             config: Config::default(),
             max_buffered: DEFAULT_MAX_BUFFERED,
+            max_read_all: DEFAULT_MAX_READ_ALL,
             window: Window::default(),
             trace: TraceChoice::Env,
             keep_secrets: false,
@@ -214,6 +219,11 @@ impl Settings {
     /// The bound on bytes buffered while a write is blocked.
     pub fn set_max_buffered(&mut self, bytes: usize) {
         self.max_buffered = bytes;
+    }
+
+    /// The bound on the body `read_all` collects.
+    pub fn set_max_read_all(&mut self, bytes: usize) {
+        self.max_read_all = bytes;
     }
 
     /// The bound on requests in flight for a split sending half.
@@ -288,6 +298,11 @@ impl Settings {
     /// The bound on bytes buffered while a write is blocked.
     pub fn max_buffered(&self) -> usize {
         self.max_buffered
+    }
+
+    /// The bound on the body `read_all` collects.
+    pub fn max_read_all(&self) -> usize {
+        self.max_read_all
     }
 
     /// How far a pipelining sender may run ahead.
@@ -464,6 +479,20 @@ macro_rules! builder_settings_methods {
         /// instead of growing without bound.
         pub fn max_buffered(mut self, bytes: usize) -> Self {
             self.settings.set_max_buffered(bytes);
+            self
+        }
+
+        /// At most this many body bytes are collected by `read_all`
+        /// (default 16 MiB, [`DEFAULT_MAX_READ_ALL`](dugong_net::DEFAULT_MAX_READ_ALL)),
+        /// and by each response of a tokio `pipeline`. A body longer than
+        /// this fails, as soon as the bytes read pass the limit, with
+        /// [`Error::BodyTooLarge`](dugong_net::Error::BodyTooLarge) (kind
+        /// [`TooLarge`](dugong_net::ErrorKind::TooLarge): `response too
+        /// large: ...`), and the connection is broken: the rest of the body
+        /// is never read. Streaming readers (`read_body`, `read_chunk`, body
+        /// readers and streams, `discard`) are not limited.
+        pub fn max_read_all(mut self, bytes: usize) -> Self {
+            self.settings.set_max_read_all(bytes);
             self
         }
 

@@ -6,15 +6,17 @@
 //! cargo run -q -p dugong-tokio --example async_httpcat -- [--timeout SECS] [--proxy URL] [--cacert PEM] [--head] URL...
 //! ```
 //!
-//! Every request is sent before the first response is awaited. The exit
-//! status is 0 only if every response arrived complete; otherwise one line
-//! on stderr names what went wrong (`connection closed`, `invalid
-//! response`, `unsupported response`, `response too large`, `timed out`,
-//! `host not found`, `tls`, ...), and it is 2 for bad arguments. Without
-//! `--proxy`, `http_proxy`, `https_proxy` and `no_proxy` are honoured. With
-//! `--head`, HEAD requests are sent and the response heads printed instead
-//! of bodies. A long download shows its progress on stderr when stderr is
-//! a terminal.
+//! Every request is sent before the first response is awaited, and every
+//! connection is closed with `close` after its last response. The exit
+//! status is 0 only if every response arrived complete and no server sent
+//! more than it was asked for (a response to no request is an `invalid
+//! response`); otherwise one line on stderr names what went wrong
+//! (`connection closed`, `invalid response`, `unsupported response`,
+//! `response too large`, `timed out`, `host not found`, `tls`, ...), and
+//! it is 2 for bad arguments. Without `--proxy`, `http_proxy`,
+//! `https_proxy` and `no_proxy` are honoured. With `--head`, HEAD requests
+//! are sent and the response heads printed instead of bodies. A long
+//! download shows its progress on stderr when stderr is a terminal.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -173,6 +175,15 @@ async fn run(options: &Options) -> Result<(), (String, Error)> {
     out.flush()
         .await
         .map_err(|e| ("stdout".to_owned(), Error::io(e)))?;
+    // Every response is read: close each connection, which fails if the
+    // server sent more than it was asked for (such as a second response).
+    for origin in &mut origins {
+        if let Some(conn) = origin.conn.as_mut() {
+            conn.close()
+                .await
+                .map_err(|e| (origin.url.to_string(), e))?;
+        }
+    }
     Ok(())
 }
 

@@ -180,18 +180,24 @@ impl<T: Transport> Connection<T> {
         if self.response_pending() || self.send.shared.lock().proto.must_close() {
             return Ok(());
         }
+        self.check_unsolicited().await?;
+        if self.send.shared.lock().eof {
+            return Err(Error::closed_while_sending());
+        }
+        Ok(())
+    }
+
+    /// With no request in flight: takes what the transport has ready
+    /// (one read that does not wait) and lets the state machine judge
+    /// every byte received (bytes that answer nothing are its error).
+    async fn check_unsolicited(&mut self) -> Result<(), Error> {
         poll_fn(|cx| match self.recv.poll_fill(cx) {
             Poll::Pending => Poll::Ready(Ok(())),
             Poll::Ready(result) => Poll::Ready(result.map(|_| ())),
         })
         .await?;
         let mut core = self.send.shared.lock();
-        if let Err(e) = core.proto.poll_event() {
-            return Err(Error::Protocol(e));
-        }
-        if core.eof {
-            return Err(Error::closed_while_sending());
-        }
+        core.proto.poll_event().map_err(Error::Protocol)?;
         Ok(())
     }
 
@@ -430,7 +436,18 @@ impl<T: Transport> Connection<T> {
         poll_fn(|cx| recv.poll_read_chunk(cx, Some(&mut *send))).await
     }
 
-    /// Reads the rest of the current response's body.
+    /// Reads the rest of the current response's body into memory.
+    ///
+    /// The body is bounded by [`Builder::max_read_all`](crate::Builder::max_read_all)
+    /// (16 MiB by default): as soon as the bytes read pass it, the call
+    /// fails with [`Error::BodyTooLarge`] (kind
+    /// [`TooLarge`](dugong_net::ErrorKind::TooLarge)) without buffering more
+    /// than the limit and one received piece, and the connection is broken
+    /// (the rest of the body is never read; [`is_usable`](Self::is_usable)
+    /// is false and every later call returns that error). Read larger
+    /// bodies with [`read_chunk`](Self::read_chunk),
+    /// [`read_body`](Self::read_body), a [`body_reader`](Self::body_reader)
+    /// or a [`body_stream`](Self::body_stream), which are not limited.
     ///
     /// # Cancel safety
     ///
@@ -440,10 +457,11 @@ impl<T: Transport> Connection<T> {
     ///
     /// # Errors
     ///
-    /// As [`read_body`](Self::read_body).
+    /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         while let Some(piece) = self.read_chunk().await? {
+            self.recv.check_read_all(out.len(), piece.len())?;
             out.extend_from_slice(&piece);
         }
         Ok(out)
@@ -596,6 +614,10 @@ impl<T: Transport> Connection<T> {
     /// waiting at most a second). Every later call fails with a usage error
     /// until [`reconnect`](Self::reconnect).
     ///
+    /// Nothing is checked; [`close`](Self::close) ends a connection after
+    /// its last response and reports what the server sent that it should
+    /// not have.
+    ///
     /// # Cancel safety
     ///
     /// Cancel-safe: the connection is marked disconnected at once, and a
@@ -614,6 +636,69 @@ impl<T: Transport> Connection<T> {
         if let Some(mut writer) = self.send.writer.take() {
             let _ = tokio::time::timeout(SHUTDOWN_LIMIT, writer.shutdown()).await;
         }
+    }
+
+    /// Ends the connection cleanly once every response is read, and says
+    /// whether the server kept to the protocol until then.
+    ///
+    /// A server may send nothing on an idle connection but empty lines; a
+    /// response to no request (say, a second response to the one request,
+    /// or bytes after a response that announced `Connection: close`) is
+    /// only found by looking. `close` takes the bytes already received and
+    /// what the transport has ready without waiting for more (one read
+    /// that returns at once if nothing is there), lets the protocol state
+    /// machine judge them, then shuts the transport down as
+    /// [`disconnect`](Self::disconnect) does. A server that closed its side
+    /// is fine.
+    ///
+    /// Afterwards every call fails (with the error returned, or with a
+    /// usage error as after `disconnect`) until
+    /// [`reconnect`](Self::reconnect). Closing a connection that is already
+    /// closed or disconnected does nothing and returns `Ok`.
+    ///
+    /// # Cancel safety
+    ///
+    /// The check itself does not wait. Dropped while the transport shuts
+    /// down, the connection is closed all the same (the transport is
+    /// dropped), and the result of the check is lost.
+    ///
+    /// # Errors
+    ///
+    /// - [`Usage`](dugong_net::ErrorKind::Usage) if responses are still
+    ///   pending (read or [`discard`](Self::discard) them first, or
+    ///   `disconnect`); the connection is left as it was.
+    /// - What the state machine makes of the bytes that arrived unasked,
+    ///   such as [`Invalid`](dugong_net::ErrorKind::Invalid) (`data
+    ///   received with no request in flight`); the connection is closed all
+    ///   the same.
+    /// - The error that broke the connection earlier, if one did (it is
+    ///   closed all the same); an I/O error of the read.
+    pub async fn close(&mut self) -> Result<(), Error> {
+        let earlier = {
+            let core = self.send.shared.lock();
+            if matches!(&core.broken, Some(Error::Usage(m)) if *m == DISCONNECTED) {
+                return Ok(());
+            }
+            core.error()
+        };
+        if earlier.is_none() && self.response_pending() {
+            return Err(Error::Usage(
+                "responses are still pending; read or discard them before close, or disconnect",
+            ));
+        }
+        let result = match earlier {
+            Some(error) => Err(error),
+            None => self.check_unsolicited().await,
+        };
+        if let Err(error) = &result {
+            let shared = &self.send.shared;
+            let mut core = shared.lock();
+            if core.broken.is_none() {
+                shared.fail(&mut core, error.clone());
+            }
+        }
+        self.disconnect().await;
+        result
     }
 
     /// The negotiated TLS parameters and the server's certificates, for a

@@ -196,6 +196,7 @@ pub use builder::Builder;
 pub use conn::Connection;
 pub use dugong_net::{
     Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES,
+    DEFAULT_MAX_READ_ALL,
 };
 pub use pipeline::{FullResponse, Pipeline, Request};
 pub use recv::RecvHalf;

@@ -122,6 +122,12 @@ impl FullResponse {
 /// Requests with `Expect: 100-continue` work (the body goes out after the
 /// `100 Continue`), but hold back the requests after them until then.
 ///
+/// Each body is held in memory whole, so it is bounded as
+/// [`Connection::read_all`] is, by
+/// [`Builder::max_read_all`](crate::Builder::max_read_all) (16 MiB by
+/// default): a longer body ends the stream with [`Error::BodyTooLarge`] as
+/// soon as the bytes read pass the limit, and breaks the connection.
+///
 /// The stream ends after the last response, or after the first error: a
 /// closed connection's error ([`Error::closed`]) says which requests got no
 /// response and which of them are safe to send again on a new connection.
@@ -225,7 +231,8 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 match ready!(recv.poll_read_response(cx, Some(send), false)) {
                     Ok(Some(Head::Final(head))) => {
                         let expected = send.shared.lock().proto.body_remaining();
-                        self.current = Some((head, BodySoFar::new(expected)));
+                        let limit = send.shared.max_read_all;
+                        self.current = Some((head, BodySoFar::new(expected, limit)));
                     }
                     Ok(Some(Head::Continue(_))) => {}
                     Ok(None) => self.done = true,
@@ -237,7 +244,14 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 continue;
             };
             match ready!(recv.poll_read_chunk(cx, Some(send))) {
-                Ok(Some(piece)) => body.push(piece),
+                Ok(Some(piece)) => {
+                    if let Err(e) = recv.check_read_all(body.len(), piece.len()) {
+                        self.current = None;
+                        self.done = true;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    body.push(piece);
+                }
                 Ok(None) => {
                     let trailers = recv.trailers().cloned().unwrap_or_default();
                     // Invariant: `current` is Some in this branch.
@@ -293,13 +307,22 @@ enum Joined {
 
 impl BodySoFar {
     /// A body of `expected` bytes, if that is known
-    /// ([`dugong_proto::Connection::body_remaining`] right after the head).
-    fn new(expected: Option<u64>) -> BodySoFar {
+    /// ([`dugong_proto::Connection::body_remaining`] right after the head),
+    /// that may not grow past `limit` bytes.
+    fn new(expected: Option<u64>, limit: usize) -> BodySoFar {
+        let most = PRESIZE_MAX.min(limit);
         BodySoFar {
-            expected: expected.map_or(0, |n| {
-                usize::try_from(n).map_or(PRESIZE_MAX, |n| n.min(PRESIZE_MAX))
-            }),
+            expected: expected.map_or(0, |n| usize::try_from(n).map_or(most, |n| n.min(most))),
             state: Joined::Empty,
+        }
+    }
+
+    /// The bytes so far.
+    fn len(&self) -> usize {
+        match &self.state {
+            Joined::Empty => 0,
+            Joined::One(piece) => piece.len(),
+            Joined::Many(joined) => joined.len(),
         }
     }
 

@@ -227,7 +227,12 @@ impl<T: Transport> RecvHalf<T> {
         poll_fn(|cx| self.poll_read_chunk(cx, None)).await
     }
 
-    /// Reads the rest of the current response's body.
+    /// Reads the rest of the current response's body into memory, bounded
+    /// as [`Connection::read_all`](crate::Connection::read_all) is (by
+    /// [`Builder::max_read_all`](crate::Builder::max_read_all), 16 MiB by
+    /// default): a longer body fails with [`Error::BodyTooLarge`] as soon
+    /// as the bytes read pass the limit, and breaks the connection (for
+    /// both halves).
     ///
     /// # Cancel safety
     ///
@@ -237,10 +242,11 @@ impl<T: Transport> RecvHalf<T> {
     ///
     /// # Errors
     ///
-    /// As [`read_body`](Self::read_body).
+    /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         while let Some(piece) = self.read_chunk().await? {
+            self.check_read_all(out.len(), piece.len())?;
             out.extend_from_slice(&piece);
         }
         Ok(out)
@@ -308,6 +314,21 @@ impl<T: Transport> RecvHalf<T> {
 
     // ----- internals ----------------------------------------------------------
 
+    /// Before a piece of `more` bytes joins `so_far` bytes of a body read
+    /// whole: past the `max_read_all` bound, breaks the connection
+    /// (dropping what was received of the body, so nothing of it is read
+    /// as if it were whole) and returns [`Error::BodyTooLarge`].
+    pub(crate) fn check_read_all(&mut self, so_far: usize, more: usize) -> Result<(), Error> {
+        let limit = self.shared.max_read_all;
+        if more <= limit.saturating_sub(so_far) {
+            return Ok(());
+        }
+        self.pending = Bytes::new();
+        let shared = &*self.shared;
+        let mut core = shared.lock();
+        Err(shared.fail(&mut core, Error::BodyTooLarge { limit }))
+    }
+
     pub(crate) fn poll_read_response(
         &mut self,
         cx: &mut Context<'_>,
@@ -316,6 +337,8 @@ impl<T: Transport> RecvHalf<T> {
     ) -> Poll<Result<Option<Head>, Error>> {
         loop {
             if self.in_body {
+                // A broken connection says why, whatever the caller did.
+                self.shared.lock().check()?;
                 if !self.abandoned {
                     return Poll::Ready(Err(Error::Usage(
                         "the previous response's body is not read to its end; read or discard it",

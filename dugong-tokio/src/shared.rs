@@ -21,6 +21,7 @@ pub(crate) struct Setup {
     pub(crate) host: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
+    pub(crate) max_read_all: usize,
     pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     pub(crate) extras: RequestExtras,
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     /// "No data moved for this long" fails the connection.
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
+    /// The bound on a body read whole (`read_all`, `pipeline`).
+    pub(crate) max_read_all: usize,
     pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     /// The origin of the clock handed to the state machine.
@@ -104,6 +107,7 @@ impl Shared {
             }),
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
+            max_read_all: setup.max_read_all,
             window: setup.window,
             trace: setup.trace,
             started: now,

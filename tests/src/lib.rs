@@ -34,7 +34,7 @@ mod util;
 
 pub use canned::{rss_kib, CannedServer};
 pub use examples::example;
-pub use hostile::{hostile_cases, HostileCase, Outcome, HOSTILE_TIMEOUT};
+pub use hostile::{hostile_cases, panic_message, HostileCase, Outcome, AT_ONCE, HOSTILE_TIMEOUT};
 pub use hyper_server::{body_byte, expected_body, unrelated_ca_pem, HyperServer, TlsServer};
 pub use nginx::Nginx;
 pub use proxy::Proxy;

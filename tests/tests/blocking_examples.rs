@@ -188,3 +188,37 @@ fn httpcat_honours_http_proxy_and_no_proxy_from_the_environment() {
         "no_proxy bypasses the proxy: {seen}"
     );
 }
+
+/// A server that answers the one `GET` and, in the same write, sends a
+/// second response nobody asked for: the body of the first is written, but
+/// closing the connection finds the second, so the exit status is 1 with
+/// one line naming an invalid response. The connection stays open, so the
+/// check must not wait for more.
+#[test]
+fn httpcat_fails_on_an_unsolicited_second_response() {
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        Step::Send([ok.as_slice(), ok].concat()),
+        Step::StallForever,
+    ]);
+    let url = format!("http://{}/", server.addr());
+    let output = httpcat(&[&url]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains(&format!("httpcat: {url}: invalid response: ")),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
+    assert_eq!(output.stdout, b"ok");
+    // A server that sends nothing more is fine.
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        Step::Send(ok.to_vec()),
+        Step::StallForever,
+    ]);
+    let output = httpcat(&[&format!("http://{}/", server.addr())]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"ok");
+}

@@ -5,10 +5,13 @@
 //! pipelined sequence cut after every byte offset delivers exactly the
 //! responses completed before the cut, then a closed error naming the rest.
 
+use std::time::Instant;
+
 use dugong_blocking::dugong_proto::Fate;
 use dugong_blocking::{Blocking, Body, Builder, Connection, Error};
 use dugong_tests::{
-    hostile_cases, sequences, CutStream, HostileCase, ScriptServer, Sequence, HOSTILE_TIMEOUT,
+    hostile_cases, panic_message, sequences, CutStream, HostileCase, ScriptServer, Sequence,
+    HOSTILE_TIMEOUT,
 };
 
 const NO_FIELDS: [(&str, &str); 0] = [];
@@ -32,50 +35,88 @@ fn read_all_responses(conn: &mut Connection, count: usize) -> (Vec<(u16, Vec<u8>
     (complete, None)
 }
 
-fn run_case(case: &HostileCase) {
+/// How the harness looks for an error that shows only after the last
+/// response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// `close`, which judges what arrived unasked.
+    Close,
+    /// One more `GET` (if the connection still takes requests; `close`
+    /// otherwise).
+    NextRequest,
+}
+
+/// Runs one case; returns whether the responses ended without an error
+/// (so that the error, if any, was found by the probe).
+fn run_case(case: &HostileCase, probe: Probe) -> bool {
     let server = ScriptServer::start(case.script.clone());
     let mut conn = Builder::new("127.0.0.1", server.addr().port())
         .timeout(HOSTILE_TIMEOUT)
         .no_trace()
         .connect()
         .unwrap();
+    let started = Instant::now();
     for method in &case.requests {
         conn.send_request(method, "/", NO_FIELDS, Body::Empty)
             .unwrap();
     }
     let (complete, mut error) = read_all_responses(&mut conn, case.requests.len());
-    if error.is_none() && case.outcome.error.is_some() {
-        // Some errors only show on the next use of the connection.
-        error = conn
-            .send_request("GET", "/", NO_FIELDS, Body::Empty)
-            .and_then(|_| conn.read_response())
-            .err();
+    let late = error.is_none();
+    if late {
+        error = if probe == Probe::NextRequest && conn.is_usable() {
+            conn.send_request("GET", "/", NO_FIELDS, Body::Empty)
+                .and_then(|_| conn.read_response())
+                .err()
+        } else {
+            conn.close().err()
+        };
     }
+    let elapsed = started.elapsed();
+    let context = format!("{} ({probe:?})", case.name);
     assert_eq!(
         complete, case.outcome.complete,
-        "{}: complete responses",
-        case.name
+        "{context}: complete responses"
     );
     let kind = error.as_ref().map(|e| e.kind().as_str());
-    assert_eq!(kind, case.outcome.error, "{}: error {error:?}", case.name);
+    assert_eq!(kind, case.outcome.error, "{context}: error {error:?}");
+    if let Some(within) = case.outcome.within {
+        assert!(elapsed < within, "{context}: the error took {elapsed:?}");
+    }
     if let Some(error) = error {
-        assert!(!conn.is_usable(), "{}: usable after {error}", case.name);
+        assert!(!conn.is_usable(), "{context}: usable after {error}");
         let again = conn.send_request("GET", "/", NO_FIELDS, Body::Empty);
         assert!(
             again.is_err(),
-            "{}: a new request was accepted after {error}",
-            case.name
+            "{context}: a new request was accepted after {error}"
         );
+    } else {
+        assert!(!conn.is_usable(), "{context}: usable after close");
     }
+    late
 }
 
 #[test]
 fn every_hostile_case_gives_the_expected_error() {
     let cases = hostile_cases();
-    assert!(cases.len() >= 18);
+    assert!(cases.len() >= 29);
+    let mut failures = Vec::new();
     for case in &cases {
-        run_case(case);
+        let outcome = std::panic::catch_unwind(|| {
+            let late = run_case(case, Probe::Close);
+            if late && case.outcome.error.is_some() {
+                run_case(case, Probe::NextRequest);
+            }
+        });
+        if let Err(panic) = outcome {
+            failures.push(panic_message(&*panic));
+        }
     }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Runs a sequence against a stream cut after `cut` bytes, read `piece`

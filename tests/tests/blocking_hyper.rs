@@ -593,3 +593,129 @@ fn http_crate_requests_in_and_response_heads_out() {
         "{seen}"
     );
 }
+
+/// The error of a body over the `read_all` limit: kind "too large", a
+/// message that names the limit in bytes.
+fn assert_too_large(error: &dugong_blocking::Error, limit: usize) {
+    assert_eq!(error.kind(), ErrorKind::TooLarge, "{error}");
+    let text = error.to_string();
+    assert!(text.starts_with("response too large: "), "{text}");
+    assert!(text.contains(&format!("{limit} bytes")), "{text}");
+}
+
+/// After a body over the limit, the connection is broken: nothing of the
+/// body is handed out, and every later call repeats the error.
+fn assert_broken_by_too_large(conn: &mut Connection, limit: usize) {
+    assert!(!conn.is_usable());
+    assert_too_large(&conn.error().expect("the connection is broken"), limit);
+    assert_too_large(&conn.read_chunk().unwrap_err(), limit);
+    assert_too_large(&conn.read_body(&mut [0; 100]).unwrap_err(), limit);
+    assert_too_large(&conn.read_all().unwrap_err(), limit);
+    assert_too_large(&conn.read_response().unwrap_err(), limit);
+    let again = conn.send_request("GET", "/size/1", NO_FIELDS, Body::Empty);
+    assert_too_large(&again.unwrap_err(), limit);
+}
+
+/// `read_all` is bounded by `Builder::max_read_all`: a body of exactly the
+/// limit is read, one byte more fails (for a `Content-Length` body and a
+/// chunked one) and breaks the connection.
+#[test]
+fn read_all_is_bounded_by_max_read_all() {
+    let server = HyperServer::start();
+    let limit = 3000;
+    for route in ["size", "chunked"] {
+        let mut conn = Builder::new("127.0.0.1", server.addr().port())
+            .timeout(Duration::from_secs(10))
+            .max_read_all(limit)
+            .no_trace()
+            .connect()
+            .unwrap();
+        let at_limit = format!("/{route}/{limit}");
+        assert_eq!(get(&mut conn, &at_limit), (200, expected_body(3000)));
+        // Streaming readers are not bounded.
+        conn.send_request("GET", &format!("/{route}/10000"), NO_FIELDS, Body::Empty)
+            .unwrap();
+        conn.read_response().unwrap();
+        let mut streamed = Vec::new();
+        conn.body_reader().read_to_end(&mut streamed).unwrap();
+        assert_eq!(streamed, expected_body(10000), "{route}");
+        assert!(conn.is_usable());
+        conn.send_request("GET", &format!("/{route}/3001"), NO_FIELDS, Body::Empty)
+            .unwrap();
+        assert_eq!(conn.read_response().unwrap().status(), 200);
+        assert_too_large(&conn.read_all().unwrap_err(), limit);
+        assert_broken_by_too_large(&mut conn, limit);
+    }
+}
+
+/// The default bound is 16 MiB.
+#[test]
+fn read_all_is_bounded_by_16_mib_by_default() {
+    assert_eq!(dugong_blocking::DEFAULT_MAX_READ_ALL, 16 << 20);
+    let server = HyperServer::start();
+    let mut conn = connect(&server);
+    conn.send_request("GET", "/size/16777217", NO_FIELDS, Body::Empty)
+        .unwrap();
+    conn.read_response().unwrap();
+    assert_too_large(&conn.read_all().unwrap_err(), 16 << 20);
+    assert!(!conn.is_usable());
+}
+
+/// The receiving half of a split connection is bounded the same way, and
+/// the break reaches the sending half.
+#[test]
+fn split_read_all_is_bounded_by_max_read_all() {
+    let server = HyperServer::start();
+    let limit = 3000;
+    for route in ["size", "chunked"] {
+        let conn = Builder::new("127.0.0.1", server.addr().port())
+            .timeout(Duration::from_secs(10))
+            .max_read_all(limit)
+            .no_trace()
+            .connect()
+            .unwrap();
+        let (mut send, mut recv) = conn.split().unwrap();
+        for size in [3000, 3001] {
+            send.send_request("GET", &format!("/{route}/{size}"), NO_FIELDS, Body::Empty)
+                .unwrap();
+        }
+        recv.read_response().unwrap();
+        assert_eq!(recv.read_all().unwrap(), expected_body(3000), "{route}");
+        recv.read_response().unwrap();
+        assert_too_large(&recv.read_all().unwrap_err(), limit);
+        assert!(!send.is_usable());
+        assert_too_large(&recv.read_all().unwrap_err(), limit);
+        assert_too_large(&recv.read_chunk().unwrap_err(), limit);
+        let again = send.send_request("GET", "/size/1", NO_FIELDS, Body::Empty);
+        assert_too_large(&again.unwrap_err(), limit);
+    }
+}
+
+/// `close` with responses pending is a usage error that leaves the
+/// connection alone; once they are read, it closes cleanly, and a second
+/// `close` does nothing.
+#[test]
+fn close_after_the_last_response() {
+    let server = HyperServer::start();
+    let mut conn = connect(&server);
+    conn.send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+        .unwrap();
+    let early = conn.close().unwrap_err();
+    assert_eq!(early.kind(), ErrorKind::Usage, "{early}");
+    assert!(conn.is_usable());
+    conn.read_response().unwrap();
+    let early = conn.close().unwrap_err();
+    assert_eq!(early.kind(), ErrorKind::Usage, "{early}");
+    assert_eq!(conn.read_all().unwrap(), expected_body(5));
+    conn.close().unwrap();
+    assert!(!conn.is_usable());
+    conn.close().unwrap();
+    let after = conn
+        .send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+        .unwrap_err();
+    assert_eq!(after.kind(), ErrorKind::Usage, "{after}");
+    // A closed connection can be opened again.
+    conn.reconnect().unwrap();
+    assert_eq!(get(&mut conn, "/size/3"), (200, expected_body(3)));
+    conn.close().unwrap();
+}

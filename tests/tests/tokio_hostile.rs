@@ -1,8 +1,11 @@
 //! dugong-tokio against the shared hostile matrix and the truncation sweep
 //! (the same tables as `blocking_hostile.rs`).
 
+use std::time::Instant;
+
 use dugong_tests::{
-    hostile_cases, sequences, CutStream, HostileCase, ScriptServer, Sequence, HOSTILE_TIMEOUT,
+    hostile_cases, panic_message, sequences, CutStream, HostileCase, ScriptServer, Sequence,
+    HOSTILE_TIMEOUT,
 };
 use dugong_tokio::dugong_proto::Fate;
 use dugong_tokio::{Body, Builder, Connection, Error, Transport};
@@ -31,7 +34,20 @@ async fn read_all_responses<T: Transport>(
     (complete, None)
 }
 
-async fn run_case(case: &HostileCase) {
+/// How the harness looks for an error that shows only after the last
+/// response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// `close`, which judges what arrived unasked.
+    Close,
+    /// One more `GET` (if the connection still takes requests; `close`
+    /// otherwise).
+    NextRequest,
+}
+
+/// Runs one case; returns whether the responses ended without an error
+/// (so that the error, if any, was found by the probe).
+async fn run_case(case: &HostileCase, probe: Probe) -> bool {
     let server = ScriptServer::start(case.script.clone());
     let mut conn = Builder::new("127.0.0.1", server.addr().port())
         .timeout(HOSTILE_TIMEOUT)
@@ -39,44 +55,75 @@ async fn run_case(case: &HostileCase) {
         .connect()
         .await
         .unwrap();
+    let started = Instant::now();
     for method in &case.requests {
         conn.send_request(method, "/", NO_FIELDS, Body::Empty)
             .await
             .unwrap();
     }
     let (complete, mut error) = read_all_responses(&mut conn, case.requests.len()).await;
-    if error.is_none() && case.outcome.error.is_some() {
-        // Some errors only show on the next use of the connection.
-        error = match conn.send_request("GET", "/", NO_FIELDS, Body::Empty).await {
-            Err(e) => Some(e),
-            Ok(_) => conn.read_response().await.err(),
+    let late = error.is_none();
+    if late {
+        error = if probe == Probe::NextRequest && conn.is_usable() {
+            match conn.send_request("GET", "/", NO_FIELDS, Body::Empty).await {
+                Err(e) => Some(e),
+                Ok(_) => conn.read_response().await.err(),
+            }
+        } else {
+            conn.close().await.err()
         };
     }
+    let elapsed = started.elapsed();
+    let context = format!("{} ({probe:?})", case.name);
     assert_eq!(
         complete, case.outcome.complete,
-        "{}: complete responses",
-        case.name
+        "{context}: complete responses"
     );
     let kind = error.as_ref().map(|e| e.kind().as_str());
-    assert_eq!(kind, case.outcome.error, "{}: error {error:?}", case.name);
+    assert_eq!(kind, case.outcome.error, "{context}: error {error:?}");
+    if let Some(within) = case.outcome.within {
+        assert!(elapsed < within, "{context}: the error took {elapsed:?}");
+    }
     if let Some(error) = error {
-        assert!(!conn.is_usable(), "{}: usable after {error}", case.name);
+        assert!(!conn.is_usable(), "{context}: usable after {error}");
         let again = conn.send_request("GET", "/", NO_FIELDS, Body::Empty).await;
         assert!(
             again.is_err(),
-            "{}: a new request was accepted after {error}",
-            case.name
+            "{context}: a new request was accepted after {error}"
         );
+    } else {
+        assert!(!conn.is_usable(), "{context}: usable after close");
     }
+    late
 }
 
 #[tokio::test]
 async fn every_hostile_case_gives_the_expected_error() {
     let cases = hostile_cases();
-    assert!(cases.len() >= 18);
-    for case in &cases {
-        run_case(case).await;
+    assert!(cases.len() >= 29);
+    let mut failures = Vec::new();
+    for case in cases {
+        // Each case in a task of its own, so that a failed one is
+        // reported and the others still run.
+        let run = tokio::spawn(async move {
+            let late = run_case(&case, Probe::Close).await;
+            if late && case.outcome.error.is_some() {
+                run_case(&case, Probe::NextRequest).await;
+            }
+        });
+        if let Err(e) = run.await {
+            match e.try_into_panic() {
+                Ok(panic) => failures.push(panic_message(&*panic)),
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
     }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 async fn run_cut(sequence: &Sequence, wire: &[u8], cut: usize, piece: usize) {

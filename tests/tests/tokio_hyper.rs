@@ -13,6 +13,8 @@ use dugong_tokio::{
 use futures_core::Stream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+const NO_FIELDS: [(&str, &str); 0] = [];
+
 /// Every test runs under this bound, so a hang is a failure, not a stuck
 /// run.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -861,6 +863,143 @@ async fn http_crate_requests_in_and_response_heads_out() {
         assert_eq!(response.status(), http::StatusCode::OK);
         assert_eq!(response.headers()["x-received-length"], "8");
         assert_eq!(response.body(), b"put body");
+    })
+    .await;
+}
+
+/// The error of a body over the `read_all` limit: kind "too large", a
+/// message that names the limit in bytes.
+fn assert_too_large(error: &Error, limit: usize) {
+    assert_eq!(error.kind(), ErrorKind::TooLarge, "{error}");
+    let text = error.to_string();
+    assert!(text.starts_with("response too large: "), "{text}");
+    assert!(text.contains(&format!("{limit} bytes")), "{text}");
+}
+
+async fn connect_with_limit(server: &HyperServer, limit: usize) -> Connection {
+    Builder::new("127.0.0.1", server.addr().port())
+        .timeout(Duration::from_secs(20))
+        .max_read_all(limit)
+        .no_trace()
+        .connect()
+        .await
+        .expect("connect to the hyper server")
+}
+
+/// `read_all` is bounded by `Builder::max_read_all`: a body of exactly the
+/// limit is read, one byte more fails (for a `Content-Length` body and a
+/// chunked one) and breaks the connection: nothing of the body is handed
+/// out, and every later call repeats the error.
+#[tokio::test]
+async fn read_all_is_bounded_by_max_read_all() {
+    let server = HyperServer::start();
+    bounded(async {
+        let limit = 3000;
+        for route in ["size", "chunked"] {
+            let mut conn = connect_with_limit(&server, limit).await;
+            let (head, body) = get(&mut conn, &format!("/{route}/{limit}")).await;
+            assert_eq!((head.status(), body), (200, expected_body(3000)));
+            // Streaming readers are not bounded.
+            conn.send_request("GET", &format!("/{route}/10000"), NO_FIELDS, Body::Empty)
+                .await
+                .unwrap();
+            conn.read_response().await.unwrap();
+            let mut streamed = Vec::new();
+            conn.body_reader().read_to_end(&mut streamed).await.unwrap();
+            assert_eq!(streamed, expected_body(10000), "{route}");
+            assert!(conn.is_usable());
+            conn.send_request("GET", &format!("/{route}/3001"), NO_FIELDS, Body::Empty)
+                .await
+                .unwrap();
+            assert_eq!(conn.read_response().await.unwrap().status(), 200);
+            assert_too_large(&conn.read_all().await.unwrap_err(), limit);
+            assert!(!conn.is_usable());
+            assert_too_large(&conn.error().expect("broken"), limit);
+            assert_too_large(&conn.read_chunk().await.unwrap_err(), limit);
+            assert_too_large(&conn.read_body(&mut [0; 100]).await.unwrap_err(), limit);
+            assert_too_large(&conn.read_all().await.unwrap_err(), limit);
+            assert_too_large(&conn.read_response().await.unwrap_err(), limit);
+            let again = conn
+                .send_request("GET", "/size/1", NO_FIELDS, Body::Empty)
+                .await;
+            assert_too_large(&again.unwrap_err(), limit);
+        }
+    })
+    .await;
+}
+
+/// The receiving half of a split connection, and the `pipeline` stream
+/// (which holds whole bodies), are bounded the same way.
+#[tokio::test]
+async fn split_and_pipeline_bodies_are_bounded_by_max_read_all() {
+    let server = HyperServer::start();
+    bounded(async {
+        let limit = 3000;
+        for route in ["size", "chunked"] {
+            let (mut send, mut recv) = connect_with_limit(&server, limit).await.split();
+            for size in [3000, 3001] {
+                send.send_request("GET", &format!("/{route}/{size}"), NO_FIELDS, Body::Empty)
+                    .await
+                    .unwrap();
+            }
+            recv.read_response().await.unwrap();
+            assert_eq!(recv.read_all().await.unwrap(), expected_body(3000));
+            recv.read_response().await.unwrap();
+            assert_too_large(&recv.read_all().await.unwrap_err(), limit);
+            assert!(!recv.is_usable());
+            assert_too_large(&recv.read_chunk().await.unwrap_err(), limit);
+            let again = send
+                .send_request("GET", "/size/1", NO_FIELDS, Body::Empty)
+                .await;
+            assert_too_large(&again.unwrap_err(), limit);
+
+            let mut conn = connect_with_limit(&server, limit).await;
+            let requests = [3000, 3001, 5].map(|n| Request::get(format!("/{route}/{n}")));
+            let mut responses = conn.pipeline(requests, 3);
+            let first = responses.next().await.unwrap().unwrap();
+            assert_eq!(first.body().as_ref(), expected_body(3000).as_slice());
+            let second = responses.next().await.unwrap().unwrap_err();
+            assert_too_large(&second, limit);
+            assert!(responses.next().await.is_none());
+            drop(responses);
+            assert!(!conn.is_usable());
+            assert_too_large(&conn.read_response().await.unwrap_err(), limit);
+        }
+    })
+    .await;
+}
+
+/// `close` with responses pending is a usage error that leaves the
+/// connection alone; once they are read, it closes cleanly, and a second
+/// `close` does nothing.
+#[tokio::test]
+async fn close_after_the_last_response() {
+    let server = HyperServer::start();
+    bounded(async {
+        let mut conn = connect(&server).await;
+        conn.send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+            .await
+            .unwrap();
+        let early = conn.close().await.unwrap_err();
+        assert_eq!(early.kind(), ErrorKind::Usage, "{early}");
+        assert!(conn.is_usable());
+        conn.read_response().await.unwrap();
+        let early = conn.close().await.unwrap_err();
+        assert_eq!(early.kind(), ErrorKind::Usage, "{early}");
+        assert_eq!(conn.read_all().await.unwrap(), expected_body(5));
+        conn.close().await.unwrap();
+        assert!(!conn.is_usable());
+        conn.close().await.unwrap();
+        let after = conn
+            .send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+            .await
+            .unwrap_err();
+        assert_eq!(after.kind(), ErrorKind::Usage, "{after}");
+        // A closed connection can be opened again.
+        conn.reconnect().await.unwrap();
+        let (head, body) = get(&mut conn, "/size/3").await;
+        assert_eq!((head.status(), body), (200, expected_body(3)));
+        conn.close().await.unwrap();
     })
     .await;
 }
