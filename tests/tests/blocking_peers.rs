@@ -105,8 +105,10 @@ fn nginx_static_files_pipelined_with_head() {
         ]),
         "nginx"
     );
+    // The 64 MiB body is read whole: past read_all's 16 MiB default.
     let mut conn = Builder::new("127.0.0.1", nginx.addr().port())
         .timeout(TIMEOUT)
+        .max_read_all(big.len())
         .no_trace()
         .connect()
         .unwrap();
