@@ -139,6 +139,7 @@ mod error;
 mod event;
 mod head;
 mod recv;
+mod request;
 mod send;
 mod time;
 
@@ -150,6 +151,6 @@ pub use error::{
     Timeout, Unanswered, Unsupported,
 };
 pub use event::{Event, Headers, RequestId, Response, Version};
-pub use head::HeaderField;
+pub use request::HeaderField;
 pub use send::{Body, Segments};
 pub use time::Instant;

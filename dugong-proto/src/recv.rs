@@ -25,8 +25,8 @@ use crate::config::Config;
 use crate::error::{Error, InvalidResponse, Limit, Unsupported};
 use crate::event::RequestId;
 use crate::event::{Headers, Response, Version};
-use crate::head::RequestFacts;
 use crate::head::{self, Section, SectionScan, TransferEncoding};
+use crate::request::RequestFacts;
 
 /// The request a response is read for.
 #[derive(Debug, Clone, Copy)]

@@ -24,7 +24,8 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{Error, InvalidRequest, StateError};
 use crate::event::RequestId;
-use crate::head::{self, BodyFraming, HeadOptions, HeaderField, RequestFacts};
+use crate::head;
+use crate::request::{self, BodyFraming, HeadOptions, HeaderField, RequestFacts};
 
 /// The body of a request, chosen by the caller. It decides the framing
 /// header, so callers never write `Content-Length` or `Transfer-Encoding`
@@ -232,7 +233,7 @@ impl Sender {
         let tail_start = self.queued - self.tail.len() as u64;
         let before = self.tail.len();
         let facts =
-            head::write_request_head(&mut self.tail, method, target, headers, framing, options)
+            request::write_request_head(&mut self.tail, method, target, headers, framing, options)
                 .map_err(Error::InvalidRequest)?;
         self.queued += (self.tail.len() - before) as u64;
         if let Some(secrets) = &mut self.secrets {
