@@ -3,11 +3,8 @@
 //! Everything here is a pure function of bytes; the state machines in
 //! `send.rs` and `recv.rs` decide when to call what.
 
-use bytes::{BufMut, BytesMut};
-
-use crate::error::{Arrived, Error, InvalidRequest, InvalidResponse, Limit};
+use crate::error::{Arrived, Error, InvalidResponse, Limit};
 use crate::event::Version;
-use crate::request::{check_field, put_field, HeaderField};
 
 /// Byte classes, one table lookup each.
 const TOKEN: u8 = 1;
@@ -871,55 +868,13 @@ fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidR
     Ok(current)
 }
 
-/// Parses a chunk-size line (without its CRLF): hex digits, then optional
-/// extensions `;name[=value]` with optional whitespace before `;` and
-/// around `=` (RFC 9112 §7.1.1); nothing may end the line but a name or a
-/// value.
-pub(crate) fn parse_chunk_size(line: &[u8]) -> Result<u64, InvalidResponse> {
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 {
-        return Err(InvalidResponse::ChunkSize);
-    }
-    let mut size: u64 = 0;
-    for &d in &line[..digits] {
-        let v = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => d - b'A' + 10,
-        };
-        size = size
-            .checked_mul(16)
-            .and_then(|s| s.checked_add(u64::from(v)))
-            .ok_or(InvalidResponse::ChunkSizeOverflow)?;
-    }
-    // `*( BWS ";" BWS name [ BWS "=" BWS value ] )` to the end: whitespace
-    // only where a `;` or `=` follows it (or, after `;` and `=`, precedes
-    // a name or value), never at the end of the line.
-    let mut rest = &line[digits..];
-    while !rest.is_empty() {
-        let Some((&b';', after)) = skip_ows(rest).split_first() else {
-            return Err(InvalidResponse::ChunkSize);
-        };
-        rest = skip_token(skip_ows(after)).ok_or(InvalidResponse::ChunkSize)?;
-        if let Some((&b'=', value)) = skip_ows(rest).split_first() {
-            let value = skip_ows(value);
-            rest = if value.first() == Some(&b'"') {
-                skip_quoted(value).ok_or(InvalidResponse::ChunkSize)?
-            } else {
-                skip_token(value).ok_or(InvalidResponse::ChunkSize)?
-            };
-        }
-    }
-    Ok(size)
-}
-
-fn skip_ows(bytes: &[u8]) -> &[u8] {
+pub(crate) fn skip_ows(bytes: &[u8]) -> &[u8] {
     let n = bytes.iter().take_while(|&&b| is_ows(b)).count();
     &bytes[n..]
 }
 
 /// Skips a non-empty token; `None` if there is none.
-fn skip_token(bytes: &[u8]) -> Option<&[u8]> {
+pub(crate) fn skip_token(bytes: &[u8]) -> Option<&[u8]> {
     let n = bytes
         .iter()
         .take_while(|&&b| CLASS[b as usize] & TOKEN != 0)
@@ -928,7 +883,7 @@ fn skip_token(bytes: &[u8]) -> Option<&[u8]> {
 }
 
 /// Skips a quoted-string starting at `bytes[0] == b'"'`.
-fn skip_quoted(bytes: &[u8]) -> Option<&[u8]> {
+pub(crate) fn skip_quoted(bytes: &[u8]) -> Option<&[u8]> {
     let mut i = 1;
     while i < bytes.len() {
         match bytes[i] {
@@ -945,70 +900,6 @@ fn skip_quoted(bytes: &[u8]) -> Option<&[u8]> {
         }
     }
     None
-}
-
-/// Fields that must not be sent as trailers (RFC 9110 §6.5.1): framing,
-/// routing, connection control, authentication and content metadata.
-const FORBIDDEN_TRAILERS: &[&[u8]] = &[
-    b"content-length",
-    b"transfer-encoding",
-    b"host",
-    b"connection",
-    b"keep-alive",
-    b"upgrade",
-    b"te",
-    b"trailer",
-    b"expect",
-    b"authorization",
-    b"proxy-authorization",
-    b"content-encoding",
-    b"content-type",
-    b"content-range",
-];
-
-/// Appends the last chunk and trailer section of a chunked body. On error
-/// `out` is left as it was.
-pub(crate) fn write_last_chunk<I>(out: &mut BytesMut, trailers: I) -> Result<(), InvalidRequest>
-where
-    I: IntoIterator,
-    I::Item: HeaderField,
-{
-    let start = out.len();
-    out.put_slice(b"0\r\n");
-    for field in trailers {
-        let (name, value) = (field.name(), field.value());
-        let checked = check_field(name, value).and_then(|()| {
-            if FORBIDDEN_TRAILERS
-                .iter()
-                .any(|f| name.eq_ignore_ascii_case(f))
-            {
-                Err(InvalidRequest::ForbiddenTrailer)
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(e) = checked {
-            out.truncate(start);
-            return Err(e);
-        }
-        put_field(out, name, value);
-    }
-    out.put_slice(b"\r\n");
-    Ok(())
-}
-
-pub(crate) fn put_hex(out: &mut BytesMut, mut n: u64) {
-    let mut digits = [0u8; 16];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b"0123456789abcdef"[(n & 0xf) as usize];
-        n >>= 4;
-        if n == 0 {
-            break;
-        }
-    }
-    out.put_slice(&digits[i..]);
 }
 
 #[cfg(test)]

@@ -133,6 +133,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod chunked;
 mod config;
 mod conn;
 mod error;

@@ -21,6 +21,7 @@
 
 use bytes::{Bytes, BytesMut};
 
+use crate::chunked::{Dechunker, Step};
 use crate::config::Config;
 use crate::error::{Error, InvalidResponse, Limit, Unsupported};
 use crate::event::RequestId;
@@ -89,17 +90,10 @@ enum RecvState {
 enum BodyState {
     Empty,
     Length(u64),
-    Chunked(Chunk),
+    /// The chunk framing is read by the [`Dechunker`]; its trailer
+    /// section by [`Receiver::scan`].
+    Chunked(Dechunker),
     UntilClose,
-}
-
-#[derive(Debug)]
-enum Chunk {
-    Size,
-    Data(u64),
-    DataEnd,
-    /// Reading the trailer section, with [`Receiver::scan`].
-    Trailers,
 }
 
 /// The receive side of a connection.
@@ -181,9 +175,10 @@ impl Receiver {
         }
         match &self.state {
             RecvState::Body { body, .. } => match body {
-                BodyState::Length(n) | BodyState::Chunked(Chunk::Data(n)) => *n,
+                BodyState::Length(n) => *n,
+                BodyState::Chunked(dechunker) => dechunker.data_remaining(),
                 BodyState::UntilClose => u64::MAX,
-                BodyState::Empty | BodyState::Chunked(_) => 0,
+                BodyState::Empty => 0,
             },
             _ => 0,
         }
@@ -200,14 +195,7 @@ impl Receiver {
                         *body = BodyState::Empty;
                     }
                 }
-                BodyState::Chunked(chunk @ Chunk::Data(_)) => {
-                    if let Chunk::Data(r) = chunk {
-                        *r -= n;
-                        if *r == 0 {
-                            *chunk = Chunk::DataEnd;
-                        }
-                    }
-                }
+                BodyState::Chunked(dechunker) => dechunker.consume_data(n),
                 _ => {}
             }
         }
@@ -392,7 +380,7 @@ impl Receiver {
                 return invalid(InvalidResponse::TransferEncodingOnHttp10);
             }
             match framing.transfer_encoding {
-                TransferEncoding::Chunked => BodyState::Chunked(Chunk::Size),
+                TransferEncoding::Chunked => BodyState::Chunked(Dechunker::new()),
                 TransferEncoding::Unsupported => {
                     return Err(Error::UnsupportedResponse(Unsupported::TransferCoding))
                 }
@@ -457,59 +445,19 @@ impl Receiver {
     ) -> Result<Option<Recv>, Error> {
         loop {
             let RecvState::Body {
-                body: BodyState::Chunked(chunk),
+                body: BodyState::Chunked(dechunker),
                 ..
             } = &mut self.state
             else {
                 return Ok(None);
             };
-            match chunk {
-                Chunk::Size => {
-                    let max = config.max_chunk_line_bytes();
-                    let window = &self.buf[..self.buf.len().min(max)];
-                    let Some(lf) = memchr::memchr(b'\n', window) else {
-                        if self.buf.len() >= max {
-                            return Err(Error::TooLarge(Limit::ChunkLineBytes(max)));
-                        }
-                        return self.need_more(true);
-                    };
-                    if lf == 0 || self.buf[lf - 1] != b'\r' {
-                        return Err(self.invalid(InvalidResponse::BareLf, lf));
-                    }
-                    let size = head::parse_chunk_size(&self.buf[..lf - 1])
-                        .map_err(|kind| Error::invalid(kind, self.consumed))?;
-                    *chunk = if size == 0 {
-                        Chunk::Trailers
-                    } else {
-                        Chunk::Data(size)
-                    };
-                    let _ = self.take(lf + 1);
+            match dechunker.step(&self.buf, config.max_chunk_line_bytes(), self.consumed)? {
+                Step::Framing(n) => {
+                    let _ = self.take(n);
                 }
-                Chunk::Data(remaining) => {
-                    if self.buf.is_empty() {
-                        return self.need_more(true);
-                    }
-                    let n = usize::try_from(*remaining)
-                        .map_or(self.buf.len(), |r| r.min(self.buf.len()));
-                    *remaining -= n as u64;
-                    if *remaining == 0 {
-                        *chunk = Chunk::DataEnd;
-                    }
-                    return Ok(Some(Recv::Data(self.take(n).freeze())));
-                }
-                Chunk::DataEnd => {
-                    match self.buf.get(..2) {
-                        Some(b"\r\n") => {}
-                        Some(_) => return Err(self.invalid(InvalidResponse::ChunkDataEnd, 0)),
-                        None if self.buf.first().is_some_and(|&b| b != b'\r') => {
-                            return Err(self.invalid(InvalidResponse::ChunkDataEnd, 0))
-                        }
-                        None => return self.need_more(true),
-                    }
-                    *chunk = Chunk::Size;
-                    let _ = self.take(2);
-                }
-                Chunk::Trailers => {
+                Step::Data(n) => return Ok(Some(Recv::Data(self.take(n).freeze()))),
+                Step::NeedMore => return self.need_more(true),
+                Step::Trailers => {
                     let found = self.scan.scan(
                         &mut self.buf,
                         Section::Trailers,

@@ -22,9 +22,9 @@ use core::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::chunked;
 use crate::error::{Error, InvalidRequest, StateError};
 use crate::event::RequestId;
-use crate::head;
 use crate::request::{self, BodyFraming, HeadOptions, HeaderField, RequestFacts};
 
 /// The body of a request, chosen by the caller. It decides the framing
@@ -349,8 +349,7 @@ impl Sender {
             SendState::Chunked { .. } => {
                 if !data.is_empty() {
                     let before = self.tail.len();
-                    head::put_hex(&mut self.tail, data.len() as u64);
-                    self.tail.extend_from_slice(b"\r\n");
+                    chunked::write_chunk_size(&mut self.tail, data.len() as u64);
                     self.queued += (self.tail.len() - before) as u64;
                     self.push(data);
                     self.put_tail(b"\r\n");
@@ -371,7 +370,7 @@ impl Sender {
             SendState::Chunked { id } => {
                 let id = *id;
                 let before = self.tail.len();
-                head::write_last_chunk(&mut self.tail, trailers)
+                chunked::write_last_chunk(&mut self.tail, trailers)
                     .map_err(|e: InvalidRequest| Error::InvalidRequest(e))?;
                 self.queued += (self.tail.len() - before) as u64;
                 Ok(self.complete(id))
