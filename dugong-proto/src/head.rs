@@ -757,39 +757,6 @@ impl FramingScan {
     }
 }
 
-/// True if the `Upgrade` values of a `101` response name at least one
-/// protocol, and only protocols the request offered in `offered` (its
-/// `Upgrade` values joined with commas), RFC 9110 §7.8. Protocol names are
-/// compared ignoring ASCII case, as that section recommends; a version the
-/// response names must be the offered one when the offer names one too.
-pub(crate) fn upgrade_offered<'a>(offered: &[u8], chosen: impl Iterator<Item = &'a [u8]>) -> bool {
-    let mut any = false;
-    for protocol in chosen.flat_map(list) {
-        any = true;
-        let (name, version) = split_protocol(protocol);
-        let matches = list(offered).any(|offer| {
-            let (offer_name, offer_version) = split_protocol(offer);
-            offer_name.eq_ignore_ascii_case(name)
-                && match (version, offer_version) {
-                    (Some(v), Some(w)) => v.eq_ignore_ascii_case(w),
-                    _ => true,
-                }
-        });
-        if !matches {
-            return false;
-        }
-    }
-    any
-}
-
-/// A protocol `name[/version]` as its name and version.
-fn split_protocol(protocol: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match protocol.iter().position(|&b| b == b'/') {
-        Some(slash) => (&protocol[..slash], Some(&protocol[slash + 1..])),
-        None => (protocol, None),
-    }
-}
-
 /// The non-empty elements of a comma-separated list, without OWS.
 pub(crate) fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value

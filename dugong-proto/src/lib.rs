@@ -138,6 +138,7 @@ mod config;
 mod conn;
 mod error;
 mod event;
+mod framing;
 mod head;
 mod recv;
 mod request;

@@ -23,10 +23,11 @@ use bytes::{Bytes, BytesMut};
 
 use crate::chunked::{Dechunker, Step};
 use crate::config::Config;
-use crate::error::{Error, InvalidResponse, Limit, Unsupported};
+use crate::error::{Error, InvalidResponse, Limit};
 use crate::event::RequestId;
-use crate::event::{Headers, Response, Version};
-use crate::head::{self, Section, SectionScan, TransferEncoding};
+use crate::event::{Headers, Response};
+use crate::framing::{self, ResponseBody};
+use crate::head::{Section, SectionScan};
 use crate::request::RequestFacts;
 
 /// The request a response is read for.
@@ -323,7 +324,7 @@ impl Receiver {
             // Invariant: a head's scan reads its status line first.
             return Err(self.invalid(InvalidResponse::Version, 0));
         };
-        let framing = scanned.framing;
+        let fields = scanned.framing;
         let raw = self.take(scanned.len);
         let response = Response {
             id: front.id,
@@ -347,56 +348,30 @@ impl Receiver {
         } else {
             self.interim = 0;
         }
-        match status {
-            100 => return Ok(Some(Recv::Continue(front.id))),
-            101 if front.facts.upgrade => {
+        let next = framing::response_body(front.facts, status, response.version, &fields, base)?;
+        let body = match next {
+            ResponseBody::Continue => return Ok(Some(Recv::Continue(front.id))),
+            ResponseBody::Informational => return Ok(Some(Recv::Informational(response))),
+            ResponseBody::Switch => {
                 let chosen = response.headers.get_all("upgrade");
-                if !head::upgrade_offered(front.upgrade_offer, chosen) {
+                if !framing::upgrade_offered(front.upgrade_offer, chosen) {
                     return Err(Error::invalid(InvalidResponse::UpgradeNotOffered, base));
                 }
                 self.state = RecvState::Upgrade;
                 return Ok(Some(Recv::Final(response)));
             }
-            101 => return Err(Error::UnsupportedResponse(Unsupported::UnrequestedSwitch)),
-            102..=199 => return Ok(Some(Recv::Informational(response))),
-            _ => {}
-        }
-        let announced_close =
-            framing.close || (response.version == Version::Http10 && !framing.keep_alive);
-        let invalid = |kind| Err(Error::invalid(kind, base));
-        // RFC 9112 §6.3, in order.
-        // Any 2xx to CONNECT (even 204) opens the tunnel right after the head.
-        if front.facts.connect && (200..300).contains(&status) {
-            self.state = RecvState::Upgrade;
-            return Ok(Some(Recv::Final(response)));
-        }
-        let body = if front.facts.head || status == 204 || status == 304 {
-            BodyState::Empty
-        } else if framing.transfer_encoding != TransferEncoding::Absent {
-            if framing.content_length != Ok(None) {
-                return invalid(InvalidResponse::TransferEncodingWithContentLength);
+            ResponseBody::Tunnel => {
+                self.state = RecvState::Upgrade;
+                return Ok(Some(Recv::Final(response)));
             }
-            if response.version == Version::Http10 {
-                return invalid(InvalidResponse::TransferEncodingOnHttp10);
-            }
-            match framing.transfer_encoding {
-                TransferEncoding::Chunked => BodyState::Chunked(Dechunker::new()),
-                TransferEncoding::Unsupported => {
-                    return Err(Error::UnsupportedResponse(Unsupported::TransferCoding))
-                }
-                _ => return invalid(InvalidResponse::TransferEncoding),
-            }
-        } else {
-            match framing.content_length {
-                Err(kind) => return invalid(kind),
-                Ok(Some(0)) => BodyState::Empty,
-                Ok(Some(n)) => BodyState::Length(n),
-                Ok(None) => BodyState::UntilClose,
-            }
+            ResponseBody::Empty => BodyState::Empty,
+            ResponseBody::Length(n) => BodyState::Length(n),
+            ResponseBody::Chunked => BodyState::Chunked(Dechunker::new()),
+            ResponseBody::UntilClose => BodyState::UntilClose,
         };
         self.state = RecvState::Body {
             body,
-            announced_close,
+            announced_close: framing::announces_close(response.version, &fields),
         };
         Ok(Some(Recv::Final(response)))
     }
