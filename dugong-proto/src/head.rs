@@ -1,7 +1,12 @@
-//! Parsing response heads and trailer sections, and writing request heads.
+//! Reading response heads and trailer sections: the byte classes, the
+//! resumable section scan and its one-pass fast path, status-line checks,
+//! obs-fold unfolding, and the collection of the fields that decide framing
+//! ([`Framing`], judged in `framing.rs`). The field-syntax helpers (OWS,
+//! tokens, lists, quoted strings) are shared with `framing.rs`,
+//! `chunked.rs` and `request.rs`.
 //!
-//! Everything here is a pure function of bytes; the state machines in
-//! `send.rs` and `recv.rs` decide when to call what.
+//! Everything here is a pure function of bytes; `recv.rs` decides when to
+//! call what.
 
 use crate::error::{Arrived, Error, InvalidResponse, Limit};
 use crate::event::Version;

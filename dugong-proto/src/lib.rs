@@ -25,6 +25,12 @@
 //!                                   Upgrade, Finished
 //! ```
 //!
+//! Only `send.rs` and `recv.rs` change state; the rest are pure functions
+//! they call. The receive side reads heads with `head.rs`, decides what
+//! follows each (RFC 9112 §6.3 framing, hand-over, close) with
+//! `framing.rs` and reads chunked bodies with `chunked.rs`; the send side
+//! writes heads with `request.rs` and chunk framing with `chunked.rs`.
+//!
 //! - **Pipelining.** Any number of requests may be in flight; responses are
 //!   matched to them in order, and every event names or follows the
 //!   [`RequestId`] it belongs to. The core refuses a new request whenever it

@@ -1,5 +1,7 @@
 //! The receive side: bytes in, parsed responses out. Only this file changes
-//! [`RecvState`].
+//! [`RecvState`]: heads are read by `head.rs`, what follows each is decided
+//! by `framing.rs`, and chunk framing is read by `chunked.rs`'s
+//! [`Dechunker`].
 //!
 //! ```text
 //!            +-----------------------------------------------+

@@ -1,5 +1,6 @@
 //! The send side: request heads and bodies out, as a queue of `Bytes`
-//! segments. Only this file changes [`SendState`].
+//! segments. Only this file changes [`SendState`]; heads are written by
+//! `request.rs`, chunk framing by `chunked.rs`.
 //!
 //! ```text
 //!                send_request (Empty, Full, or Sized(0))
