@@ -10,9 +10,9 @@ use bytes::{Bytes, BytesMut};
 use crate::config::Config;
 use crate::error::{Closed, Error, Fate, StateError, Timeout, Unanswered};
 use crate::event::{Event, RequestId};
-use crate::head::{HeaderField, RequestFacts};
 use crate::lifecycle::Lifecycle;
 use crate::recv::{Expecting, Receiver, Recv};
+use crate::request::{HeaderField, RequestFacts};
 use crate::send::{Body, Progress, Segments, Sender};
 use crate::time::Instant;
 

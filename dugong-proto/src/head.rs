@@ -1,14 +1,14 @@
-//! Parsing response heads and trailer sections, and writing request heads.
+//! Reading response heads and trailer sections: the byte classes, the
+//! resumable section scan and its one-pass fast path, status-line checks,
+//! obs-fold unfolding, and the collection of the fields that decide framing
+//! ([`Framing`], judged in `framing.rs`). The field-syntax helpers (OWS,
+//! tokens, lists, quoted strings) are shared with `framing.rs`,
+//! `chunked.rs` and `request.rs`.
 //!
-//! Everything here is a pure function of bytes; the state machines in
-//! `send.rs` and `recv.rs` decide when to call what.
+//! Everything here is a pure function of bytes; `recv.rs` decides when to
+//! call what.
 
-use alloc::vec::Vec;
-use core::ops::Range;
-
-use bytes::{BufMut, BytesMut};
-
-use crate::error::{Arrived, Error, InvalidRequest, InvalidResponse, Limit};
+use crate::error::{Arrived, Error, InvalidResponse, Limit};
 use crate::event::Version;
 
 /// Byte classes, one table lookup each.
@@ -16,7 +16,7 @@ const TOKEN: u8 = 1;
 /// VCHAR, obs-text, SP and HTAB: what a field value or reason phrase may hold.
 const FIELD: u8 = 2;
 /// Bytes allowed in a request target: visible ASCII.
-const TARGET: u8 = 4;
+pub(crate) const TARGET: u8 = 4;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -58,7 +58,7 @@ static CLASS: [u8; 256] = {
     t
 };
 
-fn all_in(bytes: &[u8], class: u8) -> bool {
+pub(crate) fn all_in(bytes: &[u8], class: u8) -> bool {
     bytes.iter().all(|&b| CLASS[b as usize] & class != 0)
 }
 
@@ -66,11 +66,11 @@ pub(crate) fn is_token(bytes: &[u8]) -> bool {
     !bytes.is_empty() && all_in(bytes, TOKEN)
 }
 
-fn is_ows(b: u8) -> bool {
+pub(crate) fn is_ows(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-fn trim_ows(bytes: &[u8]) -> &[u8] {
+pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
     let start = bytes
         .iter()
         .position(|&b| !is_ows(b))
@@ -88,7 +88,7 @@ fn trim_ows(bytes: &[u8]) -> &[u8] {
 /// Eight bytes at a time: a word holding a byte below 0x20 (a tab, or the
 /// CR ending the line) or a DEL is looked at more closely.
 #[inline(always)]
-fn first_non_field(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn first_non_field(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(word) = bytes.get(at..at + 8) {
         let mut w = [0u8; 8];
@@ -762,41 +762,8 @@ impl FramingScan {
     }
 }
 
-/// True if the `Upgrade` values of a `101` response name at least one
-/// protocol, and only protocols the request offered in `offered` (its
-/// `Upgrade` values joined with commas), RFC 9110 §7.8. Protocol names are
-/// compared ignoring ASCII case, as that section recommends; a version the
-/// response names must be the offered one when the offer names one too.
-pub(crate) fn upgrade_offered<'a>(offered: &[u8], chosen: impl Iterator<Item = &'a [u8]>) -> bool {
-    let mut any = false;
-    for protocol in chosen.flat_map(list) {
-        any = true;
-        let (name, version) = split_protocol(protocol);
-        let matches = list(offered).any(|offer| {
-            let (offer_name, offer_version) = split_protocol(offer);
-            offer_name.eq_ignore_ascii_case(name)
-                && match (version, offer_version) {
-                    (Some(v), Some(w)) => v.eq_ignore_ascii_case(w),
-                    _ => true,
-                }
-        });
-        if !matches {
-            return false;
-        }
-    }
-    any
-}
-
-/// A protocol `name[/version]` as its name and version.
-fn split_protocol(protocol: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match protocol.iter().position(|&b| b == b'/') {
-        Some(slash) => (&protocol[..slash], Some(&protocol[slash + 1..])),
-        None => (protocol, None),
-    }
-}
-
 /// The non-empty elements of a comma-separated list, without OWS.
-fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
         .split(|&b| b == b',')
         .map(trim_ows)
@@ -873,55 +840,13 @@ fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidR
     Ok(current)
 }
 
-/// Parses a chunk-size line (without its CRLF): hex digits, then optional
-/// extensions `;name[=value]` with optional whitespace before `;` and
-/// around `=` (RFC 9112 §7.1.1); nothing may end the line but a name or a
-/// value.
-pub(crate) fn parse_chunk_size(line: &[u8]) -> Result<u64, InvalidResponse> {
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 {
-        return Err(InvalidResponse::ChunkSize);
-    }
-    let mut size: u64 = 0;
-    for &d in &line[..digits] {
-        let v = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => d - b'A' + 10,
-        };
-        size = size
-            .checked_mul(16)
-            .and_then(|s| s.checked_add(u64::from(v)))
-            .ok_or(InvalidResponse::ChunkSizeOverflow)?;
-    }
-    // `*( BWS ";" BWS name [ BWS "=" BWS value ] )` to the end: whitespace
-    // only where a `;` or `=` follows it (or, after `;` and `=`, precedes
-    // a name or value), never at the end of the line.
-    let mut rest = &line[digits..];
-    while !rest.is_empty() {
-        let Some((&b';', after)) = skip_ows(rest).split_first() else {
-            return Err(InvalidResponse::ChunkSize);
-        };
-        rest = skip_token(skip_ows(after)).ok_or(InvalidResponse::ChunkSize)?;
-        if let Some((&b'=', value)) = skip_ows(rest).split_first() {
-            let value = skip_ows(value);
-            rest = if value.first() == Some(&b'"') {
-                skip_quoted(value).ok_or(InvalidResponse::ChunkSize)?
-            } else {
-                skip_token(value).ok_or(InvalidResponse::ChunkSize)?
-            };
-        }
-    }
-    Ok(size)
-}
-
-fn skip_ows(bytes: &[u8]) -> &[u8] {
+pub(crate) fn skip_ows(bytes: &[u8]) -> &[u8] {
     let n = bytes.iter().take_while(|&&b| is_ows(b)).count();
     &bytes[n..]
 }
 
 /// Skips a non-empty token; `None` if there is none.
-fn skip_token(bytes: &[u8]) -> Option<&[u8]> {
+pub(crate) fn skip_token(bytes: &[u8]) -> Option<&[u8]> {
     let n = bytes
         .iter()
         .take_while(|&&b| CLASS[b as usize] & TOKEN != 0)
@@ -930,7 +855,7 @@ fn skip_token(bytes: &[u8]) -> Option<&[u8]> {
 }
 
 /// Skips a quoted-string starting at `bytes[0] == b'"'`.
-fn skip_quoted(bytes: &[u8]) -> Option<&[u8]> {
+pub(crate) fn skip_quoted(bytes: &[u8]) -> Option<&[u8]> {
     let mut i = 1;
     while i < bytes.len() {
         match bytes[i] {
@@ -949,327 +874,10 @@ fn skip_quoted(bytes: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// What a request head says about the request, for the in-flight queue.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct RequestFacts {
-    pub(crate) head: bool,
-    pub(crate) connect: bool,
-    pub(crate) expects_continue: bool,
-    pub(crate) upgrade: bool,
-    pub(crate) close: bool,
-}
-
-/// How the request body is framed on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyFraming {
-    None,
-    Length(u64),
-    Chunked,
-}
-
-/// A header field as the caller gives it: anything that has a name and a
-/// value as bytes. Implemented for pairs `(N, V)` of `AsRef<[u8]>` (such as
-/// `("Host", "example.com")` or `(String, Vec<u8>)`) and for references to
-/// them, so both `[("Host", "a")]` and `&Vec<(String, String)>` work.
-pub trait HeaderField {
-    /// The field name (a token).
-    fn name(&self) -> &[u8];
-    /// The field value (latin-1 bytes without CR, LF or NUL).
-    fn value(&self) -> &[u8];
-}
-
-impl<N: AsRef<[u8]>, V: AsRef<[u8]>> HeaderField for (N, V) {
-    fn name(&self) -> &[u8] {
-        self.0.as_ref()
-    }
-    fn value(&self) -> &[u8] {
-        self.1.as_ref()
-    }
-}
-
-impl<T: HeaderField + ?Sized> HeaderField for &T {
-    fn name(&self) -> &[u8] {
-        (**self).name()
-    }
-    fn value(&self) -> &[u8] {
-        (**self).value()
-    }
-}
-
-/// Field names whose values are secrets: their positions are recorded for
-/// traffic traces that redact them.
-const SECRET_FIELDS: &[&[u8]] = &[b"authorization", b"proxy-authorization", b"cookie"];
-
-/// Connection-wide choices for writing request heads.
-#[derive(Debug, Default)]
-pub(crate) struct HeadOptions<'a> {
-    /// `Host` value added when the caller gives none.
-    pub(crate) default_host: Option<&'a [u8]>,
-    /// Where to record the byte ranges (within the head) of secret values.
-    pub(crate) secrets: Option<&'a mut Vec<Range<usize>>>,
-    /// Where to collect the `Upgrade` values (joined with commas): the
-    /// protocols a `101` may switch to.
-    pub(crate) upgrade_offer: Option<&'a mut Vec<u8>>,
-}
-
-/// Appends a request head to `out`, validating everything. On error `out`
-/// is left as it was: nothing is emitted.
-pub(crate) fn write_request_head<I>(
-    out: &mut BytesMut,
-    method: &str,
-    target: &str,
-    headers: I,
-    body: BodyFraming,
-    mut options: HeadOptions<'_>,
-) -> Result<RequestFacts, InvalidRequest>
-where
-    I: IntoIterator,
-    I::Item: HeaderField,
-{
-    let start = out.len();
-    let secrets_before = options.secrets.as_ref().map_or(0, |s| s.len());
-    let result = write_head_inner(out, method, target, headers, body, &mut options);
-    if result.is_err() {
-        out.truncate(start);
-        if let Some(secrets) = options.secrets {
-            secrets.truncate(secrets_before);
-        }
-    }
-    result
-}
-
-fn write_head_inner<I>(
-    out: &mut BytesMut,
-    method: &str,
-    target: &str,
-    headers: I,
-    body: BodyFraming,
-    options: &mut HeadOptions<'_>,
-) -> Result<RequestFacts, InvalidRequest>
-where
-    I: IntoIterator,
-    I::Item: HeaderField,
-{
-    let method = method.as_bytes();
-    if !is_token(method) {
-        return Err(InvalidRequest::Method);
-    }
-    let mut facts = RequestFacts {
-        head: method == b"HEAD",
-        connect: method == b"CONNECT",
-        ..RequestFacts::default()
-    };
-    check_target(method, target.as_bytes())?;
-    out.reserve(method.len() + target.len() + 64);
-    out.put_slice(method);
-    out.put_u8(b' ');
-    out.put_slice(target.as_bytes());
-    out.put_slice(b" HTTP/1.1\r\n");
-    let mut has_host = false;
-    for field in headers {
-        let (name, value) = (field.name(), field.value());
-        check_field(name, value)?;
-        if let Some(secrets) = options.secrets.as_deref_mut() {
-            if SECRET_FIELDS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
-                let at = out.len() + name.len() + 2;
-                secrets.push(at..at + value.len());
-            }
-        }
-        if name.eq_ignore_ascii_case(b"host") {
-            has_host = true;
-        } else if name.eq_ignore_ascii_case(b"content-length")
-            || name.eq_ignore_ascii_case(b"transfer-encoding")
-        {
-            return Err(InvalidRequest::FramingHeader);
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            facts.close |= list(value).any(|t| t.eq_ignore_ascii_case(b"close"));
-        } else if name.eq_ignore_ascii_case(b"upgrade") {
-            facts.upgrade = true;
-            if let Some(offer) = options.upgrade_offer.as_deref_mut() {
-                if !offer.is_empty() {
-                    offer.push(b',');
-                }
-                offer.extend_from_slice(value);
-            }
-        } else if name.eq_ignore_ascii_case(b"expect") {
-            facts.expects_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
-        }
-        put_field(out, name, value);
-    }
-    if !has_host {
-        // CONNECT names its authority in the target (RFC 9110 §9.3.6).
-        let host = if facts.connect {
-            Some(target.as_bytes())
-        } else {
-            options.default_host
-        };
-        if let Some(host) = host {
-            if host.is_empty() {
-                return Err(InvalidRequest::HeaderValue);
-            }
-            check_field(b"Host", host)?;
-            put_field(out, b"Host", host);
-        }
-    }
-    match body {
-        BodyFraming::None => {}
-        BodyFraming::Length(n) => {
-            out.put_slice(b"Content-Length: ");
-            put_decimal(out, n);
-            out.put_slice(b"\r\n");
-        }
-        BodyFraming::Chunked => out.put_slice(b"Transfer-Encoding: chunked\r\n"),
-    }
-    out.put_slice(b"\r\n");
-    Ok(facts)
-}
-
-fn put_field(out: &mut BytesMut, name: &[u8], value: &[u8]) {
-    out.reserve(name.len() + value.len() + 4);
-    out.put_slice(name);
-    out.put_slice(b": ");
-    out.put_slice(value);
-    out.put_slice(b"\r\n");
-}
-
-fn check_field(name: &[u8], value: &[u8]) -> Result<(), InvalidRequest> {
-    if !is_token(name) {
-        return Err(InvalidRequest::HeaderName);
-    }
-    let edge_ws =
-        value.first().is_some_and(|&b| is_ows(b)) || value.last().is_some_and(|&b| is_ows(b));
-    if edge_ws || first_non_field(value).is_some() {
-        return Err(InvalidRequest::HeaderValue);
-    }
-    Ok(())
-}
-
-fn check_target(method: &[u8], target: &[u8]) -> Result<(), InvalidRequest> {
-    if target.is_empty() || !all_in(target, TARGET) {
-        return Err(InvalidRequest::Target);
-    }
-    let ok = if method == b"CONNECT" {
-        is_authority_form(target)
-    } else if target == b"*" {
-        method == b"OPTIONS"
-    } else {
-        // `example.com:443` also reads as scheme `example.com`: authority-form
-        // wins, and is for CONNECT only.
-        target[0] == b'/' || (is_absolute_form(target) && !is_authority_form(target))
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(InvalidRequest::Target)
-    }
-}
-
-/// `host:port` (RFC 9112 §3.2.3): no path, no userinfo, a numeric port.
-fn is_authority_form(target: &[u8]) -> bool {
-    let Some(colon) = target.iter().rposition(|&b| b == b':') else {
-        return false;
-    };
-    let (host, port) = (&target[..colon], &target[colon + 1..]);
-    !host.is_empty()
-        && !port.is_empty()
-        && port.iter().all(u8::is_ascii_digit)
-        && !host.iter().any(|&b| matches!(b, b'/' | b'?' | b'#' | b'@'))
-}
-
-/// `scheme ":" rest` (RFC 3986 §3.1 scheme) with something after the colon.
-fn is_absolute_form(target: &[u8]) -> bool {
-    let Some(colon) = target.iter().position(|&b| b == b':') else {
-        return false;
-    };
-    let scheme = &target[..colon];
-    colon + 1 < target.len()
-        && scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-}
-
-/// Fields that must not be sent as trailers (RFC 9110 §6.5.1): framing,
-/// routing, connection control, authentication and content metadata.
-const FORBIDDEN_TRAILERS: &[&[u8]] = &[
-    b"content-length",
-    b"transfer-encoding",
-    b"host",
-    b"connection",
-    b"keep-alive",
-    b"upgrade",
-    b"te",
-    b"trailer",
-    b"expect",
-    b"authorization",
-    b"proxy-authorization",
-    b"content-encoding",
-    b"content-type",
-    b"content-range",
-];
-
-/// Appends the last chunk and trailer section of a chunked body. On error
-/// `out` is left as it was.
-pub(crate) fn write_last_chunk<I>(out: &mut BytesMut, trailers: I) -> Result<(), InvalidRequest>
-where
-    I: IntoIterator,
-    I::Item: HeaderField,
-{
-    let start = out.len();
-    out.put_slice(b"0\r\n");
-    for field in trailers {
-        let (name, value) = (field.name(), field.value());
-        let checked = check_field(name, value).and_then(|()| {
-            if FORBIDDEN_TRAILERS
-                .iter()
-                .any(|f| name.eq_ignore_ascii_case(f))
-            {
-                Err(InvalidRequest::ForbiddenTrailer)
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(e) = checked {
-            out.truncate(start);
-            return Err(e);
-        }
-        put_field(out, name, value);
-    }
-    out.put_slice(b"\r\n");
-    Ok(())
-}
-
-pub(crate) fn put_decimal(out: &mut BytesMut, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.put_slice(&digits[i..]);
-}
-
-pub(crate) fn put_hex(out: &mut BytesMut, mut n: u64) {
-    let mut digits = [0u8; 16];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b"0123456789abcdef"[(n & 0xf) as usize];
-        n >>= 4;
-        if n == 0 {
-            break;
-        }
-    }
-    out.put_slice(&digits[i..]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
     use proptest::prelude::*;
 
     /// The line-by-line reading of a whole buffer, as the resumable scan

@@ -22,8 +22,16 @@
 //!                                   |
 //!   poll_event  <-- Event ------ receive side (recv.rs) <-- receive / read_into  <--  read
 //!                                   Head, Body(Length | Chunked | UntilClose), receive_eof
-//!                                   Upgrade, Finished
+//!                                   Upgrade, AfterClose, Finished
 //! ```
+//!
+//! Only `send.rs` and `recv.rs` change the send and receive states, and
+//! `lifecycle.rs` the connection's as a whole (open, upgrade pending,
+//! closing and why, switched, dead); the rest are pure functions they
+//! call. The receive side reads heads with `head.rs`, decides what
+//! follows each (RFC 9112 §6.3 framing, hand-over, close) with
+//! `framing.rs` and reads chunked bodies with `chunked.rs`; the send side
+//! writes heads with `request.rs` and chunk framing with `chunked.rs`.
 //!
 //! - **Pipelining.** Any number of requests may be in flight; responses are
 //!   matched to them in order, and every event names or follows the
@@ -133,13 +141,16 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod chunked;
 mod config;
 mod conn;
 mod error;
 mod event;
+mod framing;
 mod head;
 mod lifecycle;
 mod recv;
+mod request;
 mod send;
 mod time;
 
@@ -151,6 +162,6 @@ pub use error::{
     Timeout, Unanswered, Unsupported,
 };
 pub use event::{Event, Headers, RequestId, Response, Version};
-pub use head::HeaderField;
+pub use request::HeaderField;
 pub use send::{Body, Segments};
 pub use time::Instant;

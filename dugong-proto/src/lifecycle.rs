@@ -18,7 +18,7 @@
 //! `Switched` and `Dead` are final.
 
 use crate::error::{Error, StateError};
-use crate::head::RequestFacts;
+use crate::request::RequestFacts;
 
 /// Why no new request may start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 //! The receive side: bytes in, parsed responses out. Only this file changes
-//! [`RecvState`].
+//! [`RecvState`]: heads are read by `head.rs`, what follows each is decided
+//! by `framing.rs`, and chunk framing is read by `chunked.rs`'s
+//! [`Dechunker`].
 //!
 //! ```text
 //!            +-----------------------------------------------+
@@ -21,12 +23,14 @@
 
 use bytes::{Bytes, BytesMut};
 
+use crate::chunked::{Dechunker, Step};
 use crate::config::Config;
-use crate::error::{Error, InvalidResponse, Limit, Unsupported};
+use crate::error::{Error, InvalidResponse, Limit};
 use crate::event::RequestId;
-use crate::event::{Headers, Response, Version};
-use crate::head::RequestFacts;
-use crate::head::{self, Section, SectionScan, TransferEncoding};
+use crate::event::{Headers, Response};
+use crate::framing::{self, ResponseBody};
+use crate::head::{Section, SectionScan};
+use crate::request::RequestFacts;
 
 /// The request a response is read for.
 #[derive(Debug, Clone, Copy)]
@@ -89,17 +93,10 @@ enum RecvState {
 enum BodyState {
     Empty,
     Length(u64),
-    Chunked(Chunk),
+    /// The chunk framing is read by the [`Dechunker`]; its trailer
+    /// section by [`Receiver::scan`].
+    Chunked(Dechunker),
     UntilClose,
-}
-
-#[derive(Debug)]
-enum Chunk {
-    Size,
-    Data(u64),
-    DataEnd,
-    /// Reading the trailer section, with [`Receiver::scan`].
-    Trailers,
 }
 
 /// The receive side of a connection.
@@ -181,9 +178,10 @@ impl Receiver {
         }
         match &self.state {
             RecvState::Body { body, .. } => match body {
-                BodyState::Length(n) | BodyState::Chunked(Chunk::Data(n)) => *n,
+                BodyState::Length(n) => *n,
+                BodyState::Chunked(dechunker) => dechunker.data_remaining(),
                 BodyState::UntilClose => u64::MAX,
-                BodyState::Empty | BodyState::Chunked(_) => 0,
+                BodyState::Empty => 0,
             },
             _ => 0,
         }
@@ -200,14 +198,7 @@ impl Receiver {
                         *body = BodyState::Empty;
                     }
                 }
-                BodyState::Chunked(chunk @ Chunk::Data(_)) => {
-                    if let Chunk::Data(r) = chunk {
-                        *r -= n;
-                        if *r == 0 {
-                            *chunk = Chunk::DataEnd;
-                        }
-                    }
-                }
+                BodyState::Chunked(dechunker) => dechunker.consume_data(n),
                 _ => {}
             }
         }
@@ -335,7 +326,7 @@ impl Receiver {
             // Invariant: a head's scan reads its status line first.
             return Err(self.invalid(InvalidResponse::Version, 0));
         };
-        let framing = scanned.framing;
+        let fields = scanned.framing;
         let raw = self.take(scanned.len);
         let response = Response {
             id: front.id,
@@ -359,56 +350,30 @@ impl Receiver {
         } else {
             self.interim = 0;
         }
-        match status {
-            100 => return Ok(Some(Recv::Continue(front.id))),
-            101 if front.facts.upgrade => {
+        let next = framing::response_body(front.facts, status, response.version, &fields, base)?;
+        let body = match next {
+            ResponseBody::Continue => return Ok(Some(Recv::Continue(front.id))),
+            ResponseBody::Informational => return Ok(Some(Recv::Informational(response))),
+            ResponseBody::Switch => {
                 let chosen = response.headers.get_all("upgrade");
-                if !head::upgrade_offered(front.upgrade_offer, chosen) {
+                if !framing::upgrade_offered(front.upgrade_offer, chosen) {
                     return Err(Error::invalid(InvalidResponse::UpgradeNotOffered, base));
                 }
                 self.state = RecvState::Upgrade;
                 return Ok(Some(Recv::Final(response)));
             }
-            101 => return Err(Error::UnsupportedResponse(Unsupported::UnrequestedSwitch)),
-            102..=199 => return Ok(Some(Recv::Informational(response))),
-            _ => {}
-        }
-        let announced_close =
-            framing.close || (response.version == Version::Http10 && !framing.keep_alive);
-        let invalid = |kind| Err(Error::invalid(kind, base));
-        // RFC 9112 §6.3, in order.
-        // Any 2xx to CONNECT (even 204) opens the tunnel right after the head.
-        if front.facts.connect && (200..300).contains(&status) {
-            self.state = RecvState::Upgrade;
-            return Ok(Some(Recv::Final(response)));
-        }
-        let body = if front.facts.head || status == 204 || status == 304 {
-            BodyState::Empty
-        } else if framing.transfer_encoding != TransferEncoding::Absent {
-            if framing.content_length != Ok(None) {
-                return invalid(InvalidResponse::TransferEncodingWithContentLength);
+            ResponseBody::Tunnel => {
+                self.state = RecvState::Upgrade;
+                return Ok(Some(Recv::Final(response)));
             }
-            if response.version == Version::Http10 {
-                return invalid(InvalidResponse::TransferEncodingOnHttp10);
-            }
-            match framing.transfer_encoding {
-                TransferEncoding::Chunked => BodyState::Chunked(Chunk::Size),
-                TransferEncoding::Unsupported => {
-                    return Err(Error::UnsupportedResponse(Unsupported::TransferCoding))
-                }
-                _ => return invalid(InvalidResponse::TransferEncoding),
-            }
-        } else {
-            match framing.content_length {
-                Err(kind) => return invalid(kind),
-                Ok(Some(0)) => BodyState::Empty,
-                Ok(Some(n)) => BodyState::Length(n),
-                Ok(None) => BodyState::UntilClose,
-            }
+            ResponseBody::Empty => BodyState::Empty,
+            ResponseBody::Length(n) => BodyState::Length(n),
+            ResponseBody::Chunked => BodyState::Chunked(Dechunker::new()),
+            ResponseBody::UntilClose => BodyState::UntilClose,
         };
         self.state = RecvState::Body {
             body,
-            announced_close,
+            announced_close: framing::announces_close(response.version, &fields),
         };
         Ok(Some(Recv::Final(response)))
     }
@@ -457,59 +422,19 @@ impl Receiver {
     ) -> Result<Option<Recv>, Error> {
         loop {
             let RecvState::Body {
-                body: BodyState::Chunked(chunk),
+                body: BodyState::Chunked(dechunker),
                 ..
             } = &mut self.state
             else {
                 return Ok(None);
             };
-            match chunk {
-                Chunk::Size => {
-                    let max = config.max_chunk_line_bytes();
-                    let window = &self.buf[..self.buf.len().min(max)];
-                    let Some(lf) = memchr::memchr(b'\n', window) else {
-                        if self.buf.len() >= max {
-                            return Err(Error::TooLarge(Limit::ChunkLineBytes(max)));
-                        }
-                        return self.need_more(true);
-                    };
-                    if lf == 0 || self.buf[lf - 1] != b'\r' {
-                        return Err(self.invalid(InvalidResponse::BareLf, lf));
-                    }
-                    let size = head::parse_chunk_size(&self.buf[..lf - 1])
-                        .map_err(|kind| Error::invalid(kind, self.consumed))?;
-                    *chunk = if size == 0 {
-                        Chunk::Trailers
-                    } else {
-                        Chunk::Data(size)
-                    };
-                    let _ = self.take(lf + 1);
+            match dechunker.step(&self.buf, config.max_chunk_line_bytes(), self.consumed)? {
+                Step::Framing(n) => {
+                    let _ = self.take(n);
                 }
-                Chunk::Data(remaining) => {
-                    if self.buf.is_empty() {
-                        return self.need_more(true);
-                    }
-                    let n = usize::try_from(*remaining)
-                        .map_or(self.buf.len(), |r| r.min(self.buf.len()));
-                    *remaining -= n as u64;
-                    if *remaining == 0 {
-                        *chunk = Chunk::DataEnd;
-                    }
-                    return Ok(Some(Recv::Data(self.take(n).freeze())));
-                }
-                Chunk::DataEnd => {
-                    match self.buf.get(..2) {
-                        Some(b"\r\n") => {}
-                        Some(_) => return Err(self.invalid(InvalidResponse::ChunkDataEnd, 0)),
-                        None if self.buf.first().is_some_and(|&b| b != b'\r') => {
-                            return Err(self.invalid(InvalidResponse::ChunkDataEnd, 0))
-                        }
-                        None => return self.need_more(true),
-                    }
-                    *chunk = Chunk::Size;
-                    let _ = self.take(2);
-                }
-                Chunk::Trailers => {
+                Step::Data(n) => return Ok(Some(Recv::Data(self.take(n).freeze()))),
+                Step::NeedMore => return self.need_more(true),
+                Step::Trailers => {
                     let found = self.scan.scan(
                         &mut self.buf,
                         Section::Trailers,

@@ -1,5 +1,6 @@
 //! The send side: request heads and bodies out, as a queue of `Bytes`
-//! segments. Only this file changes [`SendState`].
+//! segments. Only this file changes [`SendState`]; heads are written by
+//! `request.rs`, chunk framing by `chunked.rs`.
 //!
 //! ```text
 //!                send_request (Empty, Full, or Sized(0))
@@ -22,9 +23,10 @@ use core::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::chunked;
 use crate::error::{Error, InvalidRequest, StateError};
 use crate::event::RequestId;
-use crate::head::{self, BodyFraming, HeadOptions, HeaderField, RequestFacts};
+use crate::request::{self, BodyFraming, HeadOptions, HeaderField, RequestFacts};
 
 /// The body of a request, chosen by the caller. It decides the framing
 /// header, so callers never write `Content-Length` or `Transfer-Encoding`
@@ -232,7 +234,7 @@ impl Sender {
         let tail_start = self.queued - self.tail.len() as u64;
         let before = self.tail.len();
         let facts =
-            head::write_request_head(&mut self.tail, method, target, headers, framing, options)
+            request::write_request_head(&mut self.tail, method, target, headers, framing, options)
                 .map_err(Error::InvalidRequest)?;
         self.queued += (self.tail.len() - before) as u64;
         if let Some(secrets) = &mut self.secrets {
@@ -348,8 +350,7 @@ impl Sender {
             SendState::Chunked { .. } => {
                 if !data.is_empty() {
                     let before = self.tail.len();
-                    head::put_hex(&mut self.tail, data.len() as u64);
-                    self.tail.extend_from_slice(b"\r\n");
+                    chunked::write_chunk_size(&mut self.tail, data.len() as u64);
                     self.queued += (self.tail.len() - before) as u64;
                     self.push(data);
                     self.put_tail(b"\r\n");
@@ -370,7 +371,7 @@ impl Sender {
             SendState::Chunked { id } => {
                 let id = *id;
                 let before = self.tail.len();
-                head::write_last_chunk(&mut self.tail, trailers)
+                chunked::write_last_chunk(&mut self.tail, trailers)
                     .map_err(|e: InvalidRequest| Error::InvalidRequest(e))?;
                 self.queued += (self.tail.len() - before) as u64;
                 Ok(self.complete(id))
