@@ -42,6 +42,7 @@ pub mod http_interop;
 mod proxy;
 mod request;
 mod resolve;
+pub mod session;
 mod settings;
 #[cfg(feature = "tls")]
 pub mod tls;
