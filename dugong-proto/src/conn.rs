@@ -97,6 +97,8 @@ pub struct Connection {
     in_flight: VecDeque<InFlight>,
     next_id: u64,
     lifecycle: Lifecycle,
+    /// The last `next_event` consumed a `100 Continue` nothing waits for.
+    consumed_continue: bool,
     /// `recv.received()` when progress was last noted.
     seen_received: u64,
     /// Stream offset where the response being read began.
@@ -127,6 +129,7 @@ impl Connection {
             mean_response: 0,
             next_id: 0,
             lifecycle: Lifecycle::Open,
+            consumed_continue: false,
             seen_received: 0,
             continue_timer: Timer::default(),
             read_timer: Timer::default(),
@@ -550,102 +553,123 @@ impl Connection {
     #[must_use = "events must be handled"]
     pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
         self.check_alive()?;
-        let event = self.next_event();
+        let mut event = self.next_event();
+        if self.consumed_continue {
+            event = self.next_event_after_consumed_continue();
+        }
         if let Err(e) = &event {
             self.fail(e.clone());
         }
         event
     }
 
+    /// [`next_event`](Self::next_event) again (and again) after it consumed
+    /// a `100 Continue` that no request waits for: out of the way of the
+    /// usual path.
+    #[cold]
+    #[inline(never)]
+    fn next_event_after_consumed_continue(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            self.consumed_continue = false;
+            let event = self.next_event();
+            if !self.consumed_continue {
+                return event;
+            }
+        }
+    }
+
+    /// The next event. A `100 Continue` that no request waits for is
+    /// consumed: it sets `consumed_continue` and returns `Ok(None)`, and
+    /// the caller polls again.
     #[inline(always)]
     fn next_event(&mut self) -> Result<Option<Event>, Error> {
-        // A `100 Continue` that no request waits for is consumed here.
-        loop {
-            let front = self.in_flight.front().map(|r| Expecting {
-                id: r.id,
-                facts: r.facts,
-                upgrade_offer: self.send.upgrade_offer(),
-            });
-            let Some(step) = self.recv.poll(front, &self.config)? else {
-                return Ok(None);
-            };
-            let event = match step {
-                Recv::Continue(id) => {
-                    if self.send.awaiting_continue() != Some(id) {
-                        // Too late (the continue delay released the body),
-                        // or never asked for: nothing to report.
-                        continue;
-                    }
-                    let progress = self.send.release();
-                    self.note_send_progress(progress);
+        let front = self.in_flight.front().map(|r| Expecting {
+            id: r.id,
+            facts: r.facts,
+            upgrade_offer: self.send.upgrade_offer(),
+        });
+        let Some(step) = self.recv.poll(front, &self.config)? else {
+            return Ok(None);
+        };
+        let event = match step {
+            Recv::Continue(id) => {
+                if self.send.awaiting_continue() != Some(id) {
+                    // Too late (the continue delay released the body),
+                    // or never asked for: nothing to report.
+                    self.consumed_continue = true;
+                    return Ok(None);
+                }
+                let progress = self.send.release();
+                self.note_send_progress(progress);
+                self.continue_timer = Timer::default();
+                Event::Continue(id)
+            }
+            Recv::Informational(response) => Event::Informational(response),
+            Recv::Final(response) => {
+                if self.send.cancel_if_awaiting(response.id) {
+                    self.lifecycle.body_cancelled();
                     self.continue_timer = Timer::default();
-                    Event::Continue(id)
                 }
-                Recv::Informational(response) => Event::Informational(response),
-                Recv::Final(response) => {
-                    if self.send.cancel_if_awaiting(response.id) {
-                        self.lifecycle.body_cancelled();
-                        self.continue_timer = Timer::default();
-                    }
-                    Event::Headers(response)
-                }
-                Recv::Data(data) => Event::Data(data),
-                Recv::End {
-                    trailers,
-                    announced_close,
-                } => {
-                    let done = self.in_flight.pop_front();
-                    self.note_response_size();
-                    // An answer to a `CONNECT` or upgrade request that ends
-                    // like any response refused the tunnel: plain HTTP goes on.
-                    let refused = done.is_some_and(|r| r.facts.connect || r.facts.upgrade);
+                Event::Headers(response)
+            }
+            Recv::Data(data) => Event::Data(data),
+            Recv::End {
+                trailers,
+                announced_close,
+            } => {
+                let done = self.in_flight.pop_front();
+                self.note_response_size();
+                // An answer to a `CONNECT` or upgrade request that ends
+                // like any response refused the tunnel: plain HTTP goes on.
+                let refused = done.is_some_and(|r| r.facts.connect || r.facts.upgrade);
+                if refused || announced_close || self.recv.is_eof() {
                     let peer_gone = self.recv.is_eof() && self.in_flight.is_empty();
                     self.lifecycle
                         .response_ended(refused, announced_close, peer_gone);
-                    if announced_close {
-                        // Requests behind it are reported unprocessed once the
-                        // peer closes with nothing more (RFC 9112 §9.6); bytes
-                        // before that make the claim doubtful, and are an error.
-                        self.recv.after_close();
-                    }
-                    Event::End { trailers }
                 }
-                Recv::ClosedAsAnnounced => {
-                    if self.in_flight.is_empty() {
-                        return Ok(None);
-                    }
-                    let unanswered = self
-                        .in_flight
-                        .iter()
-                        .map(|r| Unanswered {
-                            id: r.id,
-                            fate: Fate::NotProcessed,
-                        })
-                        .collect();
-                    return Err(Error::ConnectionClosed(Closed::new(unanswered)));
+                if announced_close {
+                    // Requests behind it are reported unprocessed once the
+                    // peer closes with nothing more (RFC 9112 §9.6); bytes
+                    // before that make the claim doubtful, and are an error.
+                    self.recv.after_close();
                 }
-                Recv::Upgraded(rest) => {
-                    self.in_flight.pop_front();
-                    self.lifecycle.switched();
-                    self.send.clear();
-                    Event::Upgraded { rest }
+                Event::End { trailers }
+            }
+            Recv::ClosedAsAnnounced => {
+                if self.in_flight.is_empty() {
+                    return Ok(None);
                 }
-                Recv::Eof {
-                    head_received,
-                    announced_close,
-                } => {
-                    self.lifecycle.peer_closed();
-                    if self.in_flight.is_empty() {
-                        self.recv.finish();
-                        return Ok(None);
-                    }
-                    return Err(Error::ConnectionClosed(
-                        self.unanswered(head_received, announced_close),
-                    ));
+                let unanswered = self
+                    .in_flight
+                    .iter()
+                    .map(|r| Unanswered {
+                        id: r.id,
+                        fate: Fate::NotProcessed,
+                    })
+                    .collect();
+                return Err(Error::ConnectionClosed(Closed::new(unanswered)));
+            }
+            Recv::Upgraded(rest) => {
+                self.in_flight.pop_front();
+                self.lifecycle.switched();
+                self.send.clear();
+                Event::Upgraded { rest }
+            }
+            Recv::Eof {
+                head_received,
+                announced_close,
+            } => {
+                self.lifecycle.peer_closed();
+                if self.in_flight.is_empty() {
+                    self.recv.finish();
+                    return Ok(None);
                 }
-            };
-            return Ok(Some(event));
-        }
+                return Err(Error::ConnectionClosed(
+                    self.unanswered(head_received, announced_close),
+                ));
+            }
+        };
+        Ok(Some(event))
     }
 
     fn unanswered(&self, head_received: bool, announced_close: bool) -> Closed {

@@ -55,6 +55,7 @@ impl Lifecycle {
     // ----- questions ------------------------------------------------------------
 
     /// The fatal error, once dead.
+    #[inline]
     pub(crate) fn error(&self) -> Option<&Error> {
         match self {
             Lifecycle::Dead(e) => Some(e),
@@ -62,34 +63,41 @@ impl Lifecycle {
         }
     }
 
+    #[inline]
     pub(crate) fn is_dead(&self) -> bool {
         matches!(self, Lifecycle::Dead(_))
     }
 
+    #[inline]
     pub(crate) fn is_switched(&self) -> bool {
         matches!(self, Lifecycle::Switched)
     }
 
     /// Neither dead nor handed over: the connection still speaks HTTP.
+    #[inline]
     pub(crate) fn is_alive(&self) -> bool {
         !matches!(self, Lifecycle::Dead(_) | Lifecycle::Switched)
     }
 
+    #[inline]
     pub(crate) fn is_open(&self) -> bool {
         matches!(self, Lifecycle::Open)
     }
 
+    #[inline]
     pub(crate) fn is_upgrade_pending(&self) -> bool {
         matches!(self, Lifecycle::UpgradePending)
     }
 
     /// No new request can be sent, now or later.
+    #[inline]
     pub(crate) fn must_close(&self) -> bool {
         !matches!(self, Lifecycle::Open | Lifecycle::UpgradePending)
     }
 
     /// Whether a new request may start now (the dead case is the caller's
     /// to check first, to repeat its error).
+    #[inline]
     pub(crate) fn check_new_request(&self) -> Result<(), Error> {
         match self {
             Lifecycle::Open => Ok(()),
@@ -103,6 +111,7 @@ impl Lifecycle {
     // ----- transitions ----------------------------------------------------------
 
     /// A request was queued.
+    #[inline]
     pub(crate) fn request_sent(&mut self, facts: RequestFacts) {
         if !self.is_open() {
             return;
@@ -118,6 +127,7 @@ impl Lifecycle {
     /// `CONNECT` or upgrade request, so plain HTTP goes on;
     /// `announced_close`: it announced the server closes; `peer_gone`: the
     /// peer already closed and nothing more is owed.
+    #[inline]
     pub(crate) fn response_ended(
         &mut self,
         tunnel_refused: bool,
@@ -139,6 +149,7 @@ impl Lifecycle {
 
     /// A final response came before `100 Continue`: the held body is
     /// cancelled, and the request stream can no longer be delimited.
+    #[inline]
     pub(crate) fn body_cancelled(&mut self) {
         if self.is_alive() {
             *self = Lifecycle::Closing(Closing::BodyCancelled);
@@ -146,11 +157,13 @@ impl Lifecycle {
     }
 
     /// The peer closed its side.
+    #[inline]
     pub(crate) fn peer_closed(&mut self) {
         self.close(Closing::PeerClosed);
     }
 
     /// The idle timeout passed (it runs only while open).
+    #[inline]
     pub(crate) fn idle_expired(&mut self) {
         if self.is_open() {
             *self = Lifecycle::Closing(Closing::IdleExpired);
@@ -158,6 +171,7 @@ impl Lifecycle {
     }
 
     /// The connection was handed over.
+    #[inline]
     pub(crate) fn switched(&mut self) {
         if self.is_alive() {
             *self = Lifecycle::Switched;
@@ -165,6 +179,7 @@ impl Lifecycle {
     }
 
     /// A fatal error.
+    #[inline]
     pub(crate) fn fail(&mut self, error: Error) {
         if !self.is_dead() {
             *self = Lifecycle::Dead(error);
