@@ -5,9 +5,10 @@ use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use dugong_net::session::{Progress, Reader};
 use dugong_net::trace::Record;
 use dugong_net::{is_peer_gone, Error, Phase, RequestExtras, Trace};
-use dugong_proto::{Body, Event, HeaderField, Headers, RequestId, Response};
+use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 
 use crate::transport::{Interest, Ready, Transport, Waiter};
 
@@ -49,7 +50,6 @@ pub struct Connection {
     io: Box<dyn Transport>,
     timeout: Option<Duration>,
     max_buffered: usize,
-    max_read_all: usize,
     window: dugong_net::Window,
     started: Instant,
     trace: Option<Trace>,
@@ -59,13 +59,9 @@ pub struct Connection {
     send_closed: bool,
     /// The peer closed its side.
     eof: bool,
-    /// A response head was returned and its body is not finished.
-    in_body: bool,
-    /// Body bytes received but not yet given to the caller.
-    pending: Bytes,
-    trailers: Option<Headers>,
-    informational: Vec<Response>,
-    upgraded: Option<Bytes>,
+    /// The response being read: its body, trailers, 1xx responses, the
+    /// bytes after a switch.
+    reader: Reader,
     /// What every request gets added (through an HTTP proxy).
     extras: RequestExtras,
     #[cfg(feature = "tls")]
@@ -78,8 +74,6 @@ pub struct Connection {
     /// A request whose held body the continue delay released, to be
     /// reported by `read_response` as a `100 Continue`.
     released: Option<RequestId>,
-    /// `informational` holds 1xx heads of a `read_response` in progress.
-    collecting: bool,
     /// The size of the next read into the receive buffer.
     read_size: usize,
     /// The last read found nothing (and, once set, stays set while requests
@@ -99,13 +93,6 @@ impl fmt::Debug for Connection {
             .field("broken", &self.broken)
             .finish_non_exhaustive()
     }
-}
-
-/// What the receive loop produced.
-enum Step {
-    Event(Event),
-    /// The continue delay passed: the held body of this request may go.
-    Released(RequestId),
 }
 
 /// Settings a [`Builder`](crate::Builder) hands to a new connection.
@@ -133,18 +120,13 @@ impl Connection {
             io,
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
-            max_read_all: setup.max_read_all,
             window: setup.window,
             started: Instant::now(),
             trace: setup.trace,
             broken: None,
             send_closed: false,
             eof: false,
-            in_body: false,
-            pending: Bytes::new(),
-            trailers: None,
-            informational: Vec::new(),
-            upgraded: None,
+            reader: Reader::new(setup.max_read_all),
             extras: setup.extras,
             #[cfg(feature = "tls")]
             tls_info: None,
@@ -152,7 +134,6 @@ impl Connection {
             shared: false,
             blocked: None,
             released: None,
-            collecting: false,
             read_size: MIN_READ,
             read_blocked: false,
             last_received: Instant::now(),
@@ -318,49 +299,30 @@ impl Connection {
     /// timeouts and I/O errors.
     pub fn read_response(&mut self) -> Result<Response, Error> {
         self.check()?;
-        if self.in_body {
-            return Err(Error::Usage(
-                "the previous response's body is not read to its end; read or discard it",
-            ));
-        }
-        if self.proto.in_flight() == 0 {
+        if self.proto.in_flight() == 0 && !self.reader.in_body() {
             return Err(Error::Usage("no response is pending"));
         }
-        if !self.collecting {
-            self.informational.clear();
-            self.collecting = true;
-        }
         loop {
-            match self.next_step(true)? {
-                Step::Released(id) | Step::Event(Event::Continue(id)) => {
-                    self.collecting = false;
+            self.check()?;
+            if !self.reader.in_body() {
+                if let Some(id) = self.released.take() {
                     return Ok(Response::continue_for(id));
                 }
-                Step::Event(Event::Informational(head)) => self.informational.push(head),
-                Step::Event(Event::Headers(head)) => {
-                    self.collecting = false;
-                    tracing::debug!(
-                        id = head.id().as_u64(),
-                        status = head.status(),
-                        "dugong: response head"
-                    );
-                    self.in_body = true;
-                    self.trailers = None;
-                    return Ok(head);
-                }
-                Step::Event(other) => {
-                    // Body events belong to a head already returned.
-                    tracing::warn!(?other, "dugong: body event with no head pending");
-                }
+            }
+            let progress = self.reader.poll_head(&mut self.proto);
+            if let Some(head) = self.advance(progress)? {
+                return Ok(head.into_response());
             }
         }
     }
 
     /// The 1xx responses (other than `100 Continue`) that came before the
-    /// last head [`read_response`](Self::read_response) returned, such as
-    /// `103 Early Hints`.
+    /// last final head [`read_response`](Self::read_response) returned,
+    /// such as `103 Early Hints`. A `100 Continue` returned in between
+    /// does not clear them: they are reported with the final head that
+    /// follows it.
     pub fn informational(&self) -> &[Response] {
-        &self.informational
+        self.reader.informational()
     }
 
     /// Reads body bytes of the current response into `buf`; `Ok(0)` at the
@@ -377,21 +339,16 @@ impl Connection {
             return Ok(0);
         }
         loop {
-            if !self.pending.is_empty() {
-                let n = buf.len().min(self.pending.len());
-                buf[..n].copy_from_slice(&self.pending.split_to(n));
-                return Ok(n);
-            }
-            if !self.in_body {
-                return Ok(0);
-            }
-            self.check()?;
+            self.check_in_body()?;
             if buf.len() >= DIRECT_MIN {
                 if let Some(n) = self.read_direct(buf)? {
                     return Ok(n);
                 }
             }
-            self.receive_body_step()?;
+            let progress = self.reader.poll_body(&mut self.proto, buf);
+            if let Some(n) = self.advance(progress)? {
+                return Ok(n);
+            }
         }
     }
 
@@ -403,14 +360,11 @@ impl Connection {
     /// As [`read_body`](Self::read_body).
     pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
         loop {
-            if !self.pending.is_empty() {
-                return Ok(Some(std::mem::take(&mut self.pending)));
+            self.check_in_body()?;
+            let progress = self.reader.poll_chunk(&mut self.proto);
+            if let Some(piece) = self.advance(progress)? {
+                return Ok(piece);
             }
-            if !self.in_body {
-                return Ok(None);
-            }
-            self.check()?;
-            self.receive_body_step()?;
         }
     }
 
@@ -431,29 +385,22 @@ impl Connection {
     ///
     /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
-        let limit = self.max_read_all;
         let mut out = Vec::new();
-        while let Some(piece) = self.read_chunk()? {
-            if piece.len() > limit - out.len() {
-                return Err(self.read_all_too_large());
-            }
-            out.extend_from_slice(&piece);
-        }
+        self.read_all_into(&mut out)?;
         Ok(out)
     }
 
-    /// The bound on [`read_all`](Self::read_all).
-    pub(crate) fn max_read_all(&self) -> usize {
-        self.max_read_all
-    }
-
-    /// A body read whole passed [`max_read_all`](Self::max_read_all):
-    /// breaks the connection (dropping what was received of the body, so
-    /// nothing of it can be read as if it were whole) and returns the error.
-    pub(crate) fn read_all_too_large(&mut self) -> Error {
-        self.pending = Bytes::new();
-        let limit = self.max_read_all;
-        self.fail(Error::BodyTooLarge { limit })
+    /// [`read_all`](Self::read_all), appending to `out`, which holds what
+    /// earlier calls for this body appended (a split half calls again
+    /// after a wait).
+    pub(crate) fn read_all_into(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        loop {
+            self.check_in_body()?;
+            let progress = self.reader.poll_read_all(&mut self.proto, out);
+            if let Some(()) = self.advance(progress)? {
+                return Ok(());
+            }
+        }
     }
 
     /// Skips the rest of the current response's body, so the next response
@@ -463,8 +410,13 @@ impl Connection {
     ///
     /// As [`read_body`](Self::read_body).
     pub fn discard(&mut self) -> Result<(), Error> {
-        while self.read_chunk()?.is_some() {}
-        Ok(())
+        loop {
+            self.check_in_body()?;
+            let progress = self.reader.poll_discard(&mut self.proto);
+            if let Some(()) = self.advance(progress)? {
+                return Ok(());
+            }
+        }
     }
 
     /// The body of the current response as a [`std::io::Read`].
@@ -475,18 +427,18 @@ impl Connection {
     /// The trailer fields of the last response whose body was read to its
     /// end (empty for bodies that were not chunked).
     pub fn trailers(&self) -> Option<&Headers> {
-        self.trailers.as_ref()
+        self.reader.trailers()
     }
 
     /// True while requests wait for (the rest of) their responses.
     pub fn response_pending(&self) -> bool {
-        self.proto.in_flight() > 0 || self.in_body
+        self.proto.in_flight() > 0 || self.reader.in_body()
     }
 
     /// True while the body of the response last returned by
     /// [`read_response`](Self::read_response) is not read to its end.
     pub fn body_pending(&self) -> bool {
-        self.in_body
+        self.reader.in_body()
     }
 
     // ----- the connection ---------------------------------------------------
@@ -500,7 +452,7 @@ impl Connection {
             && self.proto.error().is_none()
             && !self.proto.must_close()
             && !self.proto.upgrade_pending()
-            && self.upgraded.is_none()
+            && self.reader.upgraded().is_none()
     }
 
     /// The error that broke the connection, if one did.
@@ -633,11 +585,11 @@ impl Connection {
     ///
     /// Gives the connection back if it was not handed over.
     pub fn into_upgraded(mut self) -> Result<(Box<dyn Transport>, Bytes), Box<Connection>> {
-        if self.upgraded.is_none() && self.in_body {
+        if self.reader.upgraded().is_none() && self.reader.in_body() {
             // The tunnel is announced by its head; its "body" is the hand-over.
             let _ = self.read_chunk();
         }
-        match self.upgraded.take() {
+        match self.reader.take_upgraded() {
             Some(rest) => Ok((
                 std::mem::replace(&mut self.io, Box::new(Disconnected)),
                 rest,
@@ -677,35 +629,52 @@ impl Connection {
         dugong_proto::Instant::from_elapsed(self.started.elapsed())
     }
 
-    /// Reads one step of the body of the current response into `pending`.
-    fn receive_body_step(&mut self) -> Result<(), Error> {
-        match self.next_step(false)? {
-            Step::Event(Event::Data(data)) => self.pending = data,
-            Step::Event(Event::End { trailers }) => {
-                self.in_body = false;
-                self.trailers = Some(trailers);
-            }
-            Step::Event(Event::Upgraded { rest }) => {
-                self.in_body = false;
-                self.upgraded = Some(rest);
-            }
-            Step::Event(other) => {
-                tracing::warn!(?other, "dugong: unexpected event inside a body");
-            }
-            Step::Released(_) => {}
+    /// Before a body read polls the state machine: a broken connection
+    /// repeats its error (a body that ended is still reported as ended).
+    fn check_in_body(&self) -> Result<(), Error> {
+        if self.reader.in_body() {
+            self.check()?;
         }
         Ok(())
+    }
+
+    /// After a call of the reader: its result, once done (writing what a
+    /// `100 Continue` released, or what was queued); `None` once it moved
+    /// bytes or waited, to be called again. A body read whole past its
+    /// bound breaks the connection.
+    fn advance<T>(&mut self, progress: Result<Progress<T>, Error>) -> Result<Option<T>, Error> {
+        match progress {
+            Ok(Progress::Done(value)) => {
+                if self.proto.transmit_len() > 0 {
+                    self.flush_while_receiving()?;
+                }
+                Ok(Some(value))
+            }
+            Ok(Progress::Pending) => {
+                self.receive_some()?;
+                Ok(None)
+            }
+            Err(error @ Error::BodyTooLarge { .. }) => Err(self.fail(error)),
+            Err(error) => {
+                if let Error::Protocol(_) = &error {
+                    if let Some(trace) = &self.trace {
+                        trace.note(&format!("error: {error}"));
+                    }
+                    tracing::debug!(%error, "dugong: protocol error");
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Reads body bytes straight into `buf` when the state machine allows;
     /// `None` if it does not now.
     fn read_direct(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
         loop {
-            let allowed = self.proto.direct_read_len();
-            if allowed == 0 || self.proto.transmit_len() > 0 {
+            let max = self.reader.direct_read_len(&self.proto, buf.len());
+            if max == 0 || self.eof || self.proto.transmit_len() > 0 {
                 return Ok(None);
             }
-            let max = usize::try_from(allowed).map_or(buf.len(), |a| a.min(buf.len()));
             match self.io.read(&mut buf[..max]) {
                 Ok(0) => {
                     self.peer_closed();
@@ -737,62 +706,36 @@ impl Connection {
         }
     }
 
-    /// The next event, reading (and writing what is queued) as needed.
-    /// With `released`, a body released by the continue delay is reported
-    /// too.
-    fn next_step(&mut self, released: bool) -> Result<Step, Error> {
-        loop {
-            self.check()?;
-            if released {
-                if let Some(id) = self.released.take() {
-                    return Ok(Step::Released(id));
-                }
-            }
-            match self.proto.poll_event() {
-                Ok(Some(event)) => {
-                    if self.proto.transmit_len() > 0 {
-                        // A Continue released a held body.
-                        self.flush_while_receiving()?;
-                    }
-                    return Ok(Step::Event(event));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    let error = Error::Protocol(e);
-                    if let Some(trace) = &self.trace {
-                        trace.note(&format!("error: {error}"));
-                    }
-                    tracing::debug!(%error, "dugong: protocol error");
-                    return Err(error);
-                }
-            }
-            if self.eof {
-                // The state machine has seen the end and wants nothing more.
-                return Err(Error::closed_while_sending());
-            }
-            self.flush_while_receiving()?;
-            let write = self.proto.transmit_len() > 0 && !self.send_closed;
-            if self.read_blocked
-                && !self.shared
-                && self.proto.in_flight() <= 1
-                && self.io.is_nonblocking()
-            {
-                // One request at a time: its answer was not there right
-                // away last time either, so wait before reading; in the
-                // read itself when nothing is to be written and no time
-                // limit applies.
-                if !write && self.io.can_read_waiting() && self.wait_limit().0.is_none() {
-                    self.read_once(true)?;
-                } else {
-                    self.wait(Interest { read: true, write }, Phase::Reading)?;
-                    self.read_some()?;
-                }
-                // Still one at a time: keep waiting first.
-                self.read_blocked = true;
-            } else if !self.read_some()? {
-                self.wait(Interest { read: true, write }, Phase::Reading)?;
-            }
+    /// The reader needs more: writes what is queued, then reads once or
+    /// waits (for the transport, or the state machine's next deadline).
+    fn receive_some(&mut self) -> Result<(), Error> {
+        if self.eof {
+            // The state machine has seen the end and wants nothing more.
+            return Err(Error::closed_while_sending());
         }
+        self.flush_while_receiving()?;
+        let write = self.proto.transmit_len() > 0 && !self.send_closed;
+        if self.read_blocked
+            && !self.shared
+            && self.proto.in_flight() <= 1
+            && self.io.is_nonblocking()
+        {
+            // One request at a time: its answer was not there right
+            // away last time either, so wait before reading; in the
+            // read itself when nothing is to be written and no time
+            // limit applies.
+            if !write && self.io.can_read_waiting() && self.wait_limit().0.is_none() {
+                self.read_once(true)?;
+            } else {
+                self.wait(Interest { read: true, write }, Phase::Reading)?;
+                self.read_some()?;
+            }
+            // Still one at a time: keep waiting first.
+            self.read_blocked = true;
+        } else if !self.read_some()? {
+            self.wait(Interest { read: true, write }, Phase::Reading)?;
+        }
+        Ok(())
     }
 
     /// Writes what is queued while the receiving side is in charge: a peer
@@ -1058,7 +1001,7 @@ impl Connection {
         // (Only where a new request could go: otherwise the state machine
         // refuses it, saying why.)
         if self.proto.in_flight() == 0
-            && !self.in_body
+            && !self.reader.in_body()
             && !self.proto.must_close()
             && self.io.is_nonblocking()
         {

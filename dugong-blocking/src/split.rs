@@ -358,18 +358,11 @@ impl RecvHalf {
     ///
     /// As [`Connection::read_all`].
     pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
-        let limit = self.shared.lock().max_read_all();
         let mut out = Vec::new();
-        while let Some(piece) = self.read_chunk()? {
-            if piece.len() > limit - out.len() {
-                let error = self.shared.lock().read_all_too_large();
-                // A sending half waiting for room must see the break.
-                self.shared.signal_read();
-                return Err(error);
-            }
-            out.extend_from_slice(&piece);
-        }
-        Ok(out)
+        let result = self.shared.drive(|conn| conn.read_all_into(&mut out));
+        // A sending half waiting for room must see the end (or the break).
+        self.shared.signal_read();
+        result.map(|()| out)
     }
 
     /// As [`Connection::discard`].

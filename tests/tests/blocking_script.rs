@@ -45,6 +45,27 @@ fn continue_delay_releases_a_held_body_when_the_server_is_silent() {
 }
 
 #[test]
+fn informational_responses_before_a_continue_come_with_the_final_head() {
+    let server = ScriptServer::start(vec![
+        Step::ReadHead,
+        send(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"),
+        Step::ReadBytes(5),
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood"),
+    ]);
+    let mut conn = builder(server.addr().port()).connect().unwrap();
+    conn.send_request("PUT", "/", [("Expect", "100-continue")], Body::Sized(5))
+        .unwrap();
+    assert_eq!(conn.read_response().unwrap().status(), 100);
+    conn.write_body(b"hello").unwrap();
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    let early = conn.informational();
+    assert_eq!(early.len(), 1, "the 103 before the 100 is reported");
+    assert_eq!(early[0].status(), 103);
+    assert_eq!(early[0].headers().get("link"), Some(&b"</a.css>"[..]));
+    assert_eq!(conn.read_all().unwrap(), b"good");
+}
+
+#[test]
 fn server_that_answers_and_hangs_up_mid_upload() {
     let server = ScriptServer::start(vec![
         Step::ReadHead,
