@@ -173,6 +173,14 @@ impl Reader {
         }
     }
 
+    /// True if the current body was [abandoned](Self::abandon): the next
+    /// [`poll_head`](Self::poll_head) discards its rest first. A driver
+    /// that looks at its own state before a head (is a response owed?)
+    /// discards with [`poll_discard`](Self::poll_discard) first, then looks.
+    pub fn abandoned(&self) -> bool {
+        self.in_body && self.abandoned
+    }
+
     /// Forgets what was received of the current body (after an error that
     /// breaks the connection): nothing of it can be handed out any more.
     pub fn drop_body(&mut self) {
@@ -587,11 +595,17 @@ mod tests {
         );
         assert_eq!(reader.direct_read_len(&proto, 100), 0, "bytes wait here");
         assert!(matches!(reader.poll_head(&mut proto), Err(Error::Usage(_))));
+        assert!(!reader.abandoned());
         reader.abandon();
+        assert!(reader.abandoned());
         let Ok(Progress::Done(Head::Final(second))) = reader.poll_head(&mut proto) else {
             panic!("the rest of the first body is skipped");
         };
         assert_eq!(second.id().as_u64(), 1);
+        assert!(!reader.abandoned(), "a new head is not abandoned");
+        assert_eq!(reader.poll_discard(&mut proto).unwrap(), Progress::Done(()));
+        reader.abandon();
+        assert!(!reader.abandoned(), "no body, nothing to abandon");
     }
 
     #[test]

@@ -114,11 +114,12 @@ impl Connection {
 
 impl<T: Transport> Connection<T> {
     pub(crate) fn new(transport: T, setup: Setup) -> Connection<T> {
+        let max_read_all = setup.max_read_all;
         let shared = Arc::new(Shared::new(setup));
         let (reader, writer) = tokio::io::split(transport);
         Connection {
             send: SendHalf::new(Arc::clone(&shared), writer),
-            recv: RecvHalf::new(shared, reader),
+            recv: RecvHalf::new(shared, reader, max_read_all),
         }
     }
 
@@ -459,11 +460,9 @@ impl<T: Transport> Connection<T> {
     ///
     /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let Connection { send, recv } = self;
         let mut out = Vec::new();
-        while let Some(piece) = self.read_chunk().await? {
-            self.recv.check_read_all(out.len(), piece.len())?;
-            out.extend_from_slice(&piece);
-        }
+        poll_fn(|cx| recv.poll_read_all(cx, Some(&mut *send), &mut out)).await?;
         Ok(out)
     }
 
@@ -588,7 +587,7 @@ impl<T: Transport> Connection<T> {
     /// True if the connection can take another request now: not broken, not
     /// closing, the server did not go away.
     pub fn is_usable(&self) -> bool {
-        self.recv.upgraded.is_none() && self.send.shared.usable()
+        self.recv.reader.upgraded().is_none() && self.send.shared.usable()
     }
 
     /// The error that broke the connection, if one did.
@@ -632,7 +631,7 @@ impl<T: Transport> Connection<T> {
             core.wake_both();
             shared.note("disconnected");
         }
-        self.recv.reader = None;
+        self.recv.transport = None;
         if let Some(mut writer) = self.send.writer.take() {
             let _ = tokio::time::timeout(SHUTDOWN_LIMIT, writer.shutdown()).await;
         }
@@ -720,20 +719,19 @@ impl<T: Transport> Connection<T> {
     ///
     /// Gives the connection back if it was not handed over.
     pub async fn into_upgraded(mut self) -> Result<(T, Bytes), Box<Connection<T>>> {
-        if self.recv.upgraded.is_none() && self.recv.body_pending() {
+        if self.recv.reader.upgraded().is_none() && self.recv.body_pending() {
             // The tunnel is announced by its head; its "body" is the
             // hand-over.
             let _ = self.read_chunk().await;
         }
-        let Some(rest) = self.recv.upgraded.take() else {
+        let Some(rest) = self.recv.reader.upgraded().cloned() else {
             return Err(Box::new(self));
         };
-        match (self.recv.reader.take(), self.send.writer.take()) {
+        match (self.recv.transport.take(), self.send.writer.take()) {
             (Some(reader), Some(writer)) => Ok((reader.unsplit(writer), rest)),
             (reader, writer) => {
-                self.recv.reader = reader;
+                self.recv.transport = reader;
                 self.send.writer = writer;
-                self.recv.upgraded = Some(rest);
                 Err(Box::new(self))
             }
         }

@@ -7,12 +7,12 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use dugong_net::session::Head;
 use dugong_net::Error;
 use dugong_proto::{Body, Headers, Response};
 use futures_core::Stream;
 
 use crate::conn::Connection;
-use crate::recv::Head;
 use crate::transport::Transport;
 
 /// One request for [`Connection::pipeline`]: method, target, header fields
@@ -231,7 +231,7 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 match ready!(recv.poll_read_response(cx, Some(send), false)) {
                     Ok(Some(Head::Final(head))) => {
                         let expected = send.shared.lock().proto.body_remaining();
-                        let limit = send.shared.max_read_all;
+                        let limit = recv.reader.max_read_all();
                         self.current = Some((head, BodySoFar::new(expected, limit)));
                     }
                     Ok(Some(Head::Continue(_))) => {}

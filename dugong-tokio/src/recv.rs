@@ -1,9 +1,12 @@
 //! [`RecvHalf`]: the receiving direction of a connection, the only part
 //! that reads from the transport and polls the state machine's events.
 //!
+//! What the half keeps of the response being read, and the body-reading
+//! modes, are [`dugong_net::session::Reader`]'s; this file adds the I/O:
+//! locking the shared state, reading from the transport, waking, timing.
 //! As in `send.rs`, everything is a `poll_*` function: every byte read is
 //! in the receive buffer and every event taken from the state machine is
-//! stored in the half before anything can be cancelled.
+//! stored in the reader before anything can be cancelled.
 
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -13,9 +16,10 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
+use dugong_net::session::{Head, Progress, Reader};
 use dugong_net::trace::Record;
 use dugong_net::{is_peer_gone, Error, Phase};
-use dugong_proto::{Event, Headers, RequestId, Response};
+use dugong_proto::{Headers, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf, ReadHalf};
 
 use crate::body::{BodyReader, BodyStream};
@@ -28,31 +32,6 @@ const READ_SIZE: usize = 64 * 1024;
 /// Caller buffers at least this large are filled straight from the
 /// transport when a body allows it (no copy through the receive buffer).
 const DIRECT_MIN: usize = 4 * 1024;
-
-/// What one receive step produced.
-pub(crate) enum Step {
-    Event(Event),
-    /// A deadline of the state machine passed; look at the state again.
-    Timer,
-}
-
-/// A response head as the receiving side reports it.
-pub(crate) enum Head {
-    /// `100 Continue` (the server's, or the continue delay passed) for the
-    /// request whose body was held back.
-    Continue(RequestId),
-    /// A final response head.
-    Final(Response),
-}
-
-impl Head {
-    pub(crate) fn into_response(self) -> Response {
-        match self {
-            Head::Continue(id) => Response::continue_for(id),
-            Head::Final(head) => head,
-        }
-    }
-}
 
 /// The receiving direction of a [`Connection`](crate::Connection), made by
 /// [`Connection::split`](crate::Connection::split): read responses in one
@@ -72,23 +51,11 @@ impl Head {
 /// bounded however many requests the sending half puts in flight.
 pub struct RecvHalf<T = Box<dyn Transport>> {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) reader: Option<ReadHalf<T>>,
+    pub(crate) transport: Option<ReadHalf<T>>,
     timer: Timer,
-    /// A response head was returned and its body is not finished.
-    in_body: bool,
-    /// A body reader or stream was dropped before the end of the body: the
-    /// next `read_response` discards the rest of it.
-    abandoned: bool,
-    /// Body bytes received but not yet given to the caller.
-    pending: Bytes,
-    trailers: Option<Headers>,
-    /// 1xx responses before the last final head returned.
-    informational: Vec<Response>,
-    /// 1xx responses before the head being read.
-    informational_next: Vec<Response>,
-    /// Bytes after a `CONNECT` or upgrade head: the connection was handed
-    /// over.
-    pub(crate) upgraded: Option<Bytes>,
+    /// The response being read and how far; every event polled is kept
+    /// there.
+    pub(crate) reader: Reader,
 }
 
 impl<T> fmt::Debug for RecvHalf<T> {
@@ -96,7 +63,7 @@ impl<T> fmt::Debug for RecvHalf<T> {
         let core = self.shared.lock();
         f.debug_struct("RecvHalf")
             .field("in_flight", &core.proto.in_flight())
-            .field("in_body", &self.in_body)
+            .field("in_body", &self.reader.in_body())
             .field("broken", &core.broken)
             .finish_non_exhaustive()
     }
@@ -106,9 +73,7 @@ impl<T> RecvHalf<T> {
     /// A body reader or stream was dropped: if the body is unfinished, the
     /// next `read_response` discards the rest.
     pub(crate) fn abandon(&mut self) {
-        if self.in_body {
-            self.abandoned = true;
-        }
+        self.reader.abandon();
     }
 }
 
@@ -129,18 +94,14 @@ enum Direct {
 }
 
 impl<T: Transport> RecvHalf<T> {
-    pub(crate) fn new(shared: Arc<Shared>, reader: ReadHalf<T>) -> Self {
+    /// The receiving half of a new connection; `max_read_all` bounds
+    /// `read_all` and `pipeline`.
+    pub(crate) fn new(shared: Arc<Shared>, transport: ReadHalf<T>, max_read_all: usize) -> Self {
         RecvHalf {
             shared,
-            reader: Some(reader),
+            transport: Some(transport),
             timer: Timer::default(),
-            in_body: false,
-            abandoned: false,
-            pending: Bytes::new(),
-            trailers: None,
-            informational: Vec::new(),
-            informational_next: Vec::new(),
-            upgraded: None,
+            reader: Reader::new(max_read_all),
         }
     }
 
@@ -195,7 +156,7 @@ impl<T: Transport> RecvHalf<T> {
     /// The 1xx responses (other than `100 Continue`) that came before the
     /// last head [`read_response`](Self::read_response) returned.
     pub fn informational(&self) -> &[Response] {
-        &self.informational
+        self.reader.informational()
     }
 
     /// Reads body bytes of the current response into `buf`; `Ok(0)` at the
@@ -245,10 +206,7 @@ impl<T: Transport> RecvHalf<T> {
     /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
-        while let Some(piece) = self.read_chunk().await? {
-            self.check_read_all(out.len(), piece.len())?;
-            out.extend_from_slice(&piece);
-        }
+        poll_fn(|cx| self.poll_read_all(cx, None, &mut out)).await?;
         Ok(out)
     }
 
@@ -280,7 +238,7 @@ impl<T: Transport> RecvHalf<T> {
     /// The trailer fields of the last response whose body was read to its
     /// end (empty for bodies that were not chunked).
     pub fn trailers(&self) -> Option<&Headers> {
-        self.trailers.as_ref()
+        self.reader.trailers()
     }
 
     /// How many requests wait for (the rest of) their responses; never more
@@ -292,19 +250,19 @@ impl<T: Transport> RecvHalf<T> {
 
     /// True while requests wait for (the rest of) their responses.
     pub fn response_pending(&self) -> bool {
-        self.in_body || self.shared.lock().proto.in_flight() > 0
+        self.reader.in_body() || self.shared.lock().proto.in_flight() > 0
     }
 
     /// True while the body of the response last returned by
     /// [`read_response`](Self::read_response) is not read to its end.
     pub fn body_pending(&self) -> bool {
-        self.in_body
+        self.reader.in_body()
     }
 
     /// True if the connection can take another request now; see
     /// [`Connection::is_usable`](crate::Connection::is_usable).
     pub fn is_usable(&self) -> bool {
-        self.upgraded.is_none() && self.shared.usable()
+        self.reader.upgraded().is_none() && self.shared.usable()
     }
 
     /// The error that broke the connection, if one did.
@@ -315,15 +273,16 @@ impl<T: Transport> RecvHalf<T> {
     // ----- internals ----------------------------------------------------------
 
     /// Before a piece of `more` bytes joins `so_far` bytes of a body read
-    /// whole: past the `max_read_all` bound, breaks the connection
-    /// (dropping what was received of the body, so nothing of it is read
-    /// as if it were whole) and returns [`Error::BodyTooLarge`].
+    /// whole piece by piece (`pipeline`): past the `max_read_all` bound,
+    /// breaks the connection (dropping what was received of the body, so
+    /// nothing of it is read as if it were whole) and returns
+    /// [`Error::BodyTooLarge`], as [`Reader::poll_read_all`] does.
     pub(crate) fn check_read_all(&mut self, so_far: usize, more: usize) -> Result<(), Error> {
-        let limit = self.shared.max_read_all;
+        let limit = self.reader.max_read_all();
         if more <= limit.saturating_sub(so_far) {
             return Ok(());
         }
-        self.pending = Bytes::new();
+        self.reader.drop_body();
         let shared = &*self.shared;
         let mut core = shared.lock();
         Err(shared.fail(&mut core, Error::BodyTooLarge { limit }))
@@ -336,57 +295,44 @@ impl<T: Transport> RecvHalf<T> {
         wait_for_requests: bool,
     ) -> Poll<Result<Option<Head>, Error>> {
         loop {
-            if self.in_body {
-                // A broken connection says why, whatever the caller did.
-                self.shared.lock().check()?;
-                if !self.abandoned {
-                    return Poll::Ready(Err(Error::Usage(
-                        "the previous response's body is not read to its end; read or discard it",
-                    )));
-                }
-                ready!(self.poll_discard(cx, send.as_deref_mut()))?;
-                continue;
-            }
             {
                 let mut core = self.shared.lock();
+                // A broken connection says why, whatever the caller did.
                 core.check()?;
-                if let Some(id) = core.released.take() {
-                    return Poll::Ready(Ok(Some(Head::Continue(id))));
+                if self.reader.abandoned() {
+                    drop(core);
+                    ready!(self.poll_discard(cx, send.as_deref_mut()))?;
+                    continue;
                 }
-                if core.proto.in_flight() == 0 {
-                    // No request in flight, and none can come: the sending
-                    // half is gone, or the connection takes no more.
-                    let no_more = core.sender_gone || core.eof || core.proto.must_close();
-                    if !wait_for_requests || no_more {
-                        return Poll::Ready(Ok(None));
+                if !self.reader.in_body() {
+                    if let Some(id) = core.released.take() {
+                        return Poll::Ready(Ok(Some(Head::Continue(id))));
                     }
-                    core.wait_as_receiver(cx.waker());
-                    return Poll::Pending;
+                    if core.proto.in_flight() == 0 {
+                        // No request in flight, and none can come: the
+                        // sending half is gone, or the connection takes no
+                        // more.
+                        let no_more = core.sender_gone || core.eof || core.proto.must_close();
+                        if !wait_for_requests || no_more {
+                            return Poll::Ready(Ok(None));
+                        }
+                        core.wait_as_receiver(cx.waker());
+                        return Poll::Pending;
+                    }
                 }
             }
-            match ready!(self.poll_step(cx, send.as_deref_mut()))? {
-                Step::Timer => {}
-                Step::Event(Event::Continue(id)) => {
-                    return Poll::Ready(Ok(Some(Head::Continue(id))));
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
+                let progress = reader.poll_head(&mut core.proto)?;
+                if let Progress::Done(_) = progress {
+                    // The send side may have been released or cancelled.
+                    core.wake_sender();
                 }
-                Step::Event(Event::Informational(head)) => self.informational_next.push(head),
-                Step::Event(Event::Headers(head)) => {
-                    tracing::debug!(
-                        id = head.id().as_u64(),
-                        status = head.status(),
-                        "dugong: response head"
-                    );
-                    self.in_body = true;
-                    self.abandoned = false;
-                    self.trailers = None;
-                    self.informational = std::mem::take(&mut self.informational_next);
-                    return Poll::Ready(Ok(Some(Head::Final(head))));
-                }
-                Step::Event(other) => {
-                    // Body events belong to a head already returned.
-                    tracing::warn!(?other, "dugong: body event with no head pending");
-                }
+                Ok(progress)
+            });
+            if let Progress::Done(head) = ready!(step)? {
+                return Poll::Ready(Ok(Some(head)));
             }
+            // A deadline passed: look at the state again.
         }
     }
 
@@ -396,13 +342,12 @@ impl<T: Transport> RecvHalf<T> {
         mut send: Option<&mut SendHalf<T>>,
     ) -> Poll<Result<Option<Bytes>, Error>> {
         loop {
-            if !self.pending.is_empty() {
-                return Poll::Ready(Ok(Some(std::mem::take(&mut self.pending))));
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
+                reader.poll_chunk(&mut core.proto)
+            });
+            if let Progress::Done(piece) = ready!(step)? {
+                return Poll::Ready(Ok(piece));
             }
-            if !self.in_body {
-                return Poll::Ready(Ok(None));
-            }
-            ready!(self.poll_body_step(cx, send.as_deref_mut()))?;
         }
     }
 
@@ -411,8 +356,32 @@ impl<T: Transport> RecvHalf<T> {
         cx: &mut Context<'_>,
         mut send: Option<&mut SendHalf<T>>,
     ) -> Poll<Result<(), Error>> {
-        while ready!(self.poll_read_chunk(cx, send.as_deref_mut()))?.is_some() {}
-        Poll::Ready(Ok(()))
+        loop {
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
+                reader.poll_discard(&mut core.proto)
+            });
+            if let Progress::Done(()) = ready!(step)? {
+                return Poll::Ready(Ok(()));
+            }
+        }
+    }
+
+    /// Appends the rest of the body to `out` (the same `Vec` until ready);
+    /// past the `max_read_all` bound, breaks the connection.
+    pub(crate) fn poll_read_all(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut SendHalf<T>>,
+        out: &mut Vec<u8>,
+    ) -> Poll<Result<(), Error>> {
+        loop {
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
+                reader.poll_read_all(&mut core.proto, out)
+            });
+            if let Progress::Done(()) = ready!(step)? {
+                return Poll::Ready(Ok(()));
+            }
+        }
     }
 
     pub(crate) fn poll_read_body(
@@ -425,14 +394,6 @@ impl<T: Transport> RecvHalf<T> {
             return Poll::Ready(Ok(0));
         }
         loop {
-            if !self.pending.is_empty() {
-                let n = buf.len().min(self.pending.len());
-                buf[..n].copy_from_slice(&self.pending.split_to(n));
-                return Poll::Ready(Ok(n));
-            }
-            if !self.in_body {
-                return Poll::Ready(Ok(0));
-            }
             if buf.len() >= DIRECT_MIN {
                 match self.poll_direct(cx, buf) {
                     Poll::Ready(Ok(Direct::Read(n))) => return Poll::Ready(Ok(n)),
@@ -445,7 +406,12 @@ impl<T: Transport> RecvHalf<T> {
                     }
                 }
             }
-            ready!(self.poll_body_step(cx, send.as_deref_mut()))?;
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
+                reader.poll_body(&mut core.proto, buf)
+            });
+            if let Progress::Done(n) = ready!(step)? {
+                return Poll::Ready(Ok(n));
+            }
         }
     }
 
@@ -454,23 +420,23 @@ impl<T: Transport> RecvHalf<T> {
     /// nothing queued to write).
     fn poll_direct(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Result<Direct, Error>> {
         let shared = &*self.shared;
-        let allowed = {
+        let max = {
             let core = shared.lock();
+            let max = self.reader.direct_read_len(&core.proto, buf.len());
+            if max == 0 {
+                return Poll::Ready(Ok(Direct::Skip));
+            }
             core.check()?;
             if core.eof || core.proto.transmit_len() > 0 {
                 return Poll::Ready(Ok(Direct::Skip));
             }
-            core.proto.direct_read_len()
+            max
         };
-        if allowed == 0 {
-            return Poll::Ready(Ok(Direct::Skip));
-        }
-        let Some(reader) = self.reader.as_mut() else {
+        let Some(transport) = self.transport.as_mut() else {
             return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
         };
-        let max = usize::try_from(allowed).map_or(buf.len(), |a| a.min(buf.len()));
         let mut read_buf = ReadBuf::new(&mut buf[..max]);
-        let result = ready!(Pin::new(reader).poll_read(cx, &mut read_buf));
+        let result = ready!(Pin::new(transport).poll_read(cx, &mut read_buf));
         self.timer.done();
         let mut core = shared.lock();
         match result {
@@ -491,45 +457,21 @@ impl<T: Transport> RecvHalf<T> {
         }
     }
 
-    /// Reads one step of the body of the current response into `pending`.
-    fn poll_body_step(
-        &mut self,
-        cx: &mut Context<'_>,
-        send: Option<&mut SendHalf<T>>,
-    ) -> Poll<Result<(), Error>> {
-        match ready!(self.poll_step(cx, send))? {
-            Step::Event(Event::Data(data)) => self.pending = data,
-            Step::Event(Event::End { trailers }) => {
-                self.in_body = false;
-                self.abandoned = false;
-                self.trailers = Some(trailers);
-                // Starts the idle timeout if nothing else is in flight.
-                let mut core = self.shared.lock();
-                self.shared.tick(&mut core);
-                // A sender waiting for room in flight may go on.
-                core.wake_sender();
-            }
-            Step::Event(Event::Upgraded { rest }) => {
-                self.in_body = false;
-                self.abandoned = false;
-                self.upgraded = Some(rest);
-            }
-            Step::Event(other) => {
-                tracing::warn!(?other, "dugong: unexpected event inside a body");
-            }
-            Step::Timer => {}
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    /// The next event, reading as needed. With `send` (one task drives
-    /// both directions), also writes what is queued (a body released by
+    /// Calls `call` with the [`Reader`] and the locked core, reading from
+    /// the transport while it is pending: `Done` with its result, or
+    /// `Pending` when a deadline of the state machine passed (look at the
+    /// state again, then call again). With `send` (one task drives both
+    /// directions), also writes what is queued (a body released by
     /// `100 Continue`, or what a cancelled call left).
-    pub(crate) fn poll_step(
+    ///
+    /// Every event `call` polls stays in the reader and every byte read in
+    /// the receive buffer, so a dropped future loses nothing.
+    fn poll_reader<R>(
         &mut self,
         cx: &mut Context<'_>,
         mut send: Option<&mut SendHalf<T>>,
-    ) -> Poll<Result<Step, Error>> {
+        mut call: impl FnMut(&mut Reader, &mut Core) -> Result<Progress<R>, Error>,
+    ) -> Poll<Result<Progress<R>, Error>> {
         loop {
             {
                 let shared = &*self.shared;
@@ -537,24 +479,32 @@ impl<T: Transport> RecvHalf<T> {
                 if let Some(e) = &core.broken {
                     return Poll::Ready(Err(e.clone()));
                 }
-                match core.proto.poll_event() {
-                    Ok(Some(event)) => {
-                        if matches!(event, Event::Continue(_) | Event::Headers(_)) {
-                            // The send side may have been released or
-                            // cancelled.
-                            core.wake_sender();
-                        }
+                let in_body = self.reader.in_body();
+                let result = call(&mut self.reader, &mut core);
+                if in_body && !self.reader.in_body() && self.reader.trailers().is_some() {
+                    // The body ended. Starts the idle timeout if nothing
+                    // else is in flight; a sender waiting for room in
+                    // flight may go on.
+                    shared.tick(&mut core);
+                    core.wake_sender();
+                }
+                match result {
+                    Ok(Progress::Done(value)) => {
                         drop(core);
                         if let Some(send) = send.as_deref_mut() {
                             // A Continue released a held body: start writing
                             // it at once.
                             let _ = send.poll_send(cx);
                         }
-                        return Poll::Ready(Ok(Step::Event(event)));
+                        return Poll::Ready(Ok(Progress::Done(value)));
                     }
-                    Ok(None) => {}
-                    Err(e) => {
-                        let error = Error::Protocol(e);
+                    Ok(Progress::Pending) => {}
+                    Err(error @ Error::BodyTooLarge { .. }) => {
+                        // The rest of the body is never read: nothing
+                        // half-read is reused.
+                        return Poll::Ready(Err(shared.fail(&mut core, error)));
+                    }
+                    Err(error @ Error::Protocol(_)) => {
                         shared.note(&format!("error: {error}"));
                         tracing::debug!(%error, "dugong: protocol error");
                         // The connection is dead: a sending half waiting
@@ -562,6 +512,7 @@ impl<T: Transport> RecvHalf<T> {
                         core.wake_both();
                         return Poll::Ready(Err(error));
                     }
+                    Err(error) => return Poll::Ready(Err(error)),
                 }
                 if core.eof {
                     // The state machine has seen the end and wants nothing
@@ -587,7 +538,7 @@ impl<T: Transport> RecvHalf<T> {
             // the connection.
             self.shared.lock().park_receiver(cx.waker());
             ready!(self.timer.poll(&self.shared, cx, Some(Phase::Reading)))?;
-            return Poll::Ready(Ok(Step::Timer));
+            return Poll::Ready(Ok(Progress::Pending));
         }
     }
 
@@ -599,7 +550,7 @@ impl<T: Transport> RecvHalf<T> {
     /// same poll, so nothing is lost if the caller's future is dropped.
     pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
         let shared = &*self.shared;
-        let Some(reader) = self.reader.as_mut() else {
+        let Some(transport) = self.transport.as_mut() else {
             return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
         };
         loop {
@@ -614,7 +565,7 @@ impl<T: Transport> RecvHalf<T> {
                 buf.reserve(READ_SIZE);
             }
             let before = buf.len();
-            let result = pin!(reader.read_buf(&mut buf)).poll(cx);
+            let result = pin!(transport.read_buf(&mut buf)).poll(cx);
             if let (Some(trace), Poll::Ready(Ok(n))) = (&shared.trace, &result) {
                 if *n > 0 {
                     trace.record(Record::Recv, &buf[before..]);

@@ -36,8 +36,6 @@ pub(crate) struct Shared {
     /// "No data moved for this long" fails the connection.
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_buffered: usize,
-    /// The bound on a body read whole (`read_all`, `pipeline`).
-    pub(crate) max_read_all: usize,
     pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     /// The origin of the clock handed to the state machine.
@@ -107,7 +105,6 @@ impl Shared {
             }),
             timeout: setup.timeout,
             max_buffered: setup.max_buffered,
-            max_read_all: setup.max_read_all,
             window: setup.window,
             trace: setup.trace,
             started: now,

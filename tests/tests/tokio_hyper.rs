@@ -710,6 +710,54 @@ async fn dropped_body_reader_is_drained_on_next_use() {
     .await;
 }
 
+/// The last body dropped mid-way: the next `read_response` drains it, then
+/// finds no response pending (it does not wait for one), and a split
+/// receiving half ends its loop.
+#[tokio::test]
+async fn dropped_last_body_is_drained_then_nothing_is_pending() {
+    let server = HyperServer::start();
+    bounded(async {
+        let mut conn = connect(&server).await;
+        conn.send_request("GET", "/size/100000", [("A", "b")], Body::Empty)
+            .await
+            .unwrap();
+        conn.read_response().await.unwrap();
+        {
+            let mut start = [0u8; 10];
+            conn.body_reader().read_exact(&mut start).await.unwrap();
+        }
+        // At once: nothing is owed, so nothing is waited for (any wakeup
+        // would end a wait, the timeout's too: look at the clock).
+        let (soon, bound) = (Duration::from_secs(1), Duration::from_secs(5));
+        let started = tokio::time::Instant::now();
+        let error = tokio::time::timeout(bound, conn.read_response())
+            .await
+            .expect("no wait")
+            .unwrap_err();
+        assert!(started.elapsed() < soon, "waited {:?}", started.elapsed());
+        assert_eq!(error.kind(), ErrorKind::Usage);
+        assert!(!conn.body_pending());
+        assert!(conn.is_usable());
+
+        conn.send_request("GET", "/chunked/100000", [("A", "b")], Body::Empty)
+            .await
+            .unwrap();
+        let (send, mut recv) = conn.split();
+        recv.read_response().await.unwrap();
+        {
+            let mut stream = recv.body_stream();
+            stream.next().await.unwrap().unwrap();
+        }
+        drop(send);
+        let started = tokio::time::Instant::now();
+        let next = tokio::time::timeout(bound, recv.next_response()).await;
+        assert!(next.expect("no wait").unwrap().is_none());
+        assert!(started.elapsed() < soon, "waited {:?}", started.elapsed());
+        assert!(!recv.body_pending());
+    })
+    .await;
+}
+
 /// Reads are cancel-safe: a `read_response` dropped by `select!` loses
 /// nothing.
 #[tokio::test]
