@@ -112,7 +112,7 @@ impl Connection {
     ///     println!("{} {}", head.status(), body.len());
     /// }
     /// let send = sender.join().unwrap()?;
-    /// let conn = send.unsplit(recv);
+    /// let conn = Connection::reunite(send, recv).expect("the halves of one connection");
     /// # Ok::<(), dugong_blocking::Error>(())
     /// ```
     ///
@@ -138,6 +138,41 @@ impl Connection {
             },
             RecvHalf { shared },
         ))
+    }
+
+    /// Puts the halves made by [`split`](Self::split) back together, as
+    /// one connection that goes on where they left off (requests still in
+    /// flight stay in flight).
+    ///
+    /// ```no_run
+    /// use dugong_blocking::{Body, Connection};
+    ///
+    /// let conn = Connection::connect("127.0.0.1", 8080)?;
+    /// let (mut send, mut recv) = conn.split().expect("a TCP connection can be split");
+    /// send.send_request("GET", "/a", [("Accept", "*/*")], Body::Empty)?;
+    /// recv.read_response()?;
+    /// recv.discard()?;
+    /// let mut conn = Connection::reunite(send, recv).expect("the halves of one connection");
+    /// conn.send_request("GET", "/b", [("Accept", "*/*")], Body::Empty)?;
+    /// # Ok::<(), dugong_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Gives the halves back, unchanged, if they are not two halves of one
+    /// connection.
+    pub fn reunite(send: SendHalf, recv: RecvHalf) -> Result<Connection, (SendHalf, RecvHalf)> {
+        if !Arc::ptr_eq(&send.shared, &recv.shared) {
+            return Err((send, recv));
+        }
+        let shared = Arc::clone(&send.shared);
+        drop(send);
+        drop(recv);
+        let shared =
+            Arc::into_inner(shared).expect("both halves were given, so no other reference exists");
+        let mut conn = shared.conn.into_inner().unwrap_or_else(|p| p.into_inner());
+        conn.unshare();
+        Ok(conn)
     }
 }
 
@@ -254,24 +289,31 @@ impl SendHalf {
         self.shared.lock().is_usable()
     }
 
+    /// Puts the two halves back together: `send.reunite(recv)` is
+    /// [`Connection::reunite(send, recv)`](Connection::reunite).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::reunite`]: gives the halves back if they are not
+    /// two halves of one connection.
+    pub fn reunite(self, recv: RecvHalf) -> Result<Connection, (SendHalf, RecvHalf)> {
+        Connection::reunite(self, recv)
+    }
+
     /// Joins the two halves into one connection again.
     ///
     /// # Panics
     ///
     /// If the halves come from different connections.
+    #[deprecated(
+        since = "0.1.1",
+        note = "use Connection::reunite, which returns the halves instead of panicking"
+    )]
     pub fn unsplit(self, recv: RecvHalf) -> Connection {
-        assert!(
-            Arc::ptr_eq(&self.shared, &recv.shared),
-            "the halves belong to different connections"
-        );
-        let shared = Arc::clone(&self.shared);
-        drop(self);
-        drop(recv);
-        let shared =
-            Arc::into_inner(shared).expect("both halves were given, so no other reference exists");
-        let mut conn = shared.conn.into_inner().unwrap_or_else(|p| p.into_inner());
-        conn.unshare();
-        conn
+        match Connection::reunite(self, recv) {
+            Ok(conn) => conn,
+            Err(_) => panic!("the halves belong to different connections"),
+        }
     }
 }
 

@@ -565,11 +565,28 @@ impl<T: Transport> Connection<T> {
         (self.send, self.recv)
     }
 
-    /// Puts the halves made by [`split`](Self::split) back together.
+    /// Puts the halves made by [`split`](Self::split) back together, as
+    /// one connection that goes on where they left off (requests still in
+    /// flight stay in flight).
+    ///
+    /// ```no_run
+    /// use dugong_tokio::{Body, Connection};
+    ///
+    /// # async fn f() -> Result<(), dugong_tokio::Error> {
+    /// let conn = Connection::connect("127.0.0.1", 8080).await?;
+    /// let (mut send, mut recv) = conn.split();
+    /// send.send_request("GET", "/a", [("Accept", "*/*")], Body::Empty).await?;
+    /// recv.read_response().await?;
+    /// recv.discard().await?;
+    /// let mut conn = Connection::reunite(send, recv).expect("the halves of one connection");
+    /// conn.send_request("GET", "/b", [("Accept", "*/*")], Body::Empty).await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
-    /// Gives the halves back if they are not two halves of one connection.
+    /// Gives the halves back, unchanged, if they are not two halves of one
+    /// connection.
     #[allow(clippy::result_large_err)]
     pub fn reunite(
         send: SendHalf<T>,
@@ -739,5 +756,19 @@ impl<T: Transport> Connection<T> {
 
     pub(crate) fn halves(&mut self) -> (&mut SendHalf<T>, &mut RecvHalf<T>) {
         (&mut self.send, &mut self.recv)
+    }
+}
+
+impl<T: Transport> SendHalf<T> {
+    /// Puts the two halves back together: `send.reunite(recv)` is
+    /// [`Connection::reunite(send, recv)`](Connection::reunite).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::reunite`]: gives the halves back if they are not
+    /// two halves of one connection.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite(self, recv: RecvHalf<T>) -> Result<Connection<T>, (SendHalf<T>, RecvHalf<T>)> {
+        Connection::reunite(self, recv)
     }
 }

@@ -453,8 +453,81 @@ fn split_halves_send_and_receive_from_two_threads() {
     recv.body_reader().read_to_end(&mut echoed).unwrap();
     assert_eq!(echoed, vec![b'z'; 1_000_000]);
     let send = sender.join().unwrap();
+    let mut conn = Connection::reunite(send, recv).expect("the halves of one connection");
+    assert_eq!(get(&mut conn, "/size/3"), (200, expected_body(3)));
+}
+
+#[test]
+fn reunited_halves_make_one_working_connection_again() {
+    let server = HyperServer::start();
+    let (mut send, recv) = connect(&server).split().unwrap();
+    // A request in flight across the reunion.
+    send.send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+        .unwrap();
+    let mut conn = Connection::reunite(send, recv).expect("the halves of one connection");
+    assert!(conn.response_pending());
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    assert_eq!(conn.read_all().unwrap(), expected_body(5));
+    assert_eq!(get(&mut conn, "/size/7"), (200, expected_body(7)));
+    // The same through the sending half's method.
+    let (send, recv) = conn.split().unwrap();
+    let mut conn = send.reunite(recv).expect("the halves of one connection");
+    assert_eq!(get(&mut conn, "/size/9"), (200, expected_body(9)));
+    assert!(conn.is_usable());
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn reuniting_halves_of_two_connections_gives_them_back() {
+    let server = HyperServer::start();
+    let (send_a, recv_a) = connect(&server).split().unwrap();
+    let (send_b, recv_b) = connect(&server).split().unwrap();
+    let Err((mut send_a, mut recv_b)) = Connection::reunite(send_a, recv_b) else {
+        panic!("halves of two connections made one");
+    };
+    let Err((mut send_b, recv_a)) = send_b.reunite(recv_a) else {
+        panic!("halves of two connections made one");
+    };
+    // Given back unchanged: each still works with its own other half.
+    send_a
+        .send_request("GET", "/size/3", NO_FIELDS, Body::Empty)
+        .unwrap();
+    send_b
+        .send_request("GET", "/size/4", NO_FIELDS, Body::Empty)
+        .unwrap();
+    assert_eq!(recv_b.read_response().unwrap().status(), 200);
+    assert_eq!(recv_b.read_all().unwrap(), expected_body(4));
+    drop(send_b);
+    drop(recv_b);
+    let mut conn = send_a
+        .reunite(recv_a)
+        .expect("the halves of one connection");
+    assert_eq!(conn.read_response().unwrap().status(), 200);
+    assert_eq!(conn.read_all().unwrap(), expected_body(3));
+    assert_eq!(get(&mut conn, "/size/5"), (200, expected_body(5)));
+    assert_eq!(server.requests(), 3);
+}
+
+/// `SendHalf::unsplit` is deprecated for `reunite` but works as documented:
+/// it joins the halves of one connection and panics for two.
+#[test]
+#[allow(deprecated)]
+fn the_deprecated_unsplit_still_joins_the_halves() {
+    let server = HyperServer::start();
+    let (send, recv) = connect(&server).split().unwrap();
     let mut conn = send.unsplit(recv);
     assert_eq!(get(&mut conn, "/size/3"), (200, expected_body(3)));
+
+    let (send_a, _recv_a) = conn.split().unwrap();
+    let (_send_b, recv_b) = connect(&server).split().unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        send_a.unsplit(recv_b);
+    }))
+    .expect_err("halves of two connections made one");
+    assert_eq!(
+        panic.downcast_ref::<&str>(),
+        Some(&"the halves belong to different connections")
+    );
 }
 
 #[test]

@@ -266,6 +266,6 @@ fn tls_connections_split_into_two_threads() {
         assert_eq!(recv.read_all().unwrap(), expected_body(i % 300));
     }
     let send = sender.join().unwrap();
-    let mut conn = send.unsplit(recv);
+    let mut conn = send.reunite(recv).expect("the halves of one connection");
     assert_eq!(fetch(&mut conn, "/size/9"), (200, expected_body(9)));
 }

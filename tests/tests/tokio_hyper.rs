@@ -207,6 +207,72 @@ async fn hundred_thousand_pipelined_requests_in_two_tasks() {
     assert_eq!(server.requests(), COUNT);
 }
 
+/// The halves of one connection reunite into a connection that goes on
+/// where they left off, through `Connection::reunite` or the sending
+/// half's `reunite`.
+#[tokio::test]
+async fn reunited_halves_make_one_working_connection_again() {
+    let server = HyperServer::start();
+    bounded(async {
+        let (mut send, recv) = connect(&server).await.split();
+        // A request in flight across the reunion.
+        send.send_request("GET", "/size/5", NO_FIELDS, Body::Empty)
+            .await
+            .unwrap();
+        let mut conn = Connection::reunite(send, recv).expect("the halves of one connection");
+        assert!(conn.response_pending());
+        assert_eq!(conn.read_response().await.unwrap().status(), 200);
+        assert_eq!(conn.read_all().await.unwrap(), expected_body(5));
+        let (head, body) = get(&mut conn, "/size/7").await;
+        assert_eq!((head.status(), body), (200, expected_body(7)));
+        let (send, recv) = conn.split();
+        let mut conn = send.reunite(recv).expect("the halves of one connection");
+        let (head, body) = get(&mut conn, "/size/9").await;
+        assert_eq!((head.status(), body), (200, expected_body(9)));
+        assert!(conn.is_usable());
+    })
+    .await;
+    assert_eq!(server.requests(), 3);
+}
+
+/// Halves of two connections do not make one: both come back, unchanged,
+/// and still work with their own other halves.
+#[tokio::test]
+async fn reuniting_halves_of_two_connections_gives_them_back() {
+    let server = HyperServer::start();
+    bounded(async {
+        let (send_a, recv_a) = connect(&server).await.split();
+        let (send_b, recv_b) = connect(&server).await.split();
+        let Err((mut send_a, mut recv_b)) = Connection::reunite(send_a, recv_b) else {
+            panic!("halves of two connections made one");
+        };
+        let Err((mut send_b, recv_a)) = send_b.reunite(recv_a) else {
+            panic!("halves of two connections made one");
+        };
+        send_a
+            .send_request("GET", "/size/3", NO_FIELDS, Body::Empty)
+            .await
+            .unwrap();
+        send_b
+            .send_request("GET", "/size/4", NO_FIELDS, Body::Empty)
+            .await
+            .unwrap();
+        assert_eq!(recv_b.read_response().await.unwrap().status(), 200);
+        assert_eq!(recv_b.read_all().await.unwrap(), expected_body(4));
+        drop(send_b);
+        drop(recv_b);
+        let mut conn = send_a
+            .reunite(recv_a)
+            .expect("the halves of one connection");
+        assert_eq!(conn.read_response().await.unwrap().status(), 200);
+        assert_eq!(conn.read_all().await.unwrap(), expected_body(3));
+        let (head, body) = get(&mut conn, "/size/5").await;
+        assert_eq!((head.status(), body), (200, expected_body(5)));
+    })
+    .await;
+    assert_eq!(server.requests(), 3);
+}
+
 /// Requests queued without writing go out together at the next flush (or
 /// the next `send_*` call); a split sender that queues while `has_room`
 /// stays within the window.
