@@ -12,14 +12,69 @@ use dugong_net::Error;
 use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::conn::Connection;
 use crate::recv::RecvHalf;
 use crate::send::SendHalf;
+use crate::shared::{ReadAhead, WriteQueued};
 use crate::transport::Transport;
 
+impl<T: Transport> Connection<T> {
+    /// The body of the request being sent as a [`tokio::io::AsyncWrite`];
+    /// see [`BodyWriter`].
+    pub fn body_writer(&mut self) -> BodyWriter<'_, T> {
+        let (send, recv) = self.halves();
+        BodyWriter::new(send, Some(recv))
+    }
+
+    /// The body of the current response as a [`tokio::io::AsyncRead`]; see
+    /// [`BodyReader`] (and what dropping it early means).
+    pub fn body_reader(&mut self) -> BodyReader<'_, T> {
+        let (send, recv) = self.halves();
+        BodyReader::new(recv, Some(send))
+    }
+
+    /// The body of the current response as a stream of [`Bytes`] pieces,
+    /// each a zero-copy slice of the receive buffer; see [`BodyStream`].
+    pub fn body_stream(&mut self) -> BodyStream<'_, T> {
+        let (send, recv) = self.halves();
+        BodyStream::new(recv, Some(send))
+    }
+}
+
+impl<T: Transport> RecvHalf<T> {
+    /// The body of the current response as a [`tokio::io::AsyncRead`]; see
+    /// [`BodyReader`].
+    pub fn body_reader(&mut self) -> BodyReader<'_, T> {
+        BodyReader::new(self, None)
+    }
+
+    /// The body of the current response as a stream of [`Bytes`] pieces
+    /// (zero-copy slices of the receive buffer); see [`BodyStream`].
+    pub fn body_stream(&mut self) -> BodyStream<'_, T> {
+        BodyStream::new(self, None)
+    }
+}
+
+impl<T: Transport> SendHalf<T> {
+    /// The body of the request being sent as a [`tokio::io::AsyncWrite`];
+    /// see [`BodyWriter`].
+    pub fn body_writer(&mut self) -> BodyWriter<'_, T> {
+        BodyWriter::new(self, None)
+    }
+}
+
+/// The sending half a body reader or stream of a [`Connection`] writes
+/// with while it reads.
+fn writer<'s, T: Transport>(
+    send: &'s mut Option<&mut SendHalf<T>>,
+) -> Option<&'s mut dyn WriteQueued> {
+    send.as_deref_mut().map(|send| send as &mut dyn WriteQueued)
+}
+
 /// The body of the current response as a [`tokio::io::AsyncRead`], made by
-/// [`Connection::body_reader`](crate::Connection::body_reader) or
-/// [`RecvHalf::body_reader`]. Reading returns 0 bytes at the end of the
-/// body. Errors are [`dugong_net::Error`]s inside [`std::io::Error`]s (kind
+/// [`Connection::body_reader`] or [`RecvHalf::body_reader`]. Reading
+/// returns 0 bytes at the end of the body. Errors are
+/// [`dugong_net::Error`]s inside [`std::io::Error`]s (kind
 /// `ConnectionAborted` for a closed connection; get the dugong error back
 /// with `into_inner` and `downcast`).
 ///
@@ -56,7 +111,7 @@ impl<T: Transport> AsyncRead for BodyReader<'_, T> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let dst = buf.initialize_unfilled();
-        let n = ready!(this.recv.poll_read_body(cx, this.send.as_deref_mut(), dst))?;
+        let n = ready!(this.recv.poll_read_body(cx, writer(&mut this.send), dst))?;
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
@@ -70,9 +125,8 @@ impl<T> Drop for BodyReader<'_, T> {
 
 /// The body of the current response as a [`Stream`] of [`Bytes`] pieces,
 /// each a zero-copy slice of the receive buffer, made by
-/// [`Connection::body_stream`](crate::Connection::body_stream) or
-/// [`RecvHalf::body_stream`]. The stream ends at the end of the body; after
-/// an error it ends too.
+/// [`Connection::body_stream`] or [`RecvHalf::body_stream`]. The stream
+/// ends at the end of the body; after an error it ends too.
 ///
 /// Dropped before the end of the body, it behaves as a dropped
 /// [`BodyReader`]: the rest is drained on next use.
@@ -105,7 +159,7 @@ impl<'a, T: Transport> BodyStream<'a, T> {
         if self.done {
             return Poll::Ready(None);
         }
-        let result = ready!(self.recv.poll_read_chunk(cx, self.send.as_deref_mut()));
+        let result = ready!(self.recv.poll_read_chunk(cx, writer(&mut self.send)));
         Poll::Ready(match result {
             Ok(Some(piece)) => Some(Ok(piece)),
             Ok(None) => {
@@ -143,8 +197,7 @@ impl<T> Drop for BodyStream<'_, T> {
 }
 
 /// The body of the request being sent as a [`tokio::io::AsyncWrite`], made
-/// by [`Connection::body_writer`](crate::Connection::body_writer) or
-/// [`SendHalf::body_writer`].
+/// by [`Connection::body_writer`] or [`SendHalf::body_writer`].
 ///
 /// Each `write` copies the bytes and queues them (at most one write's worth
 /// is queued beyond what the transport took: a write first waits until the
@@ -153,8 +206,8 @@ impl<T> Drop for BodyStream<'_, T> {
 /// [`dugong_net::Error`]s inside [`std::io::Error`]s.
 ///
 /// On a [`SendHalf`], a write waits while the body is held for
-/// `100 Continue`; on a [`Connection`](crate::Connection) the body must
-/// not be written before `read_response` returned the `100 Continue`.
+/// `100 Continue`; on a [`Connection`] the body must not be written before
+/// `read_response` returned the `100 Continue`.
 pub struct BodyWriter<'a, T = Box<dyn Transport>> {
     send: &'a mut SendHalf<T>,
     recv: Option<&'a mut RecvHalf<T>>,
@@ -166,13 +219,21 @@ impl<'a, T: Transport> BodyWriter<'a, T> {
     }
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        ready!(self.send.poll_flush_all(cx, self.recv.as_deref_mut()))?;
+        ready!(self.send.poll_flush_all(cx, reader(&mut self.recv)))?;
         if self.recv.is_none() {
             // A sending half waits for its body to be released.
             ready!(self.send.poll_release(cx))?;
         }
         Poll::Ready(Ok(()))
     }
+}
+
+/// The receiving half a body writer of a [`Connection`] reads ahead with
+/// while it writes.
+fn reader<'r, T: Transport>(
+    recv: &'r mut Option<&mut RecvHalf<T>>,
+) -> Option<&'r mut dyn ReadAhead> {
+    recv.as_deref_mut().map(|recv| recv as &mut dyn ReadAhead)
 }
 
 impl<T> fmt::Debug for BodyWriter<'_, T> {
@@ -203,7 +264,7 @@ impl<T: Transport> AsyncWrite for BodyWriter<'_, T> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.send.poll_flush_all(cx, this.recv.as_deref_mut()))?;
+        ready!(this.send.poll_flush_all(cx, reader(&mut this.recv)))?;
         Poll::Ready(Ok(()))
     }
 
@@ -213,7 +274,7 @@ impl<T: Transport> AsyncWrite for BodyWriter<'_, T> {
         if this.send.sending_body() {
             this.send.queue_finish([] as [(&str, &str); 0])?;
         }
-        ready!(this.send.poll_flush_all(cx, this.recv.as_deref_mut()))?;
+        ready!(this.send.poll_flush_all(cx, reader(&mut this.recv)))?;
         Poll::Ready(Ok(()))
     }
 }

@@ -1,4 +1,5 @@
-//! [`Builder`]: where to connect and how.
+//! [`Builder`]: where to connect and how; and
+//! [`Connection::connect`] and [`Connection::reconnect`], which use it.
 
 use dugong_net::{Error, Proxy, RequestExtras, Scheme, Settings, Trace, Url};
 use dugong_proto::Body;
@@ -48,7 +49,7 @@ impl Builder {
             window: self.settings.window(),
             trace,
             extras: RequestExtras::none(),
-            builder: Some(self.clone()),
+            settings: Some(self.settings.clone()),
             #[cfg(feature = "tls")]
             tls_info: None,
         }
@@ -64,7 +65,7 @@ impl Builder {
             .settings
             .open_trace(&format!("connection to {origin} over a caller's transport"));
         let mut setup = self.setup(trace, &origin);
-        setup.builder = None;
+        setup.settings = None;
         Connection::new(transport, setup)
     }
 
@@ -164,7 +165,7 @@ impl Builder {
             window: self.settings.window(),
             trace: None,
             extras: RequestExtras::for_tunnel(proxy),
-            builder: None,
+            settings: None,
             #[cfg(feature = "tls")]
             tls_info: None,
         };
@@ -183,5 +184,46 @@ impl Builder {
                 reason: String::from_utf8_lossy(head.reason()).into_owned(),
             })),
         }
+    }
+}
+
+impl Connection {
+    /// Connects to `http://host:port` with default settings (no timeout, no
+    /// proxy). Use a [`Builder`] for TLS, proxies and timeouts.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt (and closes the socket).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::HostNotFound`](dugong_net::ErrorKind::HostNotFound),
+    /// [`DnsUnavailable`](dugong_net::ErrorKind::DnsUnavailable), or
+    /// [`Io`](dugong_net::ErrorKind::Io) when no address accepts.
+    pub async fn connect(host: &str, port: u16) -> Result<Connection, Error> {
+        Builder::new(host, port).connect().await
+    }
+
+    /// Opens a new connection with the same settings, replacing this one
+    /// (after an error, or [`disconnect`](Self::disconnect)). Responses still
+    /// owed on the old connection are lost.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it completes, the old connection is disconnected and
+    /// no new one replaces it.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage) for a connection made over a
+    /// caller's transport; the errors of [`Builder::connect`].
+    pub async fn reconnect(&mut self) -> Result<(), Error> {
+        let (send, _) = self.halves();
+        let settings = send.shared.settings.clone().ok_or(Error::Usage(
+            "a connection over a caller's transport cannot reconnect",
+        ))?;
+        self.disconnect().await;
+        *self = Builder { settings }.connect().await?;
+        Ok(())
     }
 }

@@ -1,5 +1,10 @@
 //! [`Connection`]: one HTTP/1.1 connection driven from one task, or split
 //! into a [`SendHalf`] and a [`RecvHalf`] for two.
+//!
+//! A method that makes a type of another module lives with that type, so
+//! that no module depends on one that depends on it: `body_reader`,
+//! `body_stream` and `body_writer` are in `body.rs`, `pipeline` in
+//! `pipeline.rs`, `connect` and `reconnect` in `builder.rs`.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -12,8 +17,6 @@ use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 use tokio::io::AsyncWriteExt;
 
-use crate::body::{BodyReader, BodyStream, BodyWriter};
-use crate::pipeline::{Pipeline, Request};
 use crate::recv::RecvHalf;
 use crate::send::SendHalf;
 use crate::shared::DISCONNECTED;
@@ -67,48 +70,6 @@ impl<T> fmt::Debug for Connection<T> {
             .field("in_flight", &core.proto.in_flight())
             .field("broken", &core.broken)
             .finish_non_exhaustive()
-    }
-}
-
-impl Connection {
-    /// Connects to `http://host:port` with default settings (no timeout, no
-    /// proxy). Use a [`Builder`](crate::Builder) for TLS, proxies and
-    /// timeouts.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future abandons the attempt (and closes the socket).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::HostNotFound`](dugong_net::ErrorKind::HostNotFound),
-    /// [`DnsUnavailable`](dugong_net::ErrorKind::DnsUnavailable), or
-    /// [`Io`](dugong_net::ErrorKind::Io) when no address accepts.
-    pub async fn connect(host: &str, port: u16) -> Result<Connection, Error> {
-        crate::Builder::new(host, port).connect().await
-    }
-
-    /// Opens a new connection with the same settings, replacing this one
-    /// (after an error, or [`disconnect`](Self::disconnect)). Responses still
-    /// owed on the old connection are lost.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropped before it completes, the old connection is disconnected and
-    /// no new one replaces it.
-    ///
-    /// # Errors
-    ///
-    /// [`Usage`](dugong_net::ErrorKind::Usage) for a connection made over a
-    /// caller's transport; the errors of
-    /// [`Builder::connect`](crate::Builder::connect).
-    pub async fn reconnect(&mut self) -> Result<(), Error> {
-        let builder = self.send.shared.builder.clone().ok_or(Error::Usage(
-            "a connection over a caller's transport cannot reconnect",
-        ))?;
-        self.disconnect().await;
-        *self = builder.connect().await?;
-        Ok(())
     }
 }
 
@@ -265,12 +226,6 @@ impl<T: Transport> Connection<T> {
         self.send_body(Bytes::copy_from_slice(data)).await
     }
 
-    /// The body of the request being sent as a [`tokio::io::AsyncWrite`];
-    /// see [`BodyWriter`].
-    pub fn body_writer(&mut self) -> BodyWriter<'_, T> {
-        BodyWriter::new(&mut self.send, Some(&mut self.recv))
-    }
-
     /// Ends a chunked request body.
     ///
     /// # Cancel safety
@@ -369,7 +324,8 @@ impl<T: Transport> Connection<T> {
     /// request. Other 1xx responses are skipped and kept in
     /// [`informational`](Self::informational).
     ///
-    /// If a [`BodyReader`] or [`BodyStream`] of the previous response was
+    /// If a [`BodyReader`](crate::BodyReader) or
+    /// [`BodyStream`](crate::BodyStream) of the previous response was
     /// dropped before the end of its body, the rest of that body is read
     /// and thrown away first.
     ///
@@ -481,18 +437,6 @@ impl<T: Transport> Connection<T> {
         poll_fn(|cx| recv.poll_discard(cx, Some(&mut *send))).await
     }
 
-    /// The body of the current response as a [`tokio::io::AsyncRead`]; see
-    /// [`BodyReader`] (and what dropping it early means).
-    pub fn body_reader(&mut self) -> BodyReader<'_, T> {
-        BodyReader::new(&mut self.recv, Some(&mut self.send))
-    }
-
-    /// The body of the current response as a stream of [`Bytes`] pieces,
-    /// each a zero-copy slice of the receive buffer; see [`BodyStream`].
-    pub fn body_stream(&mut self) -> BodyStream<'_, T> {
-        BodyStream::new(&mut self.recv, Some(&mut self.send))
-    }
-
     /// The trailer fields of the last response whose body was read to its
     /// end (empty for bodies that were not chunked).
     pub fn trailers(&self) -> Option<&Headers> {
@@ -508,32 +452,6 @@ impl<T: Transport> Connection<T> {
     /// [`read_response`](Self::read_response) is not read to its end.
     pub fn body_pending(&self) -> bool {
         self.recv.body_pending()
-    }
-
-    // ----- pipelining -------------------------------------------------------
-
-    /// Sends `requests` and yields their responses (head and whole body),
-    /// in order, keeping up to `depth` requests in flight (at least 1).
-    /// See [`Pipeline`].
-    ///
-    /// ```no_run
-    /// use dugong_tokio::{Connection, Request};
-    ///
-    /// # async fn f() -> Result<(), dugong_tokio::Error> {
-    /// let mut conn = Connection::connect("127.0.0.1", 8080).await?;
-    /// let requests = (0..1000).map(|i| Request::get(format!("/item/{i}")));
-    /// let mut responses = conn.pipeline(requests, 64);
-    /// while let Some(response) = responses.next().await {
-    ///     let response = response?;
-    ///     println!("{} {} bytes", response.head().status(), response.body().len());
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn pipeline<I>(&mut self, requests: I, depth: usize) -> Pipeline<'_, T, I::IntoIter>
-    where
-        I: IntoIterator<Item = Request>,
-    {
-        Pipeline::new(self, requests.into_iter(), depth)
     }
 
     /// Splits the connection into its sending and receiving halves, to run

@@ -15,6 +15,32 @@ use futures_core::Stream;
 use crate::conn::Connection;
 use crate::transport::Transport;
 
+impl<T: Transport> Connection<T> {
+    /// Sends `requests` and yields their responses (head and whole body),
+    /// in order, keeping up to `depth` requests in flight (at least 1).
+    /// See [`Pipeline`].
+    ///
+    /// ```no_run
+    /// use dugong_tokio::{Connection, Request};
+    ///
+    /// # async fn f() -> Result<(), dugong_tokio::Error> {
+    /// let mut conn = Connection::connect("127.0.0.1", 8080).await?;
+    /// let requests = (0..1000).map(|i| Request::get(format!("/item/{i}")));
+    /// let mut responses = conn.pipeline(requests, 64);
+    /// while let Some(response) = responses.next().await {
+    ///     let response = response?;
+    ///     println!("{} {} bytes", response.head().status(), response.body().len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pipeline<I>(&mut self, requests: I, depth: usize) -> Pipeline<'_, T, I::IntoIter>
+    where
+        I: IntoIterator<Item = Request>,
+    {
+        Pipeline::new(self, requests.into_iter(), depth)
+    }
+}
+
 /// One request for [`Connection::pipeline`]: method, target, header fields
 /// and a whole body (or none).
 ///

@@ -22,9 +22,7 @@ use dugong_net::{is_peer_gone, Error, Phase};
 use dugong_proto::{Headers, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf, ReadHalf};
 
-use crate::body::{BodyReader, BodyStream};
-use crate::send::SendHalf;
-use crate::shared::{Core, Shared, Timer, DISCONNECTED};
+use crate::shared::{Core, ReadAhead, Shared, Timer, WriteQueued, DISCONNECTED};
 use crate::transport::Transport;
 
 /// How much room one read into the receive buffer gets.
@@ -35,7 +33,7 @@ const DIRECT_MIN: usize = 4 * 1024;
 
 /// The receiving direction of a [`Connection`](crate::Connection), made by
 /// [`Connection::split`](crate::Connection::split): read responses in one
-/// task while the [`SendHalf`] sends requests in another.
+/// task while the [`SendHalf`](crate::SendHalf) sends requests in another.
 ///
 /// Its methods are those of [`Connection`](crate::Connection) for
 /// receiving. Unlike [`Connection::read_response`](crate::Connection::read_response),
@@ -223,18 +221,6 @@ impl<T: Transport> RecvHalf<T> {
         poll_fn(|cx| self.poll_discard(cx, None)).await
     }
 
-    /// The body of the current response as a [`tokio::io::AsyncRead`]; see
-    /// [`BodyReader`].
-    pub fn body_reader(&mut self) -> BodyReader<'_, T> {
-        BodyReader::new(self, None)
-    }
-
-    /// The body of the current response as a stream of [`Bytes`] pieces
-    /// (zero-copy slices of the receive buffer); see [`BodyStream`].
-    pub fn body_stream(&mut self) -> BodyStream<'_, T> {
-        BodyStream::new(self, None)
-    }
-
     /// The trailer fields of the last response whose body was read to its
     /// end (empty for bodies that were not chunked).
     pub fn trailers(&self) -> Option<&Headers> {
@@ -291,7 +277,7 @@ impl<T: Transport> RecvHalf<T> {
     pub(crate) fn poll_read_response(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut SendHalf<T>>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
         wait_for_requests: bool,
     ) -> Poll<Result<Option<Head>, Error>> {
         loop {
@@ -339,7 +325,7 @@ impl<T: Transport> RecvHalf<T> {
     pub(crate) fn poll_read_chunk(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut SendHalf<T>>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
     ) -> Poll<Result<Option<Bytes>, Error>> {
         loop {
             let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
@@ -354,7 +340,7 @@ impl<T: Transport> RecvHalf<T> {
     pub(crate) fn poll_discard(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut SendHalf<T>>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
     ) -> Poll<Result<(), Error>> {
         loop {
             let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
@@ -371,7 +357,7 @@ impl<T: Transport> RecvHalf<T> {
     pub(crate) fn poll_read_all(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut SendHalf<T>>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
         out: &mut Vec<u8>,
     ) -> Poll<Result<(), Error>> {
         loop {
@@ -387,7 +373,7 @@ impl<T: Transport> RecvHalf<T> {
     pub(crate) fn poll_read_body(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut SendHalf<T>>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
         buf: &mut [u8],
     ) -> Poll<Result<usize, Error>> {
         if buf.is_empty() {
@@ -469,7 +455,7 @@ impl<T: Transport> RecvHalf<T> {
     fn poll_reader<R>(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut SendHalf<T>>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
         mut call: impl FnMut(&mut Reader, &mut Core) -> Result<Progress<R>, Error>,
     ) -> Poll<Result<Progress<R>, Error>> {
         loop {
@@ -494,7 +480,7 @@ impl<T: Transport> RecvHalf<T> {
                         if let Some(send) = send.as_deref_mut() {
                             // A Continue released a held body: start writing
                             // it at once.
-                            let _ = send.poll_send(cx);
+                            let _ = send.poll_write_queued(cx);
                         }
                         return Poll::Ready(Ok(Progress::Done(value)));
                     }
@@ -521,7 +507,7 @@ impl<T: Transport> RecvHalf<T> {
                 }
             }
             if let Some(send) = send.as_deref_mut() {
-                if let Poll::Ready(Err(e)) = send.poll_send(cx) {
+                if let Poll::Ready(Err(e)) = send.poll_write_queued(cx) {
                     // A peer that stopped reading is not an error here: its
                     // response may be on the way.
                     if !self.shared.lock().send_closed {
@@ -590,6 +576,12 @@ impl<T: Transport> RecvHalf<T> {
                 Poll::Ready(Err(e)) => read_failed(shared, &mut core, e),
             };
         }
+    }
+}
+
+impl<T: Transport> ReadAhead for RecvHalf<T> {
+    fn poll_read_ahead(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
+        self.poll_fill(cx)
     }
 }
 

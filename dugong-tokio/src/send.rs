@@ -20,9 +20,7 @@ use dugong_net::{is_peer_gone, Error, Phase};
 use dugong_proto::{Body, HeaderField, RequestId};
 use tokio::io::{AsyncWrite, WriteHalf};
 
-use crate::body::BodyWriter;
-use crate::recv::RecvHalf;
-use crate::shared::{Core, Shared, Timer, DISCONNECTED};
+use crate::shared::{Core, ReadAhead, Shared, Timer, WriteQueued, DISCONNECTED};
 use crate::transport::Transport;
 
 /// How many segments one vectored write passes.
@@ -33,7 +31,8 @@ const GATHER: usize = 64 * 1024;
 
 /// The sending direction of a [`Connection`](crate::Connection), made by
 /// [`Connection::split`](crate::Connection::split). Run it in one task and
-/// its [`RecvHalf`] in another to keep any number of requests in flight.
+/// its [`RecvHalf`](crate::RecvHalf) in another to keep any number of
+/// requests in flight.
 ///
 /// Its methods are those of [`Connection`](crate::Connection) for sending,
 /// with one difference: a request with `Expect: 100-continue` makes
@@ -44,8 +43,8 @@ const GATHER: usize = 64 * 1024;
 /// happen (or the continue delay pass).
 ///
 /// Dropping the sending half tells the receiving half that no more requests
-/// come: its [`next_response`](RecvHalf::next_response) returns `None` once
-/// every response is read. It does not close the transport.
+/// come: its [`next_response`](crate::RecvHalf::next_response) returns
+/// `None` once every response is read. It does not close the transport.
 pub struct SendHalf<T = Box<dyn Transport>> {
     pub(crate) shared: Arc<Shared>,
     pub(crate) writer: Option<WriteHalf<T>>,
@@ -195,12 +194,6 @@ impl<T: Transport> SendHalf<T> {
     /// timeouts and I/O errors.
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.poll_flush_all(cx, None)).await
-    }
-
-    /// The body of the request being sent as a [`tokio::io::AsyncWrite`];
-    /// see [`BodyWriter`].
-    pub fn body_writer(&mut self) -> BodyWriter<'_, T> {
-        BodyWriter::new(self, None)
     }
 
     /// True if the connection can take another request now; see
@@ -399,14 +392,14 @@ impl<T: Transport> SendHalf<T> {
     pub(crate) fn poll_flush_all(
         &mut self,
         cx: &mut Context<'_>,
-        mut recv: Option<&mut RecvHalf<T>>,
+        mut recv: Option<&mut (dyn ReadAhead + '_)>,
     ) -> Poll<Result<(), Error>> {
         loop {
             if let Poll::Ready(result) = self.poll_send(cx) {
                 return Poll::Ready(result);
             }
             if let Some(recv) = recv.as_deref_mut() {
-                match recv.poll_fill(cx) {
+                match recv.poll_read_ahead(cx) {
                     Poll::Ready(Ok(true)) => {
                         let mut core = self.shared.lock();
                         let limit = self.shared.max_buffered;
@@ -425,6 +418,12 @@ impl<T: Transport> SendHalf<T> {
             self.shared.lock().park_sender(cx.waker());
             ready!(self.timer.poll(&self.shared, cx, Some(Phase::Writing)))?;
         }
+    }
+}
+
+impl<T: Transport> WriteQueued for SendHalf<T> {
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_send(cx)
     }
 }
 

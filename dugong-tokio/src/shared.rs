@@ -1,6 +1,8 @@
 //! What the sending and the receiving half of a connection share: the
 //! protocol state behind a lock that is never held across an `.await`, the
-//! settings, the clock, and the wakers each half leaves for the other.
+//! settings, the clock, and the wakers each half leaves for the other; and
+//! what each half does for the other when one task drives both
+//! ([`WriteQueued`], [`ReadAhead`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,12 +10,32 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
-use dugong_net::{Error, Phase, RequestExtras, Trace};
+use dugong_net::{Error, Phase, RequestExtras, Settings, Trace};
 use dugong_proto::{Config, RequestId};
 use tokio::time::{Instant, Sleep};
 
 /// The error of every call after [`Connection::disconnect`](crate::Connection::disconnect).
 pub(crate) const DISCONNECTED: &str = "the connection was disconnected";
+
+/// What a receiving call does for the sending direction when one task
+/// drives both (a [`Connection`](crate::Connection), or a body reader made
+/// from one): write what is queued. Implemented by the
+/// [`SendHalf`](crate::SendHalf), so the receiving half needs no more of it.
+pub(crate) trait WriteQueued {
+    /// Writes what is queued until it is all written (and the transport
+    /// flushed) or the transport would block.
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>>;
+}
+
+/// What a sending call does for the receiving direction when one task
+/// drives both: read what arrives meanwhile into the receive buffer, so a
+/// server that answers before it reads more cannot deadlock the
+/// connection. Implemented by the [`RecvHalf`](crate::RecvHalf).
+pub(crate) trait ReadAhead {
+    /// Reads once into the receive buffer: `Ready(Ok(true))` when bytes
+    /// arrived, `Ready(Ok(false))` at the end of stream.
+    fn poll_read_ahead(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>>;
+}
 
 /// Settings a [`Builder`](crate::Builder) hands to a new connection.
 pub(crate) struct Setup {
@@ -25,7 +47,9 @@ pub(crate) struct Setup {
     pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     pub(crate) extras: RequestExtras,
-    pub(crate) builder: Option<crate::Builder>,
+    /// The builder's settings, to reconnect with (none over a caller's
+    /// transport).
+    pub(crate) settings: Option<Settings>,
     #[cfg(feature = "tls")]
     pub(crate) tls_info: Option<dugong_net::tls::TlsInfo>,
 }
@@ -46,7 +70,9 @@ pub(crate) struct Shared {
     ticks: bool,
     /// What every request gets added (through an HTTP proxy).
     pub(crate) extras: RequestExtras,
-    pub(crate) builder: Option<crate::Builder>,
+    /// What [`Connection::reconnect`](crate::Connection::reconnect)
+    /// connects with.
+    pub(crate) settings: Option<Settings>,
     #[cfg(feature = "tls")]
     pub(crate) tls_info: Option<dugong_net::tls::TlsInfo>,
 }
@@ -110,7 +136,7 @@ impl Shared {
             started: now,
             ticks,
             extras: setup.extras,
-            builder: setup.builder,
+            settings: setup.settings,
             #[cfg(feature = "tls")]
             tls_info: setup.tls_info,
         }
