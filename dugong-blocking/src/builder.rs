@@ -47,7 +47,7 @@ impl Builder {
             window: self.settings.window(),
             trace,
             extras: RequestExtras::none(),
-            builder: Some(self.clone()),
+            settings: Some(self.settings.clone()),
         }
     }
 
@@ -60,7 +60,7 @@ impl Builder {
             .settings
             .open_trace(&format!("connection to {origin} over a caller's transport"));
         let mut setup = self.setup(trace, &origin);
-        setup.builder = None;
+        setup.settings = None;
         Connection::new(Box::new(transport), setup)
     }
 
@@ -146,7 +146,7 @@ impl Builder {
             window: self.settings.window(),
             trace: None,
             extras: RequestExtras::for_tunnel(proxy),
-            builder: None,
+            settings: None,
         };
         let mut conn = Connection::new(transport, setup);
         let no_fields: [(&str, &str); 0] = [];
@@ -208,4 +208,39 @@ fn peer(tcp: &Tcp) -> String {
     tcp.get_ref()
         .peer_addr()
         .map_or_else(|_| "?".to_owned(), |a: SocketAddr| a.to_string())
+}
+
+/// Opening connections (here rather than in `conn.rs`, so that the
+/// connection does not depend on its builder).
+impl Connection {
+    /// Connects to `http://host:port` with default settings (no timeout,
+    /// no proxy). Use a [`Builder`](crate::Builder) for TLS, proxies and
+    /// timeouts.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::HostNotFound`](dugong_net::ErrorKind::HostNotFound),
+    /// [`DnsUnavailable`](dugong_net::ErrorKind::DnsUnavailable), or
+    /// [`Io`](dugong_net::ErrorKind::Io) when no address accepts.
+    pub fn connect(host: &str, port: u16) -> Result<Connection, Error> {
+        Builder::new(host, port).connect()
+    }
+
+    /// Opens a new connection with the same settings, replacing this one
+    /// (after an error, or [`disconnect`](Self::disconnect)). Responses still
+    /// owed on the old connection are lost.
+    ///
+    /// # Errors
+    ///
+    /// [`Usage`](dugong_net::ErrorKind::Usage) for a connection made over a
+    /// caller's transport; the errors of [`Builder::connect`](crate::Builder::connect).
+    pub fn reconnect(&mut self) -> Result<(), Error> {
+        let settings = self.settings().cloned().ok_or(Error::Usage(
+            "a connection over a caller's transport cannot reconnect",
+        ))?;
+        let builder = Builder { settings };
+        self.disconnect();
+        *self = builder.connect()?;
+        Ok(())
+    }
 }

@@ -66,7 +66,9 @@ pub struct Connection {
     extras: RequestExtras,
     #[cfg(feature = "tls")]
     tls_info: Option<dugong_net::tls::TlsInfo>,
-    builder: Option<crate::Builder>,
+    /// The builder's settings, for `reconnect`; `None` over a caller's
+    /// transport.
+    settings: Option<dugong_net::Settings>,
     /// Shared by the two halves of a split: waits happen outside, so
     /// `wait` records what to wait for in `blocked` and stops.
     shared: bool,
@@ -105,7 +107,7 @@ pub(crate) struct Setup {
     pub(crate) window: dugong_net::Window,
     pub(crate) trace: Option<Trace>,
     pub(crate) extras: RequestExtras,
-    pub(crate) builder: Option<crate::Builder>,
+    pub(crate) settings: Option<dugong_net::Settings>,
 }
 
 impl Connection {
@@ -130,7 +132,7 @@ impl Connection {
             extras: setup.extras,
             #[cfg(feature = "tls")]
             tls_info: None,
-            builder: setup.builder,
+            settings: setup.settings,
             shared: false,
             blocked: None,
             released: None,
@@ -143,19 +145,6 @@ impl Connection {
     #[cfg(feature = "tls")]
     pub(crate) fn set_tls_info(&mut self, info: dugong_net::tls::TlsInfo) {
         self.tls_info = Some(info);
-    }
-
-    /// Connects to `http://host:port` with default settings (no timeout,
-    /// no proxy). Use a [`Builder`](crate::Builder) for TLS, proxies and
-    /// timeouts.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::HostNotFound`](dugong_net::ErrorKind::HostNotFound),
-    /// [`DnsUnavailable`](dugong_net::ErrorKind::DnsUnavailable), or
-    /// [`Io`](dugong_net::ErrorKind::Io) when no address accepts.
-    pub fn connect(host: &str, port: u16) -> Result<Connection, Error> {
-        crate::Builder::new(host, port).connect()
     }
 
     // ----- sending ----------------------------------------------------------
@@ -548,21 +537,10 @@ impl Connection {
         }
     }
 
-    /// Opens a new connection with the same settings, replacing this one
-    /// (after an error, or [`disconnect`](Self::disconnect)). Responses still
-    /// owed on the old connection are lost.
-    ///
-    /// # Errors
-    ///
-    /// [`Usage`](dugong_net::ErrorKind::Usage) for a connection made over a
-    /// caller's transport; the errors of [`Builder::connect`](crate::Builder::connect).
-    pub fn reconnect(&mut self) -> Result<(), Error> {
-        let builder = self.builder.clone().ok_or(Error::Usage(
-            "a connection over a caller's transport cannot reconnect",
-        ))?;
-        self.disconnect();
-        *self = builder.connect()?;
-        Ok(())
+    /// The settings this connection was made with, if a builder made it
+    /// (not over a caller's transport): what `reconnect` connects with.
+    pub(crate) fn settings(&self) -> Option<&dugong_net::Settings> {
+        self.settings.as_ref()
     }
 
     /// The negotiated TLS parameters and the server's certificates, for a
