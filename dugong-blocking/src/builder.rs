@@ -3,6 +3,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
+use dugong_net::session::{tunnel_opened, tunnel_refused};
 use dugong_net::{resolve, Error, Phase, Proxy, RequestExtras, Scheme, Settings, Trace, Url};
 use dugong_proto::Body;
 
@@ -152,22 +153,10 @@ impl Builder {
         let no_fields: [(&str, &str); 0] = [];
         conn.send_request("CONNECT", &origin.host_port(), no_fields, Body::Empty)?;
         let head = conn.read_response()?;
-        if !(200..300).contains(&head.status()) {
-            let reason = String::from_utf8_lossy(head.reason()).into_owned();
-            return Err(Error::ProxyRefused {
-                status: head.status(),
-                reason,
-            });
-        }
+        // The state machine decides whether the tunnel opened.
         match conn.into_upgraded() {
-            Ok((transport, rest)) if rest.is_empty() => Ok(transport),
-            Ok(_) => Err(Error::Tls(
-                "the proxy sent bytes before the TLS handshake".into(),
-            )),
-            Err(conn) => Err(conn.error().unwrap_or(Error::ProxyRefused {
-                status: head.status(),
-                reason: "the tunnel was not opened".into(),
-            })),
+            Ok((transport, rest)) => tunnel_opened(&rest).map(|()| transport),
+            Err(conn) => Err(tunnel_refused(&head, conn.error())),
         }
     }
 

@@ -365,6 +365,36 @@ impl Reader {
     }
 }
 
+/// The end of a `CONNECT` tunnel step through an HTTP proxy, when the
+/// connection was handed over (the state machine decided the tunnel opened:
+/// a `2xx`): `rest` are the bytes that followed the head.
+///
+/// # Errors
+///
+/// [`Error::Tls`] if bytes followed the proxy's `2xx` before the TLS
+/// handshake the caller is about to start (a tunnel to a TLS server carries
+/// nothing before the client speaks).
+pub fn tunnel_opened(rest: &[u8]) -> Result<(), Error> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Tls(
+            "the proxy sent bytes before the TLS handshake".into(),
+        ))
+    }
+}
+
+/// The error of a `CONNECT` tunnel step whose connection was not handed
+/// over: `broken`, the error that broke the connection, if one did;
+/// otherwise [`Error::ProxyRefused`] with the status and reason phrase of
+/// the proxy's final answer `head`.
+pub fn tunnel_refused(head: &Response, broken: Option<Error>) -> Error {
+    broken.unwrap_or_else(|| Error::ProxyRefused {
+        status: head.status(),
+        reason: String::from_utf8_lossy(head.reason()).into_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,6 +675,52 @@ mod tests {
         assert_eq!(reader.poll_chunk(&mut proto).unwrap(), Progress::Done(None));
         assert_eq!(reader.take_upgraded().as_deref(), Some(&b"\x16\x03tls"[..]));
         assert!(proto.is_upgraded());
+    }
+
+    #[test]
+    fn a_connect_opens_a_tunnel_only_when_the_core_hands_over() {
+        let connect = |response: &[u8]| {
+            let mut proto = Connection::default();
+            proto
+                .send_request("CONNECT", "a:443", [("Host", "a:443")], Body::Empty)
+                .unwrap();
+            proto.receive(response).unwrap();
+            let mut reader = Reader::new(64);
+            let Ok(Progress::Done(head)) = reader.poll_head(&mut proto) else {
+                panic!("a head");
+            };
+            let head = head.into_response();
+            let _ = reader.poll_discard(&mut proto);
+            match reader.take_upgraded() {
+                Some(rest) => tunnel_opened(&rest),
+                None => Err(tunnel_refused(&head, None)),
+            }
+        };
+        assert!(connect(b"HTTP/1.1 200 Connection established\r\n\r\n").is_ok());
+        assert!(connect(b"HTTP/1.1 204 No Content\r\n\r\n").is_ok());
+        match connect(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno")
+        {
+            Err(Error::ProxyRefused { status, reason }) => {
+                assert_eq!(
+                    (status, reason.as_str()),
+                    (407, "Proxy Authentication Required")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            connect(b"HTTP/1.1 200 OK\r\n\r\n\x16early"),
+            Err(Error::Tls(_))
+        ));
+        let broken = Error::Usage("broken");
+        let id = Connection::default()
+            .send_request("GET", "/", [("Host", "a")], Body::Empty)
+            .unwrap();
+        let head = Response::continue_for(id);
+        assert_eq!(
+            tunnel_refused(&head, Some(broken.clone())).to_string(),
+            broken.to_string()
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! [`Builder`]: where to connect and how; and
 //! [`Connection::connect`] and [`Connection::reconnect`], which use it.
 
+use dugong_net::session::{tunnel_opened, tunnel_refused};
 use dugong_net::{Error, Proxy, RequestExtras, Scheme, Settings, Trace, Url};
 use dugong_proto::Body;
 use tokio::net::TcpStream;
@@ -174,15 +175,10 @@ impl Builder {
         conn.send_request("CONNECT", &origin.host_port(), no_fields, Body::Empty)
             .await?;
         let head = conn.read_response().await?;
+        // The state machine decides whether the tunnel opened.
         match conn.into_upgraded().await {
-            Ok((tcp, rest)) if rest.is_empty() => Ok(tcp),
-            Ok(_) => Err(Error::Tls(
-                "the proxy sent bytes before the TLS handshake".into(),
-            )),
-            Err(conn) => Err(conn.error().unwrap_or_else(|| Error::ProxyRefused {
-                status: head.status(),
-                reason: String::from_utf8_lossy(head.reason()).into_owned(),
-            })),
+            Ok((tcp, rest)) => tunnel_opened(&rest).map(|()| tcp),
+            Err(conn) => Err(tunnel_refused(&head, conn.error())),
         }
     }
 }
