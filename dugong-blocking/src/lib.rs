@@ -6,6 +6,13 @@
 //! and the state machine, waits, and maps errors to [`Error`] (shared with
 //! `dugong-tokio` through [`dugong_net`]).
 //!
+//! What it keeps between the state machine and the caller while reading
+//! (the response being read, the body piece not handed out yet, trailers,
+//! 1xx, the `read_all` bound) is [`dugong_net::session::Reader`], the
+//! I/O-free session both adapters share: each reading method is a loop that
+//! calls it and, while it says `Pending`, writes what is queued, reads once
+//! or waits.
+//!
 //! # Pipelining
 //!
 //! Send any number of requests, then read the responses in order. One

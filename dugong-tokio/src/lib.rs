@@ -9,6 +9,13 @@
 //! [`dugong_net`]). Its methods have the blocking adapter's names, as
 //! `async fn`s.
 //!
+//! What it keeps between the state machine and the caller while reading
+//! (the response being read, the body piece not handed out yet, trailers,
+//! 1xx, the `read_all` bound) is [`dugong_net::session::Reader`], the
+//! I/O-free session both adapters share: each `poll_*` of the receiving
+//! half calls it under the lock and, while it says `Pending`, reads into
+//! the state machine, or parks until the transport or a deadline wakes it.
+//!
 //! # The model
 //!
 //! ```text
