@@ -482,7 +482,10 @@ impl Checker<'_> {
         assert!(e.is_fatal(), "poll_event returned a usage error: {e}");
         if let Error::TooLarge(Limit::Informational(n)) = e {
             assert_eq!(*n, self.max_interim, "wrong limit reported");
-            assert_eq!(self.interim, *n, "interim limit reported too early");
+            // A `100` that no request waits for counts towards the limit
+            // but is consumed without an event, so the events seen may be
+            // fewer than the limit, never more.
+            assert!(self.interim <= *n, "interim limit reported too late");
         }
         if let Error::ConnectionClosed(closed) = e {
             let ids: Vec<u64> = closed.unanswered().iter().map(|u| u.id.as_u64()).collect();
