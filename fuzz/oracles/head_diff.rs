@@ -51,7 +51,7 @@
 //!    `chunked`) or with `chunked` twice, or with another coding
 //!    (unsupported); a `Content-Length` that is not digits, overflows 64
 //!    bits, or differs between values.
-//! 7. `Upgrade`: dugong takes a `101` only if its `Upgrade` field names
+//! 8. `Upgrade`: dugong takes a `101` only if its `Upgrade` field names
 //!    protocols the request offered (RFC 9110 §7.8; the oracle's request
 //!    offers `websocket`); httparse does not interpret fields. Checked on
 //!    httparse's fields.
@@ -227,7 +227,7 @@ fn status_code_below_100(data: &[u8]) -> bool {
     line.starts_with(b"HTTP/1.") && line.get(9) == Some(&b'0')
 }
 
-/// True if a `101` is one dugong must refuse (deliberate difference 7):
+/// True if a `101` is one dugong must refuse (deliberate difference 8):
 /// its `Upgrade` values name no protocol, or one other than `websocket`
 /// (ignoring ASCII case, with any version).
 fn upgrade_not_offered(head: &Head) -> bool {
@@ -325,7 +325,7 @@ fn compare(data: &[u8], ours: Ours) {
                 kind: InvalidResponse::Status,
                 ..
             } if t.status < 100 => {}
-            // Deliberate difference 7.
+            // Deliberate difference 8 (7 is obs-fold, see fuzz/README.md).
             Error::InvalidResponse {
                 kind: InvalidResponse::UpgradeNotOffered,
                 ..
