@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{Closed, Error, Fate, StateError, Timeout, Unanswered};
 use crate::event::{Event, RequestId};
 use crate::lifecycle::Lifecycle;
-use crate::recv::{Expecting, Receiver, Recv};
+use crate::recv::{Expecting, Parsed, Receiver};
 use crate::request::{HeaderField, RequestFacts};
 use crate::send::{Body, Progress, Segments, Sender};
 use crate::time::Instant;
@@ -588,11 +588,11 @@ impl Connection {
             facts: r.facts,
             upgrade_offer: self.send.upgrade_offer(),
         });
-        let Some(step) = self.recv.poll(front, &self.config)? else {
+        let Some(parsed) = self.recv.poll(front, &self.config)? else {
             return Ok(None);
         };
-        let event = match step {
-            Recv::Continue(id) => {
+        let event = match parsed {
+            Parsed::Continue(id) => {
                 if self.send.awaiting_continue() != Some(id) {
                     // Too late (the continue delay released the body),
                     // or never asked for: nothing to report.
@@ -604,16 +604,16 @@ impl Connection {
                 self.continue_timer = Timer::default();
                 Event::Continue(id)
             }
-            Recv::Informational(response) => Event::Informational(response),
-            Recv::Final(response) => {
+            Parsed::Informational(response) => Event::Informational(response),
+            Parsed::Final(response) => {
                 if self.send.cancel_if_awaiting(response.id) {
                     self.lifecycle.body_cancelled();
                     self.continue_timer = Timer::default();
                 }
                 Event::Headers(response)
             }
-            Recv::Data(data) => Event::Data(data),
-            Recv::End {
+            Parsed::Data(data) => Event::Data(data),
+            Parsed::End {
                 trailers,
                 announced_close,
             } => {
@@ -635,7 +635,7 @@ impl Connection {
                 }
                 Event::End { trailers }
             }
-            Recv::ClosedAsAnnounced => {
+            Parsed::ClosedAsAnnounced => {
                 if self.in_flight.is_empty() {
                     return Ok(None);
                 }
@@ -649,13 +649,13 @@ impl Connection {
                     .collect();
                 return Err(Error::ConnectionClosed(Closed::new(unanswered)));
             }
-            Recv::Upgraded(rest) => {
+            Parsed::Upgraded(rest) => {
                 self.in_flight.pop_front();
                 self.lifecycle.switched();
                 self.send.clear();
                 Event::Upgraded { rest }
             }
-            Recv::Eof {
+            Parsed::Eof {
                 head_received,
                 announced_close,
             } => {

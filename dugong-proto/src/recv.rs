@@ -42,9 +42,10 @@ pub(crate) struct Expecting<'a> {
     pub(crate) upgrade_offer: &'a [u8],
 }
 
-/// What one step of parsing produced, for the connection to route.
+/// What one step of parsing produced, for the connection to route (into
+/// an [`Event`](crate::Event), or consumed).
 #[derive(Debug)]
-pub(crate) enum Recv {
+pub(crate) enum Parsed {
     /// `100 Continue` for the front request.
     Continue(RequestId),
     /// A 1xx other than 100 and 101.
@@ -232,7 +233,7 @@ impl Receiver {
         &mut self,
         front: Option<Expecting<'_>>,
         config: &Config,
-    ) -> Result<Option<Recv>, Error> {
+    ) -> Result<Option<Parsed>, Error> {
         match &mut self.state {
             RecvState::Head => self.poll_head(front, config),
             RecvState::AfterClose => self.poll_after_close(),
@@ -241,7 +242,7 @@ impl Receiver {
                 self.state = RecvState::Finished;
                 let rest = self.buf.split().freeze();
                 self.consumed += rest.len() as u64;
-                Ok(Some(Recv::Upgraded(rest)))
+                Ok(Some(Parsed::Upgraded(rest)))
             }
             RecvState::Finished => {
                 self.buf.clear();
@@ -250,7 +251,7 @@ impl Receiver {
         }
     }
 
-    fn need_more(&self, head_received: bool) -> Result<Option<Recv>, Error> {
+    fn need_more(&self, head_received: bool) -> Result<Option<Parsed>, Error> {
         let announced_close = matches!(
             self.state,
             RecvState::Body {
@@ -258,7 +259,7 @@ impl Receiver {
                 ..
             }
         );
-        Ok(self.eof.then_some(Recv::Eof {
+        Ok(self.eof.then_some(Parsed::Eof {
             head_received,
             announced_close,
         }))
@@ -277,7 +278,7 @@ impl Receiver {
         }
     }
 
-    fn poll_after_close(&mut self) -> Result<Option<Recv>, Error> {
+    fn poll_after_close(&mut self) -> Result<Option<Parsed>, Error> {
         self.skip_empty_lines();
         match self.buf.first() {
             None => {}
@@ -289,14 +290,14 @@ impl Receiver {
             return Ok(None);
         }
         self.finish();
-        Ok(Some(Recv::ClosedAsAnnounced))
+        Ok(Some(Parsed::ClosedAsAnnounced))
     }
 
     fn poll_head(
         &mut self,
         front: Option<Expecting<'_>>,
         config: &Config,
-    ) -> Result<Option<Recv>, Error> {
+    ) -> Result<Option<Parsed>, Error> {
         if self.scan.is_fresh() {
             // Empty lines before a status line are ignored.
             self.skip_empty_lines();
@@ -352,19 +353,19 @@ impl Receiver {
         }
         let next = framing::response_body(front.facts, status, response.version, &fields, base)?;
         let body = match next {
-            ResponseBody::Continue => return Ok(Some(Recv::Continue(front.id))),
-            ResponseBody::Informational => return Ok(Some(Recv::Informational(response))),
+            ResponseBody::Continue => return Ok(Some(Parsed::Continue(front.id))),
+            ResponseBody::Informational => return Ok(Some(Parsed::Informational(response))),
             ResponseBody::Switch => {
                 let chosen = response.headers.get_all("upgrade");
                 if !framing::upgrade_offered(front.upgrade_offer, chosen) {
                     return Err(Error::invalid(InvalidResponse::UpgradeNotOffered, base));
                 }
                 self.state = RecvState::Upgrade;
-                return Ok(Some(Recv::Final(response)));
+                return Ok(Some(Parsed::Final(response)));
             }
             ResponseBody::Tunnel => {
                 self.state = RecvState::Upgrade;
-                return Ok(Some(Recv::Final(response)));
+                return Ok(Some(Parsed::Final(response)));
             }
             ResponseBody::Empty => BodyState::Empty,
             ResponseBody::Length(n) => BodyState::Length(n),
@@ -375,10 +376,10 @@ impl Receiver {
             body,
             announced_close: framing::announces_close(response.version, &fields),
         };
-        Ok(Some(Recv::Final(response)))
+        Ok(Some(Parsed::Final(response)))
     }
 
-    fn poll_body(&mut self, config: &Config) -> Result<Option<Recv>, Error> {
+    fn poll_body(&mut self, config: &Config) -> Result<Option<Parsed>, Error> {
         let RecvState::Body {
             body,
             announced_close,
@@ -399,12 +400,12 @@ impl Receiver {
                 if *remaining == 0 {
                     *body = BodyState::Empty;
                 }
-                Ok(Some(Recv::Data(self.take(n).freeze())))
+                Ok(Some(Parsed::Data(self.take(n).freeze())))
             }
             BodyState::UntilClose => {
                 if !self.buf.is_empty() {
                     let n = self.buf.len();
-                    Ok(Some(Recv::Data(self.take(n).freeze())))
+                    Ok(Some(Parsed::Data(self.take(n).freeze())))
                 } else if self.eof {
                     self.end(Headers::default(), announced_close)
                 } else {
@@ -419,7 +420,7 @@ impl Receiver {
         &mut self,
         config: &Config,
         announced_close: bool,
-    ) -> Result<Option<Recv>, Error> {
+    ) -> Result<Option<Parsed>, Error> {
         loop {
             let RecvState::Body {
                 body: BodyState::Chunked(dechunker),
@@ -432,7 +433,7 @@ impl Receiver {
                 Step::Framing(n) => {
                     let _ = self.take(n);
                 }
-                Step::Data(n) => return Ok(Some(Recv::Data(self.take(n).freeze()))),
+                Step::Data(n) => return Ok(Some(Parsed::Data(self.take(n).freeze()))),
                 Step::NeedMore => return self.need_more(true),
                 Step::Trailers => {
                     let found = self.scan.scan(
@@ -464,9 +465,9 @@ impl Receiver {
         }
     }
 
-    fn end(&mut self, trailers: Headers, announced_close: bool) -> Result<Option<Recv>, Error> {
+    fn end(&mut self, trailers: Headers, announced_close: bool) -> Result<Option<Parsed>, Error> {
         self.state = RecvState::Head;
-        Ok(Some(Recv::End {
+        Ok(Some(Parsed::End {
             trailers,
             announced_close,
         }))
