@@ -4,10 +4,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
 use dugong_net::session::{tunnel_opened, tunnel_refused};
-use dugong_net::{resolve, Error, Phase, Proxy, RequestExtras, Scheme, Settings, Trace, Url};
+use dugong_net::{
+    resolve, Error, PerConnection, Phase, Proxy, RequestExtras, Scheme, Settings, Url,
+};
 use dugong_proto::Body;
 
-use crate::conn::{Connection, Setup};
+use crate::conn::Connection;
 use crate::transport::{Tcp, Transport};
 
 /// Settings for a new [`Connection`]: the server, TLS, a proxy, timeouts,
@@ -38,20 +40,6 @@ impl Builder {
 
     dugong_net::builder_settings_methods!();
 
-    fn setup(&self, trace: Option<Trace>, origin: &Url) -> Setup {
-        Setup {
-            config: self.settings.config().clone(),
-            host: Some(origin.authority()),
-            timeout: self.settings.timeout(),
-            max_buffered: self.settings.max_buffered(),
-            max_read_all: self.settings.max_read_all(),
-            window: self.settings.window(),
-            trace,
-            extras: RequestExtras::none(),
-            settings: Some(self.settings.clone()),
-        }
-    }
-
     /// Drives a connection over a transport the caller opened (a Unix
     /// socket, an in-memory pipe, a tunnel). `Host` comes from the builder's
     /// host and port; TLS and proxy settings are not used.
@@ -60,9 +48,9 @@ impl Builder {
         let trace = self
             .settings
             .open_trace(&format!("connection to {origin} over a caller's transport"));
-        let mut setup = self.setup(trace, &origin);
-        setup.settings = None;
-        Connection::new(Box::new(transport), setup)
+        let mut per = PerConnection::for_origin(&origin, trace);
+        per.reconnect = false;
+        Connection::new(Box::new(transport), &self.settings, per)
     }
 
     /// Resolves the host, connects (trying every address), and sets up the
@@ -84,11 +72,11 @@ impl Builder {
             trace.note(&format!("connected to {}", peer(&tcp)));
         }
         tracing::debug!(host = %route.dial_host, port = route.dial_port, "dugong: connected");
-        let mut setup = self.setup(trace, &origin);
+        let mut per = PerConnection::for_origin(&origin, trace);
         let transport: Box<dyn Transport> = match (self.settings.scheme(), route.proxy.as_ref()) {
             (Scheme::Http, None) => Box::new(tcp),
             (Scheme::Http, Some(_)) => {
-                setup.extras = RequestExtras::for_route(&route);
+                per.extras = RequestExtras::for_route(&route);
                 Box::new(tcp)
             }
             (Scheme::Https, proxy) => {
@@ -96,15 +84,18 @@ impl Builder {
                     None => Box::new(tcp),
                     Some(proxy) => self.tunnel(Box::new(tcp), proxy, &origin)?,
                 };
-                return self.start_tls(inner, setup);
+                return self.start_tls(inner, per);
             }
         };
-        Ok(Connection::new(transport, setup))
+        Ok(Connection::new(transport, &self.settings, per))
     }
 
     #[cfg(feature = "tls")]
-    fn start_tls(&self, inner: Box<dyn Transport>, setup: Setup) -> Result<Connection, Error> {
-        let trace = setup.trace.clone();
+    fn start_tls(
+        &self,
+        inner: Box<dyn Transport>,
+        mut per: PerConnection,
+    ) -> Result<Connection, Error> {
         let tls = crate::tls::Tls::handshake(
             inner,
             self.settings.tls_config(),
@@ -112,20 +103,23 @@ impl Builder {
             self.settings.timeout(),
         )?;
         let info = tls.info();
-        if let Some(trace) = trace {
+        if let Some(trace) = &per.trace {
             trace.note(&format!(
                 "tls: {:?} {:?}",
                 info.protocol_version(),
                 info.cipher_suite()
             ));
         }
-        let mut conn = Connection::new(Box::new(tls), setup);
-        conn.set_tls_info(info);
-        Ok(conn)
+        per.tls_info = Some(info);
+        Ok(Connection::new(Box::new(tls), &self.settings, per))
     }
 
     #[cfg(not(feature = "tls"))]
-    fn start_tls(&self, _inner: Box<dyn Transport>, _setup: Setup) -> Result<Connection, Error> {
+    fn start_tls(
+        &self,
+        _inner: Box<dyn Transport>,
+        _per: PerConnection,
+    ) -> Result<Connection, Error> {
         Err(Error::Tls(
             "dugong-blocking was built without its `tls` feature".into(),
         ))
@@ -138,18 +132,7 @@ impl Builder {
         proxy: &Proxy,
         origin: &Url,
     ) -> Result<Box<dyn Transport>, Error> {
-        let setup = Setup {
-            config: self.settings.config().clone(),
-            host: None,
-            timeout: self.settings.timeout(),
-            max_buffered: self.settings.max_buffered(),
-            max_read_all: self.settings.max_read_all(),
-            window: self.settings.window(),
-            trace: None,
-            extras: RequestExtras::for_tunnel(proxy),
-            settings: None,
-        };
-        let mut conn = Connection::new(transport, setup);
+        let mut conn = Connection::new(transport, &self.settings, PerConnection::for_tunnel(proxy));
         let no_fields: [(&str, &str); 0] = [];
         conn.send_request("CONNECT", &origin.host_port(), no_fields, Body::Empty)?;
         let head = conn.read_response()?;

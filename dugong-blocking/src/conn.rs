@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dugong_net::session::{Progress, Reader};
 use dugong_net::trace::Record;
-use dugong_net::{is_peer_gone, Error, Phase, RequestExtras, Trace};
+use dugong_net::{is_peer_gone, Error, PerConnection, Phase, RequestExtras, Trace};
 use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 
 use crate::transport::{Interest, Ready, Transport, Waiter};
@@ -97,42 +97,35 @@ impl fmt::Debug for Connection {
     }
 }
 
-/// Settings a [`Builder`](crate::Builder) hands to a new connection.
-pub(crate) struct Setup {
-    pub(crate) config: dugong_proto::Config,
-    pub(crate) host: Option<String>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) max_buffered: usize,
-    pub(crate) max_read_all: usize,
-    pub(crate) window: dugong_net::Window,
-    pub(crate) trace: Option<Trace>,
-    pub(crate) extras: RequestExtras,
-    pub(crate) settings: Option<dugong_net::Settings>,
-}
-
 impl Connection {
-    pub(crate) fn new(io: Box<dyn Transport>, setup: Setup) -> Connection {
-        let mut proto = dugong_proto::Connection::new(setup.config);
-        proto.set_host(setup.host.map(Bytes::from));
-        if setup.trace.as_ref().is_some_and(|t| !t.keeps_secrets()) {
+    /// A connection over `io` with the builder's `settings` and this
+    /// connection's own values.
+    pub(crate) fn new(
+        io: Box<dyn Transport>,
+        settings: &dugong_net::Settings,
+        per: PerConnection,
+    ) -> Connection {
+        let mut proto = dugong_proto::Connection::new(settings.config().clone());
+        proto.set_host(per.host.map(Bytes::from));
+        if per.trace.as_ref().is_some_and(|t| !t.keeps_secrets()) {
             proto.set_track_secrets(true);
         }
         Connection {
             proto,
             io,
-            timeout: setup.timeout,
-            max_buffered: setup.max_buffered,
-            window: setup.window,
+            timeout: settings.timeout(),
+            max_buffered: settings.max_buffered(),
+            window: settings.window(),
             started: Instant::now(),
-            trace: setup.trace,
+            trace: per.trace,
             broken: None,
             send_closed: false,
             eof: false,
-            reader: Reader::new(setup.max_read_all),
-            extras: setup.extras,
+            reader: Reader::new(settings.max_read_all()),
+            extras: per.extras,
             #[cfg(feature = "tls")]
-            tls_info: None,
-            settings: setup.settings,
+            tls_info: per.tls_info,
+            settings: per.reconnect.then(|| settings.clone()),
             shared: false,
             blocked: None,
             released: None,
@@ -140,11 +133,6 @@ impl Connection {
             read_blocked: false,
             last_received: Instant::now(),
         }
-    }
-
-    #[cfg(feature = "tls")]
-    pub(crate) fn set_tls_info(&mut self, info: dugong_net::tls::TlsInfo) {
-        self.tls_info = Some(info);
     }
 
     // ----- sending ----------------------------------------------------------

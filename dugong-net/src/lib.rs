@@ -54,7 +54,7 @@ pub use proxy::Proxy;
 pub use request::RequestExtras;
 pub use resolve::resolve;
 pub use settings::{
-    Route, Settings, Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT,
+    PerConnection, Route, Settings, Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_READ_ALL,
 };
 pub use trace::Trace;

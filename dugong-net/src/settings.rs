@@ -10,6 +10,7 @@ use dugong_proto::Config;
 
 use crate::error::Error;
 use crate::proxy::Proxy;
+use crate::request::RequestExtras;
 use crate::trace::Trace;
 use crate::url::{Scheme, Url};
 
@@ -111,6 +112,58 @@ pub struct Settings {
     window: Window,
     trace: TraceChoice,
     keep_secrets: bool,
+}
+
+/// What an adapter's `Builder` hands one new connection besides its
+/// [`Settings`] (which give the limits, timeouts and configuration through
+/// their getters): the values that differ from one connection to the next.
+/// The proxy's `CONNECT` connection ([`PerConnection::for_tunnel`]) has no
+/// `Host`, no trace and no reconnect, and extras of its own.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PerConnection {
+    /// The `Host` value added to requests without one (the origin's
+    /// authority); `None` for a `CONNECT` tunnel.
+    pub host: Option<String>,
+    /// The trace file to write to, if any.
+    pub trace: Option<Trace>,
+    /// What every request gets added (through an HTTP proxy, or for the
+    /// `CONNECT` request).
+    pub extras: RequestExtras,
+    /// Whether the connection keeps the builder's [`Settings`] to
+    /// reconnect with (not over a caller's transport, nor for a tunnel).
+    pub reconnect: bool,
+    /// What the TLS handshake negotiated, for a TLS connection.
+    #[cfg(feature = "tls")]
+    pub tls_info: Option<crate::tls::TlsInfo>,
+}
+
+impl PerConnection {
+    /// A connection to `origin`: its authority as `Host`, no extras, and
+    /// able to reconnect.
+    pub fn for_origin(origin: &Url, trace: Option<Trace>) -> PerConnection {
+        PerConnection {
+            host: Some(origin.authority()),
+            trace,
+            extras: RequestExtras::none(),
+            reconnect: true,
+            #[cfg(feature = "tls")]
+            tls_info: None,
+        }
+    }
+
+    /// The connection that sends `CONNECT` to `proxy`: no `Host`, no
+    /// trace, no reconnect, and the proxy's credentials.
+    pub fn for_tunnel(proxy: &Proxy) -> PerConnection {
+        PerConnection {
+            host: None,
+            trace: None,
+            extras: RequestExtras::for_tunnel(proxy),
+            reconnect: false,
+            #[cfg(feature = "tls")]
+            tls_info: None,
+        }
+    }
 }
 
 /// How to reach the server: decided by [`Settings::route`].

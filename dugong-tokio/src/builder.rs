@@ -2,12 +2,11 @@
 //! [`Connection::connect`] and [`Connection::reconnect`], which use it.
 
 use dugong_net::session::{tunnel_opened, tunnel_refused};
-use dugong_net::{Error, Proxy, RequestExtras, Scheme, Settings, Trace, Url};
+use dugong_net::{Error, PerConnection, Proxy, RequestExtras, Scheme, Settings, Url};
 use dugong_proto::Body;
 use tokio::net::TcpStream;
 
 use crate::conn::Connection;
-use crate::shared::Setup;
 use crate::transport::{dial, Transport};
 
 /// Settings for a new [`Connection`]: the server, TLS, a proxy, timeouts,
@@ -40,22 +39,6 @@ impl Builder {
 
     dugong_net::builder_settings_methods!();
 
-    fn setup(&self, trace: Option<Trace>, origin: &Url) -> Setup {
-        Setup {
-            config: self.settings.config().clone(),
-            host: Some(origin.authority()),
-            timeout: self.settings.timeout(),
-            max_buffered: self.settings.max_buffered(),
-            max_read_all: self.settings.max_read_all(),
-            window: self.settings.window(),
-            trace,
-            extras: RequestExtras::none(),
-            settings: Some(self.settings.clone()),
-            #[cfg(feature = "tls")]
-            tls_info: None,
-        }
-    }
-
     /// Drives a connection over a transport the caller opened (a Unix
     /// socket, an in-memory pipe, a tunnel). `Host` comes from the builder's
     /// host and port; TLS and proxy settings are not used, and the
@@ -65,9 +48,9 @@ impl Builder {
         let trace = self
             .settings
             .open_trace(&format!("connection to {origin} over a caller's transport"));
-        let mut setup = self.setup(trace, &origin);
-        setup.settings = None;
-        Connection::new(transport, setup)
+        let mut per = PerConnection::for_origin(&origin, trace);
+        per.reconnect = false;
+        Connection::new(transport, &self.settings, per)
     }
 
     /// Resolves the host (in a blocking task), connects (trying every
@@ -97,23 +80,27 @@ impl Builder {
             trace.note(&format!("connected to {peer}"));
         }
         tracing::debug!(host = %dial_host, port = dial_port, %peer, "dugong: connected");
-        let mut setup = self.setup(trace, &origin);
+        let mut per = PerConnection::for_origin(&origin, trace);
         match (self.settings.scheme(), route.proxy.as_ref()) {
-            (Scheme::Http, None) => Ok(Connection::new(Box::new(tcp), setup)),
+            (Scheme::Http, None) => Ok(Connection::new(Box::new(tcp), &self.settings, per)),
             (Scheme::Http, Some(_)) => {
-                setup.extras = RequestExtras::for_route(&route);
-                Ok(Connection::new(Box::new(tcp), setup))
+                per.extras = RequestExtras::for_route(&route);
+                Ok(Connection::new(Box::new(tcp), &self.settings, per))
             }
-            (Scheme::Https, None) => self.start_tls(tcp, setup).await,
+            (Scheme::Https, None) => self.start_tls(tcp, per).await,
             (Scheme::Https, Some(proxy)) => {
                 let tunnel = self.tunnel(tcp, proxy, &origin).await?;
-                self.start_tls(tunnel, setup).await
+                self.start_tls(tunnel, per).await
             }
         }
     }
 
     #[cfg(feature = "tls")]
-    async fn start_tls(&self, inner: TcpStream, mut setup: Setup) -> Result<Connection, Error> {
+    async fn start_tls(
+        &self,
+        inner: TcpStream,
+        mut per: PerConnection,
+    ) -> Result<Connection, Error> {
         let result = crate::tls::handshake(
             inner,
             self.settings.tls_config(),
@@ -124,26 +111,26 @@ impl Builder {
         let (tls, info) = match result {
             Ok(done) => done,
             Err(error) => {
-                if let Some(trace) = &setup.trace {
+                if let Some(trace) = &per.trace {
                     trace.note(&format!("error: {error}"));
                 }
                 tracing::debug!(%error, "dugong: TLS handshake failed");
                 return Err(error);
             }
         };
-        if let Some(trace) = &setup.trace {
+        if let Some(trace) = &per.trace {
             trace.note(&format!(
                 "tls: {:?} {:?}",
                 info.protocol_version(),
                 info.cipher_suite()
             ));
         }
-        setup.tls_info = Some(info);
-        Ok(Connection::new(Box::new(tls), setup))
+        per.tls_info = Some(info);
+        Ok(Connection::new(Box::new(tls), &self.settings, per))
     }
 
     #[cfg(not(feature = "tls"))]
-    async fn start_tls(&self, _inner: TcpStream, _setup: Setup) -> Result<Connection, Error> {
+    async fn start_tls(&self, _inner: TcpStream, _per: PerConnection) -> Result<Connection, Error> {
         Err(Error::Tls(
             "dugong-tokio was built without its `tls` feature".into(),
         ))
@@ -157,20 +144,7 @@ impl Builder {
         proxy: &Proxy,
         origin: &Url,
     ) -> Result<TcpStream, Error> {
-        let setup = Setup {
-            config: self.settings.config().clone(),
-            host: None,
-            timeout: self.settings.timeout(),
-            max_buffered: self.settings.max_buffered(),
-            max_read_all: self.settings.max_read_all(),
-            window: self.settings.window(),
-            trace: None,
-            extras: RequestExtras::for_tunnel(proxy),
-            settings: None,
-            #[cfg(feature = "tls")]
-            tls_info: None,
-        };
-        let mut conn = Connection::new(tcp, setup);
+        let mut conn = Connection::new(tcp, &self.settings, PerConnection::for_tunnel(proxy));
         let no_fields: [(&str, &str); 0] = [];
         conn.send_request("CONNECT", &origin.host_port(), no_fields, Body::Empty)
             .await?;

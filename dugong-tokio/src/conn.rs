@@ -13,14 +13,13 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use dugong_net::Error;
+use dugong_net::{Error, PerConnection, Settings};
 use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 use tokio::io::AsyncWriteExt;
 
 use crate::recv::RecvHalf;
 use crate::send::SendHalf;
-use crate::shared::DISCONNECTED;
-use crate::shared::{Setup, Shared};
+use crate::shared::{Shared, DISCONNECTED};
 use crate::transport::Transport;
 
 /// How long `disconnect` waits for the transport to shut down (a TLS
@@ -74,9 +73,11 @@ impl<T> fmt::Debug for Connection<T> {
 }
 
 impl<T: Transport> Connection<T> {
-    pub(crate) fn new(transport: T, setup: Setup) -> Connection<T> {
-        let max_read_all = setup.max_read_all;
-        let shared = Arc::new(Shared::new(setup));
+    /// A connection over `transport` with the builder's `settings` and
+    /// this connection's own values.
+    pub(crate) fn new(transport: T, settings: &Settings, per: PerConnection) -> Connection<T> {
+        let max_read_all = settings.max_read_all();
+        let shared = Arc::new(Shared::new(settings, per));
         let (reader, writer) = tokio::io::split(transport);
         Connection {
             send: SendHalf::new(Arc::clone(&shared), writer),

@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
-use dugong_net::{Error, Phase, RequestExtras, Settings, Trace};
-use dugong_proto::{Config, RequestId};
+use dugong_net::{Error, PerConnection, Phase, RequestExtras, Settings, Trace};
+use dugong_proto::RequestId;
 use tokio::time::{Instant, Sleep};
 
 /// The error of every call after [`Connection::disconnect`](crate::Connection::disconnect).
@@ -35,23 +35,6 @@ pub(crate) trait ReadAhead {
     /// Reads once into the receive buffer: `Ready(Ok(true))` when bytes
     /// arrived, `Ready(Ok(false))` at the end of stream.
     fn poll_read_ahead(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>>;
-}
-
-/// Settings a [`Builder`](crate::Builder) hands to a new connection.
-pub(crate) struct Setup {
-    pub(crate) config: Config,
-    pub(crate) host: Option<String>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) max_buffered: usize,
-    pub(crate) max_read_all: usize,
-    pub(crate) window: dugong_net::Window,
-    pub(crate) trace: Option<Trace>,
-    pub(crate) extras: RequestExtras,
-    /// The builder's settings, to reconnect with (none over a caller's
-    /// transport).
-    pub(crate) settings: Option<Settings>,
-    #[cfg(feature = "tls")]
-    pub(crate) tls_info: Option<dugong_net::tls::TlsInfo>,
 }
 
 /// Shared by the two halves of one connection (behind an `Arc`).
@@ -106,12 +89,15 @@ pub(crate) struct Core {
 }
 
 impl Shared {
-    pub(crate) fn new(setup: Setup) -> Shared {
+    /// The shared part of a connection with the builder's `settings` and
+    /// this connection's own values.
+    pub(crate) fn new(settings: &Settings, per: PerConnection) -> Shared {
         let now = Instant::now();
-        let ticks = setup.config.idle_timeout().is_some() || setup.config.read_timeout().is_some();
-        let mut proto = dugong_proto::Connection::new(setup.config);
-        proto.set_host(setup.host.map(bytes::Bytes::from));
-        if setup.trace.as_ref().is_some_and(|t| !t.keeps_secrets()) {
+        let config = settings.config();
+        let ticks = config.idle_timeout().is_some() || config.read_timeout().is_some();
+        let mut proto = dugong_proto::Connection::new(config.clone());
+        proto.set_host(per.host.map(bytes::Bytes::from));
+        if per.trace.as_ref().is_some_and(|t| !t.keeps_secrets()) {
             proto.set_track_secrets(true);
         }
         Shared {
@@ -129,16 +115,16 @@ impl Shared {
                 send_io_waker: None,
                 recv_io_waker: None,
             }),
-            timeout: setup.timeout,
-            max_buffered: setup.max_buffered,
-            window: setup.window,
-            trace: setup.trace,
+            timeout: settings.timeout(),
+            max_buffered: settings.max_buffered(),
+            window: settings.window(),
+            trace: per.trace,
             started: now,
             ticks,
-            extras: setup.extras,
-            settings: setup.settings,
+            extras: per.extras,
+            settings: per.reconnect.then(|| settings.clone()),
             #[cfg(feature = "tls")]
-            tls_info: setup.tls_info,
+            tls_info: per.tls_info,
         }
     }
 
