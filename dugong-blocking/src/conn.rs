@@ -5,7 +5,7 @@ use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::session::{Progress, Reader};
+use dugong_net::session::{self, Progress, Reader};
 use dugong_net::trace::Record;
 use dugong_net::{is_peer_gone, Error, PerConnection, Phase, RequestExtras, Trace};
 use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
@@ -794,20 +794,7 @@ impl Connection {
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        if let Some(trace) = &self.trace {
-            let mut offset = self.proto.transmitted();
-            let mut left = n;
-            for segment in self.proto.transmit_segments() {
-                if left == 0 {
-                    break;
-                }
-                let take = left.min(segment.len());
-                trace.sent(offset, &segment[..take], self.proto.secret_spans());
-                offset += take as u64;
-                left -= take;
-            }
-        }
-        self.proto.consume_transmit(n);
+        session::wrote(&mut self.proto, self.trace.as_ref(), n);
         Ok(())
     }
 

@@ -48,6 +48,7 @@ use bytes::Bytes;
 use dugong_proto::{Connection, Event, Headers, RequestId, Response};
 
 use crate::error::Error;
+use crate::trace::Trace;
 
 /// The outcome of a [`Reader`] call that may need more input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,6 +364,28 @@ impl Reader {
             }
         }
     }
+}
+
+/// The first `n` bytes of what `proto` has queued to write were written:
+/// records them in `trace`, if there is one (secret header values masked
+/// where [`Connection::secret_spans`] says), and takes them off the queue
+/// ([`Connection::consume_transmit`]). Every driver's write path ends
+/// here.
+pub fn wrote(proto: &mut Connection, trace: Option<&Trace>, n: usize) {
+    if let Some(trace) = trace {
+        let mut offset = proto.transmitted();
+        let mut left = n;
+        for segment in proto.transmit_segments() {
+            if left == 0 {
+                break;
+            }
+            let take = left.min(segment.len());
+            trace.sent(offset, &segment[..take], proto.secret_spans());
+            offset += take as u64;
+            left -= take;
+        }
+    }
+    proto.consume_transmit(n);
 }
 
 /// The end of a `CONNECT` tunnel step through an HTTP proxy, when the
@@ -721,6 +744,38 @@ mod tests {
             tunnel_refused(&head, Some(broken.clone())).to_string(),
             broken.to_string()
         );
+    }
+
+    #[test]
+    fn written_bytes_are_traced_with_secrets_masked_and_consumed() {
+        let dir = std::env::temp_dir().join(format!("dugong-session-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wrote.trace");
+        let trace = Trace::create(&path, "session test").unwrap();
+        let mut proto = Connection::default();
+        proto.set_track_secrets(true);
+        proto
+            .send_request("GET", "/", [("Host", "a"), ("Cookie", "k=v")], Body::Empty)
+            .unwrap();
+        let wire: Vec<u8> = proto.transmit_segments().flatten().copied().collect();
+        // Written in two pieces, the secret split between them.
+        let cut = wire.windows(3).position(|w| w == b"k=v").unwrap() + 1;
+        wrote(&mut proto, Some(&trace), cut);
+        assert_eq!(proto.transmit_len(), (wire.len() - cut) as u64);
+        wrote(&mut proto, Some(&trace), wire.len() - cut);
+        assert_eq!(proto.transmit_len(), 0);
+        wrote(&mut proto, None, 0);
+        drop(trace);
+        let records = crate::trace::parse(&std::fs::read(&path).unwrap()).unwrap();
+        let sent: Vec<u8> = records
+            .iter()
+            .filter(|(kind, _)| kind == "send")
+            .flat_map(|(_, bytes)| bytes.clone())
+            .collect();
+        assert_eq!(sent.len(), wire.len());
+        let text = String::from_utf8_lossy(&sent);
+        assert!(!text.contains("k=v") && text.contains("Cookie: "), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

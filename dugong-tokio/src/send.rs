@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
+use dugong_net::session;
 use dugong_net::{is_peer_gone, Error, Phase};
 use dugong_proto::{Body, HeaderField, RequestId};
 use tokio::io::{AsyncWrite, WriteHalf};
@@ -360,21 +361,7 @@ impl<T: Transport> SendHalf<T> {
                     return Poll::Ready(Err(write_failed(shared, &mut core, e)));
                 }
                 Poll::Ready(Ok(n)) => {
-                    if let Some(trace) = &shared.trace {
-                        let proto = &core.proto;
-                        let mut offset = proto.transmitted();
-                        let mut left = n;
-                        for segment in proto.transmit_segments() {
-                            if left == 0 {
-                                break;
-                            }
-                            let take = left.min(segment.len());
-                            trace.sent(offset, &segment[..take], proto.secret_spans());
-                            offset += take as u64;
-                            left -= take;
-                        }
-                    }
-                    core.proto.consume_transmit(n);
+                    session::wrote(&mut core.proto, shared.trace.as_ref(), n);
                     core.progress();
                     self.timer.done();
                 }
