@@ -13,6 +13,11 @@
 //! (read from the transport into the state machine, write what it has
 //! queued) or wait for its next deadline, and call again.
 //!
+//! Beside it: [`wrote`], the end of every write (trace and consume), and
+//! [`tunnel_opened`] / [`tunnel_refused`], the end of a `CONNECT` tunnel
+//! step. The sending side's loop, request extras and the idle check are
+//! still each driver's own.
+//!
 //! A driver's read loop is then, whatever it waits with (poll(2), an
 //! async runtime, a coroutine that yields "wait for readable"):
 //!
