@@ -512,7 +512,7 @@ impl Connection {
         if self.io.is_nonblocking() {
             self.read_some()?;
         }
-        self.proto.poll_event().map_err(Error::Protocol)?;
+        session::check_idle(&mut self.proto)?;
         Ok(())
     }
 
@@ -984,7 +984,7 @@ impl Connection {
         if self.last_received.elapsed() >= IDLE_CHECK_AFTER {
             self.read_some()?;
         }
-        self.proto.poll_event().map_err(Error::Protocol)?;
+        session::check_idle(&mut self.proto)?;
         if self.eof {
             return Err(Error::closed_while_sending());
         }

@@ -276,7 +276,7 @@ pub fn header_map(headers: &Headers) -> Result<HeaderMap, Error> {
 /// # Errors
 ///
 /// [`Error::Usage`] for a code outside 100 to 999 (never the case for a
-/// parsed response, whose code is 100 to 599).
+/// parsed response, whose code is in that range).
 pub fn status(status: u16) -> Result<StatusCode, Error> {
     StatusCode::from_u16(status).map_err(|_| Error::Usage("a status code the http crate refuses"))
 }

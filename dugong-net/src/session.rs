@@ -13,10 +13,11 @@
 //! (read from the transport into the state machine, write what it has
 //! queued) or wait for its next deadline, and call again.
 //!
-//! Beside it: [`wrote`], the end of every write (trace and consume), and
-//! [`tunnel_opened`] / [`tunnel_refused`], the end of a `CONNECT` tunnel
-//! step. The sending side's loop, request extras and the idle check are
-//! still each driver's own.
+//! Beside it: [`wrote`], the end of every write (trace and consume),
+//! [`check_idle`], which judges bytes that arrive when no response is owed,
+//! and [`tunnel_opened`] / [`tunnel_refused`], the end of a `CONNECT`
+//! tunnel step. The sending side's loop and request extras are still each
+//! driver's own.
 //!
 //! A driver's read loop is then, whatever it waits with (poll(2), an
 //! async runtime, a coroutine that yields "wait for readable"):
@@ -189,7 +190,7 @@ impl Reader {
 
     /// Forgets what was received of the current body (after an error that
     /// breaks the connection): nothing of it can be handed out any more.
-    pub fn drop_body(&mut self) {
+    fn drop_body(&mut self) {
         self.pending = Bytes::new();
     }
 
@@ -358,17 +359,47 @@ impl Reader {
                 Progress::Pending => return Ok(Progress::Pending),
                 Progress::Done(None) => return Ok(Progress::Done(())),
                 Progress::Done(Some(piece)) => {
-                    if piece.len() > self.max_read_all.saturating_sub(out.len()) {
-                        self.drop_body();
-                        return Err(Error::BodyTooLarge {
-                            limit: self.max_read_all,
-                        });
-                    }
+                    self.check_read_all(out.len(), piece.len())?;
                     out.extend_from_slice(&piece);
                 }
             }
         }
     }
+
+    /// The bound of a body read whole, for a driver that collects the
+    /// pieces itself (such as a zero-copy pipeline): `Ok` if `so_far`
+    /// bytes and `more` fit in [`max_read_all`](Self::max_read_all).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BodyTooLarge`] otherwise; what was polled of the body is
+    /// dropped, and the driver breaks the connection, as after
+    /// [`poll_read_all`](Self::poll_read_all).
+    pub fn check_read_all(&mut self, so_far: usize, more: usize) -> Result<(), Error> {
+        if more <= self.max_read_all.saturating_sub(so_far) {
+            return Ok(());
+        }
+        self.drop_body();
+        Err(Error::BodyTooLarge {
+            limit: self.max_read_all,
+        })
+    }
+}
+
+/// The idle check: with no request in flight, lets the state machine judge
+/// every byte received so far (the driver first takes what its transport
+/// has ready without waiting). Empty lines and the end of stream are fine.
+///
+/// # Errors
+///
+/// The state machine's error for bytes that answer no request (an extra
+/// response, bytes after `Connection: close`), as [`Error::Protocol`].
+pub fn check_idle(proto: &mut Connection) -> Result<(), Error> {
+    // With nothing in flight there is no event to take, only an error.
+    if let Some(event) = proto.poll_event()? {
+        tracing::warn!(?event, "dugong: event with no request in flight");
+    }
+    Ok(())
 }
 
 /// The first `n` bytes of what `proto` has queued to write were written:
@@ -781,6 +812,26 @@ mod tests {
         let text = String::from_utf8_lossy(&sent);
         assert!(!text.contains("k=v") && text.contains("Cookie: "), "{text}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_idle_check_refuses_what_answers_no_request() {
+        let mut proto = sent(&[("GET", false)]);
+        proto
+            .receive(b"HTTP/1.1 204 No Content\r\n\r\n\r\n")
+            .unwrap();
+        let mut reader = Reader::new(64);
+        assert!(matches!(
+            reader.poll_head(&mut proto),
+            Ok(Progress::Done(_))
+        ));
+        assert_eq!(reader.poll_discard(&mut proto).unwrap(), Progress::Done(()));
+        assert!(check_idle(&mut proto).is_ok(), "empty lines are fine");
+        proto.receive(b"HTTP/1.1 200 OK\r\n").unwrap();
+        match check_idle(&mut proto) {
+            Err(Error::Protocol(e)) => assert_eq!(e.kind(), ProtoKind::Invalid),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

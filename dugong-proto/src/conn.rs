@@ -622,6 +622,7 @@ impl Connection {
                 // An answer to a `CONNECT` or upgrade request that ends
                 // like any response refused the tunnel: plain HTTP goes on.
                 let refused = done.is_some_and(|r| r.facts.connect || r.facts.upgrade);
+                // (Skipped, off the hot path, when it would change nothing.)
                 if refused || announced_close || self.recv.is_eof() {
                     let peer_gone = self.recv.is_eof() && self.in_flight.is_empty();
                     self.lifecycle

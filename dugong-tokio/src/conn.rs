@@ -13,6 +13,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use dugong_net::session;
 use dugong_net::{Error, PerConnection, Settings};
 use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 use tokio::io::AsyncWriteExt;
@@ -160,7 +161,7 @@ impl<T: Transport> Connection<T> {
         })
         .await?;
         let mut core = self.send.shared.lock();
-        core.proto.poll_event().map_err(Error::Protocol)?;
+        session::check_idle(&mut core.proto)?;
         Ok(())
     }
 

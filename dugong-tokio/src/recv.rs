@@ -264,14 +264,11 @@ impl<T: Transport> RecvHalf<T> {
     /// nothing of it is read as if it were whole) and returns
     /// [`Error::BodyTooLarge`], as [`Reader::poll_read_all`] does.
     pub(crate) fn check_read_all(&mut self, so_far: usize, more: usize) -> Result<(), Error> {
-        let limit = self.reader.max_read_all();
-        if more <= limit.saturating_sub(so_far) {
-            return Ok(());
-        }
-        self.reader.drop_body();
-        let shared = &*self.shared;
-        let mut core = shared.lock();
-        Err(shared.fail(&mut core, Error::BodyTooLarge { limit }))
+        self.reader.check_read_all(so_far, more).map_err(|error| {
+            let shared = &*self.shared;
+            let mut core = shared.lock();
+            shared.fail(&mut core, error)
+        })
     }
 
     pub(crate) fn poll_read_response(
