@@ -5,9 +5,8 @@ use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::session::{self, Progress, Reader};
-use dugong_net::trace::Record;
-use dugong_net::{is_peer_gone, Error, PerConnection, Phase, RequestExtras, Trace};
+use dugong_net::session::{self, Filled, Progress, Reader, Session};
+use dugong_net::{Error, PerConnection};
 use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 
 use crate::transport::{Interest, Ready, Transport, Waiter};
@@ -27,8 +26,6 @@ const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_millis(1
 const DIRECT_MIN: usize = 4 * 1024;
 /// How many segments one vectored write passes.
 const MAX_SLICES: usize = 256;
-/// The usage error of every call after `disconnect` or `close`.
-const DISCONNECTED: &str = "the connection was disconnected";
 
 /// An HTTP/1.1 connection to one server: send requests (pipelined, as many
 /// as you like before reading), then read their responses in order.
@@ -46,36 +43,18 @@ const DISCONNECTED: &str = "the connection was disconnected";
 /// a timeout — breaks it: every later call returns that error again, until
 /// [`reconnect`](Self::reconnect).
 pub struct Connection {
-    proto: dugong_proto::Connection,
+    /// The state machine and the connection's state around it.
+    session: Session,
     io: Box<dyn Transport>,
-    timeout: Option<Duration>,
-    max_buffered: usize,
-    window: dugong_net::Window,
+    /// The origin of the clock given to the session.
     started: Instant,
-    trace: Option<Trace>,
-    /// The error that broke the transport, repeated by every later call.
-    broken: Option<Error>,
-    /// Writing failed because the peer went away; reading goes on.
-    send_closed: bool,
-    /// The peer closed its side.
-    eof: bool,
     /// The response being read: its body, trailers, 1xx responses, the
     /// bytes after a switch.
     reader: Reader,
-    /// What every request gets added (through an HTTP proxy).
-    extras: RequestExtras,
-    #[cfg(feature = "tls")]
-    tls_info: Option<dugong_net::tls::TlsInfo>,
-    /// The builder's settings, for `reconnect`; `None` over a caller's
-    /// transport.
-    settings: Option<dugong_net::Settings>,
     /// Shared by the two halves of a split: waits happen outside, so
     /// `wait` records what to wait for in `blocked` and stops.
     shared: bool,
-    blocked: Option<(Interest, Phase)>,
-    /// A request whose held body the continue delay released, to be
-    /// reported by `read_response` as a `100 Continue`.
-    released: Option<RequestId>,
+    blocked: Option<Interest>,
     /// The size of the next read into the receive buffer.
     read_size: usize,
     /// The last read found nothing (and, once set, stays set while requests
@@ -91,8 +70,8 @@ impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
             .field("transport", &self.io)
-            .field("in_flight", &self.proto.in_flight())
-            .field("broken", &self.broken)
+            .field("in_flight", &self.session.proto().in_flight())
+            .field("broken", &self.session.broken())
             .finish_non_exhaustive()
     }
 }
@@ -105,30 +84,13 @@ impl Connection {
         settings: &dugong_net::Settings,
         per: PerConnection,
     ) -> Connection {
-        let mut proto = dugong_proto::Connection::new(settings.config().clone());
-        proto.set_host(per.host.map(Bytes::from));
-        if per.trace.as_ref().is_some_and(|t| !t.keeps_secrets()) {
-            proto.set_track_secrets(true);
-        }
         Connection {
-            proto,
+            session: Session::new(settings, per),
             io,
-            timeout: settings.timeout(),
-            max_buffered: settings.max_buffered(),
-            window: settings.window(),
             started: Instant::now(),
-            trace: per.trace,
-            broken: None,
-            send_closed: false,
-            eof: false,
             reader: Reader::new(settings.max_read_all()),
-            extras: per.extras,
-            #[cfg(feature = "tls")]
-            tls_info: per.tls_info,
-            settings: per.reconnect.then(|| settings.clone()),
             shared: false,
             blocked: None,
-            released: None,
             read_size: MIN_READ,
             read_blocked: false,
             last_received: Instant::now(),
@@ -276,17 +238,17 @@ impl Connection {
     /// timeouts and I/O errors.
     pub fn read_response(&mut self) -> Result<Response, Error> {
         self.check()?;
-        if self.proto.in_flight() == 0 && !self.reader.in_body() {
+        if !self.response_pending() {
             return Err(Error::Usage("no response is pending"));
         }
         loop {
             self.check()?;
             if !self.reader.in_body() {
-                if let Some(id) = self.released.take() {
+                if let Some(id) = self.session.take_released() {
                     return Ok(Response::continue_for(id));
                 }
             }
-            let progress = self.reader.poll_head(&mut self.proto);
+            let progress = self.session.poll(|p| self.reader.poll_head(p));
             if let Some(head) = self.advance(progress)? {
                 return Ok(head.into_response());
             }
@@ -322,7 +284,7 @@ impl Connection {
                     return Ok(n);
                 }
             }
-            let progress = self.reader.poll_body(&mut self.proto, buf);
+            let progress = self.session.poll(|p| self.reader.poll_body(p, buf));
             if let Some(n) = self.advance(progress)? {
                 return Ok(n);
             }
@@ -338,7 +300,7 @@ impl Connection {
     pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
         loop {
             self.check_in_body()?;
-            let progress = self.reader.poll_chunk(&mut self.proto);
+            let progress = self.session.poll(|p| self.reader.poll_chunk(p));
             if let Some(piece) = self.advance(progress)? {
                 return Ok(piece);
             }
@@ -373,7 +335,7 @@ impl Connection {
     pub(crate) fn read_all_into(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
         loop {
             self.check_in_body()?;
-            let progress = self.reader.poll_read_all(&mut self.proto, out);
+            let progress = self.session.poll(|p| self.reader.poll_read_all(p, out));
             if let Some(()) = self.advance(progress)? {
                 return Ok(());
             }
@@ -389,7 +351,7 @@ impl Connection {
     pub fn discard(&mut self) -> Result<(), Error> {
         loop {
             self.check_in_body()?;
-            let progress = self.reader.poll_discard(&mut self.proto);
+            let progress = self.session.poll(|p| self.reader.poll_discard(p));
             if let Some(()) = self.advance(progress)? {
                 return Ok(());
             }
@@ -409,7 +371,7 @@ impl Connection {
 
     /// True while requests wait for (the rest of) their responses.
     pub fn response_pending(&self) -> bool {
-        self.proto.in_flight() > 0 || self.reader.in_body()
+        self.session.proto().in_flight() > 0 || self.reader.in_body()
     }
 
     /// True while the body of the response last returned by
@@ -423,20 +385,12 @@ impl Connection {
     /// True if the connection can take another request now: not broken, not
     /// closing, the server did not go away.
     pub fn is_usable(&self) -> bool {
-        self.broken.is_none()
-            && !self.send_closed
-            && !self.eof
-            && self.proto.error().is_none()
-            && !self.proto.must_close()
-            && !self.proto.upgrade_pending()
-            && self.reader.upgraded().is_none()
+        self.session.is_usable() && self.reader.upgraded().is_none()
     }
 
     /// The error that broke the connection, if one did.
     pub fn error(&self) -> Option<Error> {
-        self.broken
-            .clone()
-            .or_else(|| self.proto.error().cloned().map(Error::Protocol))
+        self.session.error()
     }
 
     /// Closes the connection. Every later call fails with a usage error
@@ -447,7 +401,7 @@ impl Connection {
     /// not have.
     pub fn disconnect(&mut self) {
         self.shut_down();
-        self.broken = Some(Error::Usage(DISCONNECTED));
+        self.session.disconnect();
     }
 
     /// Ends the connection cleanly once every response is read, and says
@@ -481,7 +435,7 @@ impl Connection {
     /// - The error that broke the connection earlier, if one did (it is
     ///   closed all the same); an I/O error of the read.
     pub fn close(&mut self) -> Result<(), Error> {
-        if matches!(&self.broken, Some(Error::Usage(m)) if *m == DISCONNECTED) {
+        if self.session.is_disconnected() {
             return Ok(());
         }
         if self.error().is_none() && self.response_pending() {
@@ -492,17 +446,13 @@ impl Connection {
         let result = self.check().and_then(|()| self.check_unsolicited());
         self.shut_down();
         match result {
-            Ok(()) => {
-                self.broken = Some(Error::Usage(DISCONNECTED));
-                Ok(())
+            Ok(()) => self.session.disconnect(),
+            Err(error) if self.session.broken().is_none() => {
+                return Err(self.session.fail(error));
             }
-            Err(error) => {
-                if self.broken.is_none() {
-                    self.fail(error.clone());
-                }
-                Err(error)
-            }
+            Err(_) => {}
         }
+        result
     }
 
     /// With no request in flight: takes what the transport has ready
@@ -512,7 +462,7 @@ impl Connection {
         if self.io.is_nonblocking() {
             self.read_some()?;
         }
-        session::check_idle(&mut self.proto)?;
+        session::check_idle(self.session.proto_mut())?;
         Ok(())
     }
 
@@ -520,27 +470,25 @@ impl Connection {
     fn shut_down(&mut self) {
         let _ = self.io.shutdown_write();
         self.io = Box::new(Disconnected);
-        if let Some(trace) = &self.trace {
-            trace.note("disconnected");
-        }
+        self.session.note("disconnected");
     }
 
     /// The settings this connection was made with, if a builder made it
     /// (not over a caller's transport): what `reconnect` connects with.
     pub(crate) fn settings(&self) -> Option<&dugong_net::Settings> {
-        self.settings.as_ref()
+        self.session.settings()
     }
 
     /// The negotiated TLS parameters and the server's certificates, for a
     /// TLS connection.
     #[cfg(feature = "tls")]
     pub fn tls_info(&self) -> Option<&dugong_net::tls::TlsInfo> {
-        self.tls_info.as_ref()
+        self.session.tls_info()
     }
 
     /// The protocol state machine, for inspection.
     pub fn proto(&self) -> &dugong_proto::Connection {
-        &self.proto
+        self.session.proto()
     }
 
     /// After a `2xx` to `CONNECT` or a `101` to an upgrade request (and its
@@ -567,28 +515,7 @@ impl Connection {
     // ----- driving ------------------------------------------------------------
 
     fn check(&self) -> Result<(), Error> {
-        match &self.broken {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
-    }
-
-    fn check_send(&self) -> Result<(), Error> {
-        self.check()?;
-        if self.send_closed {
-            return Err(Error::closed_while_sending());
-        }
-        Ok(())
-    }
-
-    /// Records an error that breaks the connection.
-    fn fail(&mut self, error: Error) -> Error {
-        tracing::debug!(%error, "dugong: connection broken");
-        if let Some(trace) = &self.trace {
-            trace.note(&format!("error: {error}"));
-        }
-        self.broken = Some(error.clone());
-        error
+        self.session.check()
     }
 
     fn now(&self) -> dugong_proto::Instant {
@@ -606,29 +533,18 @@ impl Connection {
 
     /// After a call of the reader: its result, once done (writing what a
     /// `100 Continue` released, or what was queued); `None` once it moved
-    /// bytes or waited, to be called again. A body read whole past its
-    /// bound breaks the connection.
+    /// bytes or waited, to be called again.
     fn advance<T>(&mut self, progress: Result<Progress<T>, Error>) -> Result<Option<T>, Error> {
-        match progress {
-            Ok(Progress::Done(value)) => {
-                if self.proto.transmit_len() > 0 {
+        match progress? {
+            Progress::Done(value) => {
+                if self.session.proto().transmit_len() > 0 {
                     self.flush_while_receiving()?;
                 }
                 Ok(Some(value))
             }
-            Ok(Progress::Pending) => {
+            Progress::Pending => {
                 self.receive_some()?;
                 Ok(None)
-            }
-            Err(error @ Error::BodyTooLarge { .. }) => Err(self.fail(error)),
-            Err(error) => {
-                if let Error::Protocol(_) = &error {
-                    if let Some(trace) = &self.trace {
-                        trace.note(&format!("error: {error}"));
-                    }
-                    tracing::debug!(%error, "dugong: protocol error");
-                }
-                Err(error)
             }
         }
     }
@@ -637,37 +553,20 @@ impl Connection {
     /// `None` if it does not now.
     fn read_direct(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
         loop {
-            let max = self.reader.direct_read_len(&self.proto, buf.len());
-            if max == 0 || self.eof || self.proto.transmit_len() > 0 {
+            let max = self.reader.direct_read_len(self.session.proto(), buf.len());
+            if max == 0 || self.session.eof() || self.session.proto().transmit_len() > 0 {
                 return Ok(None);
             }
-            match self.io.read(&mut buf[..max]) {
-                Ok(0) => {
-                    self.peer_closed();
-                    return Ok(None);
+            let result = self.io.read(&mut buf[..max]);
+            match self.session.read_direct_done(result, buf)? {
+                Filled::Data(n) => return Ok(Some(n)),
+                Filled::Eof => return Ok(None),
+                Filled::Blocked => {
+                    self.wait(Interest {
+                        read: true,
+                        write: false,
+                    })?;
                 }
-                Ok(n) => {
-                    self.proto.note_direct_read(n)?;
-                    if let Some(trace) = &self.trace {
-                        trace.record(Record::Recv, &buf[..n]);
-                    }
-                    return Ok(Some(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait(
-                        Interest {
-                            read: true,
-                            write: false,
-                        },
-                        Phase::Reading,
-                    )?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_peer_gone(&e) => {
-                    self.peer_closed();
-                    return Ok(None);
-                }
-                Err(e) => return Err(self.fail(Error::io(e))),
             }
         }
     }
@@ -675,15 +574,12 @@ impl Connection {
     /// The reader needs more: writes what is queued, then reads once or
     /// waits (for the transport, or the state machine's next deadline).
     fn receive_some(&mut self) -> Result<(), Error> {
-        if self.eof {
-            // The state machine has seen the end and wants nothing more.
-            return Err(Error::closed_while_sending());
-        }
+        self.session.check_more()?;
         self.flush_while_receiving()?;
-        let write = self.proto.transmit_len() > 0 && !self.send_closed;
+        let write = self.session.wants_write();
         if self.read_blocked
             && !self.shared
-            && self.proto.in_flight() <= 1
+            && self.session.proto().in_flight() <= 1
             && self.io.is_nonblocking()
         {
             // One request at a time: its answer was not there right
@@ -693,13 +589,13 @@ impl Connection {
             if !write && self.io.can_read_waiting() && self.wait_limit().0.is_none() {
                 self.read_once(true)?;
             } else {
-                self.wait(Interest { read: true, write }, Phase::Reading)?;
+                self.wait(Interest { read: true, write })?;
                 self.read_some()?;
             }
             // Still one at a time: keep waiting first.
             self.read_blocked = true;
         } else if !self.read_some()? {
-            self.wait(Interest { read: true, write }, Phase::Reading)?;
+            self.wait(Interest { read: true, write })?;
         }
         Ok(())
     }
@@ -708,11 +604,11 @@ impl Connection {
     /// that stopped reading is not an error here (its response may be on
     /// the way).
     fn flush_while_receiving(&mut self) -> Result<(), Error> {
-        if self.send_closed || self.proto.transmit_len() == 0 {
+        if !self.session.wants_write() {
             return Ok(());
         }
         match self.write_queued() {
-            Err(e) if e.closed().is_some() && self.send_closed => Ok(()),
+            Err(e) if e.closed().is_some() && self.session.send_closed() => Ok(()),
             // Split: the receiving half does not wait for writes here; its
             // next wait includes them.
             Err(_) if self.blocked.take().is_some() => Ok(()),
@@ -724,78 +620,40 @@ impl Connection {
     /// arrives into the receive buffer (up to `max_buffered`), so a peer that
     /// answers before reading more requests cannot deadlock us.
     fn write_queued(&mut self) -> Result<(), Error> {
-        while self.proto.transmit_len() > 0 {
-            if self.send_closed {
-                return Err(Error::closed_while_sending());
-            }
-            match self.write_some() {
-                Ok(()) => {}
+        while self.session.proto().transmit_len() > 0 {
+            self.session.check_send()?;
+            let mut slots = [IoSlice::new(&[]); MAX_SLICES];
+            match self.io.write_vectored(self.session.io_slices(&mut slots)) {
+                Ok(0) => return Err(self.session.write_failed(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.session.wrote(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let ready = self.wait(
-                        Interest {
-                            // Split: the receiving half reads.
-                            read: !self.eof && !self.shared,
-                            write: true,
-                        },
-                        Phase::Writing,
-                    )?;
+                    let ready = self.wait(Interest {
+                        // Split: the receiving half reads.
+                        read: !self.session.eof() && !self.shared,
+                        write: true,
+                    })?;
                     if ready.read {
-                        if self.proto.recv_buf().len() >= self.max_buffered {
-                            let limit = self.max_buffered;
-                            return Err(self.fail(Error::ReceiveBufferFull { limit }));
-                        }
+                        self.session.check_buffered()?;
                         self.read_some()?;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.write_failed(e)),
+                Err(e) => return Err(self.session.write_failed(e)),
             }
         }
         loop {
             match self.io.flush() {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait(
-                        Interest {
-                            read: false,
-                            write: true,
-                        },
-                        Phase::Writing,
-                    )?;
+                    self.wait(Interest {
+                        read: false,
+                        write: true,
+                    })?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.write_failed(e)),
+                Err(e) => return Err(self.session.write_failed(e)),
             }
         }
-    }
-
-    fn write_failed(&mut self, e: io::Error) -> Error {
-        if is_peer_gone(&e) || e.kind() == io::ErrorKind::WriteZero {
-            self.send_closed = true;
-            if let Some(trace) = &self.trace {
-                trace.note(&format!("write failed: {e}"));
-            }
-            tracing::debug!(error = %e, "dugong: peer stopped reading");
-            Error::closed_while_sending()
-        } else {
-            self.fail(Error::io(e))
-        }
-    }
-
-    /// One vectored write of the queued segments.
-    fn write_some(&mut self) -> io::Result<()> {
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        let mut count = 0;
-        for (slot, segment) in slices.iter_mut().zip(self.proto.transmit_segments()) {
-            *slot = IoSlice::new(segment);
-            count += 1;
-        }
-        let n = self.io.write_vectored(&slices[..count])?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        session::wrote(&mut self.proto, self.trace.as_ref(), n);
-        Ok(())
     }
 
     /// Reads once into the receive buffer; false if nothing was there.
@@ -807,12 +665,11 @@ impl Connection {
     /// [`Transport::read_waiting`] (waits for bytes in the read itself);
     /// false if nothing was there.
     fn read_once(&mut self, waiting: bool) -> Result<bool, Error> {
-        if self.eof {
+        if self.session.eof() {
             return Ok(false);
         }
         let io = &mut self.io;
-        let size = self.read_size;
-        let result = self.proto.read_into(size, |buf| {
+        let result = self.session.proto_mut().read_into(self.read_size, |buf| {
             if waiting {
                 io.read_waiting(buf)
             } else {
@@ -823,98 +680,58 @@ impl Connection {
             self.read_size = (n * 2).clamp(MIN_READ, MAX_READ);
         }
         self.read_blocked = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-        match result {
-            Ok(0) => {
-                self.peer_closed();
-                Ok(true)
-            }
-            Ok(n) => {
+        Ok(match self.session.read_done(result)? {
+            Filled::Data(_) => {
                 self.last_received = Instant::now();
-                if let Some(trace) = &self.trace {
-                    let buf = self.proto.recv_buf();
-                    trace.record(Record::Recv, &buf[buf.len().saturating_sub(n)..]);
-                }
-                Ok(true)
+                true
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
-            Err(e) if is_peer_gone(&e) => {
-                if let Some(trace) = &self.trace {
-                    trace.note(&format!("read failed: {e}"));
-                }
-                self.peer_closed();
-                Ok(true)
-            }
-            Err(e) => Err(self.fail(Error::io(e))),
-        }
-    }
-
-    fn peer_closed(&mut self) {
-        self.eof = true;
-        self.proto.receive_eof();
-        if let Some(trace) = &self.trace {
-            trace.record(Record::Eof, b"");
-        }
+            Filled::Eof => true,
+            Filled::Blocked => false,
+        })
     }
 
     /// Waits for the transport (or the state machine's next deadline). A
     /// wait that ends with nothing ready and no deadline due is a timeout.
     /// Split, it only records what to wait for and returns
     /// [`Blocked`](blocked_error) for the half to wait without the lock.
-    fn wait(&mut self, interest: Interest, phase: Phase) -> Result<Ready, Error> {
+    fn wait(&mut self, interest: Interest) -> Result<Ready, Error> {
         if self.shared {
-            self.blocked = Some((interest, phase));
+            self.blocked = Some(interest);
             return Err(blocked_error());
         }
         let (limit, deadline) = self.wait_limit();
         let ready = self
             .io
             .wait(interest, limit)
-            .map_err(|e| self.fail(Error::io(e)))?;
-        self.after_wait(ready, deadline, phase)?;
+            .map_err(|e| self.session.fail(Error::io(e)))?;
+        self.after_wait(ready, deadline)?;
         Ok(ready)
     }
 
-    /// How long the next wait may last, and the state machine's deadline.
+    /// How long the next wait may last: until the state machine's next
+    /// deadline (which it also returns), if one runs.
     pub(crate) fn wait_limit(&mut self) -> (Option<Duration>, Option<dugong_proto::Instant>) {
         let now = self.now();
-        let deadline = self.proto.poll_timeout(now);
-        let until_deadline = deadline.map(|d| d.saturating_duration_since(now));
-        let limit = match (self.timeout, until_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        (limit, deadline)
+        let deadline = self.session.poll_timeout(now);
+        (deadline.map(|d| d.saturating_duration_since(now)), deadline)
     }
 
-    /// After a wait: runs the state machine's deadline if it is due, or
-    /// fails with a timeout if nothing was ready.
+    /// After a wait: runs the state machine's deadline if it is due (a body
+    /// released, or the connection timed out).
     pub(crate) fn after_wait(
         &mut self,
         ready: Ready,
         deadline: Option<dugong_proto::Instant>,
-        phase: Phase,
     ) -> Result<(), Error> {
-        if !ready.is_timeout() {
-            return Ok(());
-        }
         let now = self.now();
-        if deadline.is_some_and(|d| d <= now) {
-            if let Some(id) = self.proto.handle_timeout(now) {
-                if self.proto.is_sending_body() {
-                    self.released = Some(id);
-                }
-            }
-            Ok(())
-        } else if self.timeout.is_some() {
-            Err(self.fail(Error::TimedOut(phase)))
-        } else {
-            Ok(())
+        if ready.is_timeout() && deadline.is_some_and(|d| d <= now) {
+            self.session.handle_timeout(now)?;
         }
+        Ok(())
     }
 
     /// What a split half must wait for, if the last call stopped for it.
-    pub(crate) fn take_blocked(&mut self) -> Option<(Interest, Phase)> {
+    pub(crate) fn take_blocked(&mut self) -> Option<Interest> {
         self.blocked.take()
     }
 
@@ -950,26 +767,17 @@ impl Connection {
         I: IntoIterator,
         I::Item: HeaderField,
     {
-        self.check_send()?;
+        self.session.check_send()?;
         // (Only where a new request could go: otherwise the state machine
         // refuses it, saying why.)
-        if self.proto.in_flight() == 0
+        if self.session.proto().in_flight() == 0
             && !self.reader.in_body()
-            && !self.proto.must_close()
+            && !self.session.proto().must_close()
             && self.io.is_nonblocking()
         {
             self.check_idle()?;
         }
-        let id = self.extras.send_request(
-            &mut self.proto,
-            self.trace.as_ref(),
-            method,
-            target,
-            headers,
-            body,
-        )?;
-        tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
-        Ok(id)
+        self.session.queue_request(method, target, headers, body)
     }
 
     /// On an idle connection, bytes from the server answer nothing: look
@@ -984,18 +792,12 @@ impl Connection {
         if self.last_received.elapsed() >= IDLE_CHECK_AFTER {
             self.read_some()?;
         }
-        session::check_idle(&mut self.proto)?;
-        if self.eof {
-            return Err(Error::closed_while_sending());
-        }
-        Ok(())
+        self.session.check_idle()
     }
 
     /// Queues a body piece without writing it.
     pub(crate) fn queue_body(&mut self, data: Bytes) -> Result<(), Error> {
-        self.check_send()?;
-        self.proto.send_body(data)?;
-        Ok(())
+        self.session.queue_body(data)
     }
 
     /// Queues the end of a chunked body without writing it.
@@ -1004,9 +806,7 @@ impl Connection {
         I: IntoIterator,
         I::Item: HeaderField,
     {
-        self.check_send()?;
-        self.proto.finish(trailers)?;
-        Ok(())
+        self.session.queue_finish(trailers)
     }
 
     /// Writes every request and body byte queued by
@@ -1047,7 +847,7 @@ impl Connection {
     /// # }
     /// ```
     pub fn has_room(&self) -> bool {
-        self.window.has_room(&self.proto)
+        self.session.has_room()
     }
 
     /// Turns the connection into the shared state of a split.

@@ -71,19 +71,19 @@ impl Shared {
         mut op: impl FnMut(&mut Connection) -> Result<T, Error>,
     ) -> Result<T, Error> {
         loop {
-            let (interest, phase, limit, deadline) = {
+            let (interest, limit, deadline) = {
                 let mut conn = self.lock();
                 let result = op(&mut conn);
                 match conn.take_blocked() {
                     None => return result,
-                    Some((interest, phase)) => {
+                    Some(interest) => {
                         let (limit, deadline) = conn.wait_limit();
-                        (interest, phase, limit, deadline)
+                        (interest, limit, deadline)
                     }
                 }
             };
             let ready = self.waiter.wait(interest, limit).map_err(Error::io)?;
-            self.lock().after_wait(ready, deadline, phase)?;
+            self.lock().after_wait(ready, deadline)?;
         }
     }
 }

@@ -26,6 +26,7 @@ pub struct Config {
     max_informational: usize,
     continue_delay: Duration,
     read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
 }
 
@@ -39,6 +40,7 @@ impl Default for Config {
             max_informational: 64,
             continue_delay: Duration::from_secs(1),
             read_timeout: None,
+            write_timeout: None,
             idle_timeout: None,
         }
     }
@@ -137,6 +139,22 @@ impl Config {
     #[must_use]
     pub fn with_read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.read_timeout = timeout;
+        self
+    }
+
+    /// How long bytes queued for writing may wait with no progress before
+    /// the connection fails with [`Error::TimedOut`](crate::Error::TimedOut)
+    /// ([`Timeout::Write`](crate::Timeout::Write)): a peer that stops
+    /// reading. Progress is any byte handed out for sending or received.
+    /// Default `None` (no deadline).
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout
+    }
+
+    /// Sets [`write_timeout`](Self::write_timeout).
+    #[must_use]
+    pub fn with_write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
         self
     }
 

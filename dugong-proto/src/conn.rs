@@ -108,6 +108,7 @@ pub struct Connection {
     mean_response: u64,
     continue_timer: Timer,
     read_timer: Timer,
+    write_timer: Timer,
     idle_timer: Timer,
 }
 
@@ -133,6 +134,7 @@ impl Connection {
             seen_received: 0,
             continue_timer: Timer::default(),
             read_timer: Timer::default(),
+            write_timer: Timer::default(),
             idle_timer: Timer::default(),
         }
     }
@@ -325,6 +327,7 @@ impl Connection {
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let segment = self.send.poll_transmit()?;
         self.read_timer.restart = true;
+        self.write_timer.restart = true;
         Some(segment)
     }
 
@@ -346,6 +349,7 @@ impl Connection {
         if n > 0 {
             self.send.consume(n);
             self.read_timer.restart = true;
+            self.write_timer.restart = true;
         }
     }
 
@@ -715,6 +719,8 @@ impl Connection {
     /// `100 Continue`; the [read timeout](Config::read_timeout) while a
     /// response is owed and the caller owes no body bytes, restarted by
     /// every byte received or handed out; the
+    /// [write timeout](Config::write_timeout) while bytes wait to be
+    /// written, restarted the same way; the
     /// [idle timeout](Config::idle_timeout) while nothing is in flight.
     #[must_use]
     pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
@@ -722,6 +728,7 @@ impl Connection {
         [
             self.continue_timer.at,
             self.read_timer.at,
+            self.write_timer.at,
             self.idle_timer.at,
         ]
         .into_iter()
@@ -768,6 +775,11 @@ impl Connection {
                 released = waiting;
             }
         }
+        // A stalled write is named first: nothing moves either way.
+        if self.write_timer.expired(now) {
+            self.write_timer = Timer::default();
+            self.fail(Error::TimedOut(Timeout::Write));
+        }
         if self.read_timer.expired(now) {
             self.read_timer = Timer::default();
             self.fail(Error::TimedOut(Timeout::Read));
@@ -784,6 +796,7 @@ impl Connection {
         if received != self.seen_received {
             self.seen_received = received;
             self.read_timer.restart = true;
+            self.write_timer.restart = true;
         }
         let alive = self.lifecycle.is_alive();
         let waiting = alive && !self.in_flight.is_empty() && !self.send.is_streaming();
@@ -794,6 +807,11 @@ impl Connection {
         );
         self.read_timer
             .refresh(waiting, now, self.config.read_timeout());
+        self.write_timer.refresh(
+            alive && self.send.pending_bytes() > 0,
+            now,
+            self.config.write_timeout(),
+        );
         self.idle_timer.refresh(
             self.lifecycle.is_open() && self.in_flight.is_empty() && self.send.is_idle(),
             now,

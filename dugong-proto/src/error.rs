@@ -379,6 +379,10 @@ pub enum Timeout {
     /// while a response was owed.
     #[error("no progress while a response was owed")]
     Read,
+    /// No progress for [`Config::write_timeout`](crate::Config::write_timeout)
+    /// while request bytes waited to be written.
+    #[error("no progress while request bytes waited to be written")]
+    Write,
 }
 
 /// Parts of a request that can be invalid.

@@ -870,6 +870,55 @@ fn deadline_read_timeout_fires_only_when_response_owed() {
 }
 
 #[test]
+fn deadline_write_timeout_while_bytes_wait() {
+    let wt = Duration::from_secs(5);
+    let mut conn = Connection::new(Config::default().with_write_timeout(Some(wt)));
+    let t0 = at_ms(0);
+    assert_eq!(conn.poll_timeout(t0), None, "nothing to write");
+    post_sized(&mut conn, 4);
+    conn.send_body(Bytes::from_static(b"ab")).unwrap();
+    assert_eq!(conn.poll_timeout(t0), Some(t0 + wt), "bytes wait");
+    // Part of it written: the deadline starts again from the next look.
+    let t1 = t0 + ms(3_000);
+    conn.consume_transmit(1);
+    assert_eq!(conn.poll_timeout(t1), Some(t1 + wt));
+    conn.handle_timeout(t0 + wt);
+    assert!(conn.error().is_none(), "progress restarted the deadline");
+    // Bytes received count as progress too.
+    let t2 = t1 + ms(3_000);
+    conn.receive(b"HTTP/1.1 100 Continue\r\n").unwrap();
+    assert_eq!(conn.poll_timeout(t2), Some(t2 + wt));
+    conn.handle_timeout(t2 + wt);
+    let err = Error::TimedOut(Timeout::Write);
+    assert_eq!(conn.poll_event(), Err(err.clone()));
+    assert_eq!(conn.error(), Some(&err));
+    assert!(conn.must_close());
+}
+
+#[test]
+fn deadline_write_timeout_stops_when_written_and_names_write_first() {
+    let t = Duration::from_secs(5);
+    let config = Config::default()
+        .with_write_timeout(Some(t))
+        .with_read_timeout(Some(t));
+    let mut conn = Connection::new(config.clone());
+    get(&mut conn).unwrap();
+    assert_eq!(conn.poll_timeout(at_ms(0)), Some(at_ms(5_000)));
+    conn.handle_timeout(at_ms(5_000));
+    assert_eq!(
+        conn.error(),
+        Some(&Error::TimedOut(Timeout::Write)),
+        "nothing moved either way while the request waited to be written"
+    );
+    let mut conn = Connection::new(config);
+    get(&mut conn).unwrap();
+    let _head = drain_transmit(&mut conn);
+    assert_eq!(conn.poll_timeout(at_ms(0)), Some(at_ms(5_000)));
+    conn.handle_timeout(at_ms(5_000));
+    assert_eq!(conn.error(), Some(&Error::TimedOut(Timeout::Read)));
+}
+
+#[test]
 fn deadline_read_timeout_restarted_by_received_bytes() {
     let rt = Duration::from_secs(5);
     let mut conn = Connection::new(Config::default().with_read_timeout(Some(rt)));

@@ -189,9 +189,15 @@ impl Connection {
     /// caller's transport; the errors of [`Builder::connect`].
     pub async fn reconnect(&mut self) -> Result<(), Error> {
         let (send, _) = self.halves();
-        let settings = send.shared.settings.clone().ok_or(Error::Usage(
-            "a connection over a caller's transport cannot reconnect",
-        ))?;
+        let settings = send
+            .shared
+            .lock()
+            .session
+            .settings()
+            .cloned()
+            .ok_or(Error::Usage(
+                "a connection over a caller's transport cannot reconnect",
+            ))?;
         self.disconnect().await;
         *self = Builder { settings }.connect().await?;
         Ok(())

@@ -13,14 +13,13 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use dugong_net::session;
 use dugong_net::{Error, PerConnection, Settings};
 use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 use tokio::io::AsyncWriteExt;
 
 use crate::recv::RecvHalf;
 use crate::send::SendHalf;
-use crate::shared::{Shared, DISCONNECTED};
+use crate::shared::Shared;
 use crate::transport::Transport;
 
 /// How long `disconnect` waits for the transport to shut down (a TLS
@@ -67,8 +66,8 @@ impl<T> fmt::Debug for Connection<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let core = self.send.shared.lock();
         f.debug_struct("Connection")
-            .field("in_flight", &core.proto.in_flight())
-            .field("broken", &core.broken)
+            .field("in_flight", &core.session.proto().in_flight())
+            .field("broken", &core.session.broken())
             .finish_non_exhaustive()
     }
 }
@@ -141,14 +140,11 @@ impl<T: Transport> Connection<T> {
     async fn check_idle(&mut self) -> Result<(), Error> {
         // Only where a new request could go: otherwise the state machine
         // refuses it, saying why.
-        if self.response_pending() || self.send.shared.lock().proto.must_close() {
+        if self.response_pending() || self.send.shared.lock().session.proto().must_close() {
             return Ok(());
         }
         self.check_unsolicited().await?;
-        if self.send.shared.lock().eof {
-            return Err(Error::closed_while_sending());
-        }
-        Ok(())
+        self.send.shared.lock().session.check_idle()
     }
 
     /// With no request in flight: takes what the transport has ready
@@ -161,8 +157,7 @@ impl<T: Transport> Connection<T> {
         })
         .await?;
         let mut core = self.send.shared.lock();
-        session::check_idle(&mut core.proto)?;
-        Ok(())
+        dugong_net::session::check_idle(core.session.proto_mut())
     }
 
     /// Sends an [`http::Request`] (feature `http`): its method, the path
@@ -529,7 +524,7 @@ impl<T: Transport> Connection<T> {
 
     /// The error that broke the connection, if one did.
     pub fn error(&self) -> Option<Error> {
-        self.send.shared.lock().error()
+        self.send.shared.lock().session.error()
     }
 
     /// True if one more request fits in the pipelining window: fewer than
@@ -540,10 +535,7 @@ impl<T: Transport> Connection<T> {
     /// [`pipeline`](Self::pipeline) wait for this by themselves; a caller
     /// that pipelines from one task reads a response when it is false.
     pub fn has_room(&self) -> bool {
-        self.send
-            .shared
-            .window
-            .has_room(&self.send.shared.lock().proto)
+        self.send.has_room()
     }
 
     /// Closes the connection (a TLS connection sends `close_notify`,
@@ -560,13 +552,12 @@ impl<T: Transport> Connection<T> {
     /// dropped future drops the transport.
     pub async fn disconnect(&mut self) {
         {
-            let shared = &self.send.shared;
-            let mut core = shared.lock();
-            if core.broken.is_none() {
-                core.broken = Some(Error::Usage(DISCONNECTED));
+            let mut core = self.send.shared.lock();
+            if core.session.broken().is_none() {
+                core.session.disconnect();
             }
             core.wake_both();
-            shared.note("disconnected");
+            core.session.note("disconnected");
         }
         self.recv.transport = None;
         if let Some(mut writer) = self.send.writer.take() {
@@ -612,10 +603,10 @@ impl<T: Transport> Connection<T> {
     pub async fn close(&mut self) -> Result<(), Error> {
         let earlier = {
             let core = self.send.shared.lock();
-            if matches!(&core.broken, Some(Error::Usage(m)) if *m == DISCONNECTED) {
+            if core.session.is_disconnected() {
                 return Ok(());
             }
-            core.error()
+            core.session.error()
         };
         if earlier.is_none() && self.response_pending() {
             return Err(Error::Usage(
@@ -629,7 +620,7 @@ impl<T: Transport> Connection<T> {
         if let Err(error) = &result {
             let shared = &self.send.shared;
             let mut core = shared.lock();
-            if core.broken.is_none() {
+            if core.session.broken().is_none() {
                 shared.fail(&mut core, error.clone());
             }
         }

@@ -207,11 +207,11 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
     /// keeps large responses from piling up ahead of the reader).
     fn top_up(&mut self) -> Result<(), Error> {
         let (send, _) = self.conn.halves();
-        let mut in_flight = send.shared.lock().proto.in_flight();
+        let mut in_flight = send.in_flight();
         if in_flight > self.depth / 2 {
             return Ok(());
         }
-        while in_flight < self.depth && send.shared.window.has_room(&send.shared.lock().proto) {
+        while in_flight < self.depth && send.has_room() {
             let request = match self.held.take() {
                 Some((request, _)) => request,
                 None => match self.requests.next() {
@@ -247,7 +247,7 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
             }
             let (send, recv) = self.conn.halves();
             let Some((_, body)) = &mut self.current else {
-                let idle = send.shared.lock().proto.in_flight() == 0 && !recv.body_pending();
+                let idle = send.in_flight() == 0 && !recv.body_pending();
                 if idle {
                     // Everything sent was answered; a request still held
                     // can never be sent on this connection.
@@ -256,7 +256,7 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 }
                 match ready!(recv.poll_read_response(cx, Some(send), false)) {
                     Ok(Some(Head::Final(head))) => {
-                        let expected = send.shared.lock().proto.body_remaining();
+                        let expected = send.shared.lock().session.proto().body_remaining();
                         let limit = recv.reader.max_read_all();
                         self.current = Some((head, BodySoFar::new(expected, limit)));
                     }

@@ -16,13 +16,12 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use dugong_net::session::{Head, Progress, Reader};
-use dugong_net::trace::Record;
-use dugong_net::{is_peer_gone, Error, Phase};
-use dugong_proto::{Headers, Response};
+use dugong_net::session::{Filled, Head, Progress, Reader, DISCONNECTED};
+use dugong_net::Error;
+use dugong_proto::{Connection, Headers, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf, ReadHalf};
 
-use crate::shared::{Core, ReadAhead, Shared, Timer, WriteQueued, DISCONNECTED};
+use crate::shared::{ReadAhead, Shared, Timer, WriteQueued};
 use crate::transport::Transport;
 
 /// How much room one read into the receive buffer gets.
@@ -60,9 +59,9 @@ impl<T> fmt::Debug for RecvHalf<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let core = self.shared.lock();
         f.debug_struct("RecvHalf")
-            .field("in_flight", &core.proto.in_flight())
+            .field("in_flight", &core.session.proto().in_flight())
             .field("in_body", &self.reader.in_body())
-            .field("broken", &core.broken)
+            .field("broken", &core.session.broken())
             .finish_non_exhaustive()
     }
 }
@@ -231,12 +230,12 @@ impl<T: Transport> RecvHalf<T> {
     /// than the builder's [`max_in_flight`](crate::Builder::max_in_flight)
     /// once split.
     pub fn in_flight(&self) -> usize {
-        self.shared.lock().proto.in_flight()
+        self.shared.lock().session.proto().in_flight()
     }
 
     /// True while requests wait for (the rest of) their responses.
     pub fn response_pending(&self) -> bool {
-        self.reader.in_body() || self.shared.lock().proto.in_flight() > 0
+        self.reader.in_body() || self.shared.lock().session.proto().in_flight() > 0
     }
 
     /// True while the body of the response last returned by
@@ -253,7 +252,7 @@ impl<T: Transport> RecvHalf<T> {
 
     /// The error that broke the connection, if one did.
     pub fn error(&self) -> Option<Error> {
-        self.shared.lock().error()
+        self.shared.lock().session.error()
     }
 
     // ----- internals ----------------------------------------------------------
@@ -281,21 +280,23 @@ impl<T: Transport> RecvHalf<T> {
             {
                 let mut core = self.shared.lock();
                 // A broken connection says why, whatever the caller did.
-                core.check()?;
+                core.session.check()?;
                 if self.reader.abandoned() {
                     drop(core);
                     ready!(self.poll_discard(cx, send.as_deref_mut()))?;
                     continue;
                 }
                 if !self.reader.in_body() {
-                    if let Some(id) = core.released.take() {
+                    if let Some(id) = core.session.take_released() {
                         return Poll::Ready(Ok(Some(Head::Continue(id))));
                     }
-                    if core.proto.in_flight() == 0 {
+                    if core.session.proto().in_flight() == 0 {
                         // No request in flight, and none can come: the
                         // sending half is gone, or the connection takes no
                         // more.
-                        let no_more = core.sender_gone || core.eof || core.proto.must_close();
+                        let no_more = core.sender_gone
+                            || core.session.eof()
+                            || core.session.proto().must_close();
                         if !wait_for_requests || no_more {
                             return Poll::Ready(Ok(None));
                         }
@@ -304,13 +305,8 @@ impl<T: Transport> RecvHalf<T> {
                     }
                 }
             }
-            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
-                let progress = reader.poll_head(&mut core.proto)?;
-                if let Progress::Done(_) = progress {
-                    // The send side may have been released or cancelled.
-                    core.wake_sender();
-                }
-                Ok(progress)
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
+                reader.poll_head(proto)
             });
             if let Progress::Done(head) = ready!(step)? {
                 return Poll::Ready(Ok(Some(head)));
@@ -325,8 +321,8 @@ impl<T: Transport> RecvHalf<T> {
         mut send: Option<&mut (dyn WriteQueued + '_)>,
     ) -> Poll<Result<Option<Bytes>, Error>> {
         loop {
-            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
-                reader.poll_chunk(&mut core.proto)
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
+                reader.poll_chunk(proto)
             });
             if let Progress::Done(piece) = ready!(step)? {
                 return Poll::Ready(Ok(piece));
@@ -340,8 +336,8 @@ impl<T: Transport> RecvHalf<T> {
         mut send: Option<&mut (dyn WriteQueued + '_)>,
     ) -> Poll<Result<(), Error>> {
         loop {
-            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
-                reader.poll_discard(&mut core.proto)
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
+                reader.poll_discard(proto)
             });
             if let Progress::Done(()) = ready!(step)? {
                 return Poll::Ready(Ok(()));
@@ -358,8 +354,8 @@ impl<T: Transport> RecvHalf<T> {
         out: &mut Vec<u8>,
     ) -> Poll<Result<(), Error>> {
         loop {
-            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
-                reader.poll_read_all(&mut core.proto, out)
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
+                reader.poll_read_all(proto, out)
             });
             if let Progress::Done(()) = ready!(step)? {
                 return Poll::Ready(Ok(()));
@@ -384,13 +380,13 @@ impl<T: Transport> RecvHalf<T> {
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending => {
                         self.shared.lock().park_receiver(cx.waker());
-                        ready!(self.timer.poll(&self.shared, cx, Some(Phase::Reading)))?;
+                        ready!(self.timer.poll(&self.shared, cx))?;
                         continue;
                     }
                 }
             }
-            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, core| {
-                reader.poll_body(&mut core.proto, buf)
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
+                reader.poll_body(proto, buf)
             });
             if let Progress::Done(n) = ready!(step)? {
                 return Poll::Ready(Ok(n));
@@ -405,12 +401,13 @@ impl<T: Transport> RecvHalf<T> {
         let shared = &*self.shared;
         let max = {
             let core = shared.lock();
-            let max = self.reader.direct_read_len(&core.proto, buf.len());
+            let session = &core.session;
+            let max = self.reader.direct_read_len(session.proto(), buf.len());
             if max == 0 {
                 return Poll::Ready(Ok(Direct::Skip));
             }
-            core.check()?;
-            if core.eof || core.proto.transmit_len() > 0 {
+            session.check()?;
+            if session.eof() || session.proto().transmit_len() > 0 {
                 return Poll::Ready(Ok(Direct::Skip));
             }
             max
@@ -420,23 +417,19 @@ impl<T: Transport> RecvHalf<T> {
         };
         let mut read_buf = ReadBuf::new(&mut buf[..max]);
         let result = ready!(Pin::new(transport).poll_read(cx, &mut read_buf));
-        self.timer.done();
         let mut core = shared.lock();
-        match result {
-            Ok(()) if read_buf.filled().is_empty() => {
-                peer_closed(shared, &mut core);
+        let filled = result.map(|()| read_buf.filled().len());
+        match core.session.read_direct_done(filled, read_buf.filled()) {
+            Ok(Filled::Data(n)) => Poll::Ready(Ok(Direct::Read(n))),
+            Ok(Filled::Eof) => {
+                core.wake_sender();
                 Poll::Ready(Ok(Direct::Skip))
             }
-            Ok(()) => {
-                let n = read_buf.filled().len();
-                core.proto.note_direct_read(n)?;
-                if let Some(trace) = &shared.trace {
-                    trace.record(Record::Recv, read_buf.filled());
-                }
-                core.progress();
-                Poll::Ready(Ok(Direct::Read(n)))
+            Ok(Filled::Blocked) => Poll::Ready(Ok(Direct::Skip)),
+            Err(e) => {
+                core.wake_both();
+                Poll::Ready(Err(e))
             }
-            Err(e) => read_failed(shared, &mut core, e).map(|r| r.map(|_| Direct::Skip)),
         }
     }
 
@@ -453,26 +446,28 @@ impl<T: Transport> RecvHalf<T> {
         &mut self,
         cx: &mut Context<'_>,
         mut send: Option<&mut (dyn WriteQueued + '_)>,
-        mut call: impl FnMut(&mut Reader, &mut Core) -> Result<Progress<R>, Error>,
+        mut call: impl FnMut(&mut Reader, &mut Connection) -> Result<Progress<R>, Error>,
     ) -> Poll<Result<Progress<R>, Error>> {
         loop {
             {
                 let shared = &*self.shared;
                 let mut core = shared.lock();
-                if let Some(e) = &core.broken {
+                if let Some(e) = core.session.broken() {
                     return Poll::Ready(Err(e.clone()));
                 }
                 let in_body = self.reader.in_body();
-                let result = call(&mut self.reader, &mut core);
+                let reader = &mut self.reader;
+                let result = core.session.poll(|proto| call(reader, proto));
                 if in_body && !self.reader.in_body() && self.reader.trailers().is_some() {
                     // The body ended. Starts the idle timeout if nothing
-                    // else is in flight; a sender waiting for room in
-                    // flight may go on.
+                    // else is in flight.
                     shared.tick(&mut core);
-                    core.wake_sender();
                 }
                 match result {
                     Ok(Progress::Done(value)) => {
+                        // A sender waiting for room in flight, a release
+                        // or a cancellation may go on.
+                        core.wake_sender();
                         drop(core);
                         if let Some(send) = send.as_deref_mut() {
                             // A Continue released a held body: start writing
@@ -482,32 +477,20 @@ impl<T: Transport> RecvHalf<T> {
                         return Poll::Ready(Ok(Progress::Done(value)));
                     }
                     Ok(Progress::Pending) => {}
-                    Err(error @ Error::BodyTooLarge { .. }) => {
-                        // The rest of the body is never read: nothing
-                        // half-read is reused.
-                        return Poll::Ready(Err(shared.fail(&mut core, error)));
-                    }
-                    Err(error @ Error::Protocol(_)) => {
-                        shared.note(&format!("error: {error}"));
-                        tracing::debug!(%error, "dugong: protocol error");
-                        // The connection is dead: a sending half waiting
+                    Err(error) => {
+                        // The connection may be dead: a sending half waiting
                         // for a release or for the transport must know.
                         core.wake_both();
                         return Poll::Ready(Err(error));
                     }
-                    Err(error) => return Poll::Ready(Err(error)),
                 }
-                if core.eof {
-                    // The state machine has seen the end and wants nothing
-                    // more.
-                    return Poll::Ready(Err(Error::closed_while_sending()));
-                }
+                core.session.check_more()?;
             }
             if let Some(send) = send.as_deref_mut() {
                 if let Poll::Ready(Err(e)) = send.poll_write_queued(cx) {
                     // A peer that stopped reading is not an error here: its
                     // response may be on the way.
-                    if !self.shared.lock().send_closed {
+                    if !self.shared.lock().session.send_closed() {
                         return Poll::Ready(Err(e));
                     }
                 }
@@ -520,7 +503,7 @@ impl<T: Transport> RecvHalf<T> {
             // Woken by the transport, the timer, or the other half breaking
             // the connection.
             self.shared.lock().park_receiver(cx.waker());
-            ready!(self.timer.poll(&self.shared, cx, Some(Phase::Reading)))?;
+            ready!(self.timer.poll(&self.shared, cx))?;
             return Poll::Ready(Ok(Progress::Pending));
         }
     }
@@ -539,39 +522,37 @@ impl<T: Transport> RecvHalf<T> {
         loop {
             let mut buf = {
                 let mut core = shared.lock();
-                if core.eof {
+                if core.session.eof() {
                     return Poll::Ready(Ok(false));
                 }
-                std::mem::take(core.proto.recv_buf())
+                std::mem::take(core.session.proto_mut().recv_buf())
             };
             if buf.capacity() - buf.len() < READ_SIZE / 4 {
                 buf.reserve(READ_SIZE);
             }
-            let before = buf.len();
             let result = pin!(transport.read_buf(&mut buf)).poll(cx);
-            if let (Some(trace), Poll::Ready(Ok(n))) = (&shared.trace, &result) {
-                if *n > 0 {
-                    trace.record(Record::Recv, &buf[before..]);
-                }
-            }
             let mut core = shared.lock();
-            *core.proto.recv_buf() = buf;
-            if result.is_ready() {
-                self.timer.done();
-            }
-            return match result {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Ok(0)) => {
-                    peer_closed(shared, &mut core);
-                    Poll::Ready(Ok(false))
-                }
-                Poll::Ready(Ok(_)) => {
-                    core.progress();
-                    Poll::Ready(Ok(true))
-                }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Poll::Ready(Err(e)) => read_failed(shared, &mut core, e),
+            *core.session.proto_mut().recv_buf() = buf;
+            let Poll::Ready(result) = result else {
+                return Poll::Pending;
             };
+            if matches!(&result, Err(e) if e.kind() == io::ErrorKind::Interrupted) {
+                continue;
+            }
+            return Poll::Ready(match core.session.read_done(result) {
+                Ok(Filled::Data(_)) => Ok(true),
+                // (A transport that says "would block" instead of pending:
+                // the caller polls again.)
+                Ok(Filled::Blocked) => Ok(true),
+                Ok(Filled::Eof) => {
+                    core.wake_sender();
+                    Ok(false)
+                }
+                Err(e) => {
+                    core.wake_both();
+                    Err(e)
+                }
+            });
         }
     }
 }
@@ -580,28 +561,4 @@ impl<T: Transport> ReadAhead for RecvHalf<T> {
     fn poll_read_ahead(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
         self.poll_fill(cx)
     }
-}
-
-fn peer_closed(shared: &Shared, core: &mut Core) {
-    core.eof = true;
-    core.proto.receive_eof();
-    core.progress();
-    if let Some(trace) = &shared.trace {
-        trace.record(Record::Eof, b"");
-    }
-    core.wake_sender();
-}
-
-/// A read failed: a peer that went away is the end of stream; anything
-/// else breaks the connection.
-fn read_failed(shared: &Shared, core: &mut Core, e: io::Error) -> Poll<Result<bool, Error>> {
-    if e.kind() == io::ErrorKind::Interrupted {
-        return Poll::Ready(Ok(true));
-    }
-    if is_peer_gone(&e) {
-        shared.note(&format!("read failed: {e}"));
-        peer_closed(shared, core);
-        return Poll::Ready(Ok(false));
-    }
-    Poll::Ready(Err(shared.fail(core, Error::io(e))))
 }

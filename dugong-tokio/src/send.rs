@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use dugong_net::session;
-use dugong_net::{is_peer_gone, Error, Phase};
+use dugong_net::session::{Session, DISCONNECTED};
+use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, RequestId};
 use tokio::io::{AsyncWrite, WriteHalf};
 
-use crate::shared::{Core, ReadAhead, Shared, Timer, WriteQueued, DISCONNECTED};
+use crate::shared::{Core, ReadAhead, Shared, Timer, WriteQueued};
 use crate::transport::Transport;
 
 /// How many segments one vectored write passes.
@@ -59,9 +59,9 @@ impl<T> fmt::Debug for SendHalf<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let core = self.shared.lock();
         f.debug_struct("SendHalf")
-            .field("in_flight", &core.proto.in_flight())
-            .field("queued_bytes", &core.proto.transmit_len())
-            .field("broken", &core.broken)
+            .field("in_flight", &core.session.proto().in_flight())
+            .field("queued_bytes", &core.session.proto().transmit_len())
+            .field("broken", &core.session.broken())
             .finish_non_exhaustive()
     }
 }
@@ -114,7 +114,7 @@ impl<T: Transport> SendHalf<T> {
         poll_fn(|cx| self.poll_room(cx)).await?;
         let id = self.queue_request(method, target, headers, body)?;
         self.flush().await?;
-        if self.shared.lock().proto.awaiting_continue() == Some(id) {
+        if self.shared.lock().session.proto().awaiting_continue() == Some(id) {
             poll_fn(|cx| self.poll_release(cx)).await?;
             self.flush().await?;
         }
@@ -205,14 +205,14 @@ impl<T: Transport> SendHalf<T> {
 
     /// The error that broke the connection, if one did.
     pub fn error(&self) -> Option<Error> {
-        self.shared.lock().error()
+        self.shared.lock().session.error()
     }
 
     /// True if one more request fits in the pipelining window; see
     /// [`Connection::has_room`](crate::Connection::has_room).
     /// [`send_request`](Self::send_request) waits for it by itself.
     pub fn has_room(&self) -> bool {
-        self.shared.window.has_room(&self.shared.lock().proto)
+        self.shared.lock().session.has_room()
     }
 
     /// Queues a request without writing it and without waiting for room:
@@ -265,25 +265,13 @@ impl<T: Transport> SendHalf<T> {
         let shared = &*self.shared;
         let mut core = shared.lock();
         shared.tick(&mut core);
-        check_send(&core)?;
-        let id = shared.extras.send_request(
-            &mut core.proto,
-            shared.trace.as_ref(),
-            method,
-            target,
-            headers,
-            body,
-        )?;
-        tracing::debug!(id = id.as_u64(), method, target, "dugong: request queued");
+        let id = core.session.queue_request(method, target, headers, body)?;
         core.wake_receiver();
         Ok(id)
     }
 
     pub(crate) fn queue_body(&self, data: Bytes) -> Result<(), Error> {
-        let mut core = self.shared.lock();
-        check_send(&core)?;
-        core.proto.send_body(data)?;
-        Ok(())
+        self.shared.lock().session.queue_body(data)
     }
 
     pub(crate) fn queue_finish<I>(&self, trailers: I) -> Result<(), Error>
@@ -291,15 +279,17 @@ impl<T: Transport> SendHalf<T> {
         I: IntoIterator,
         I::Item: HeaderField,
     {
-        let mut core = self.shared.lock();
-        check_send(&core)?;
-        core.proto.finish(trailers)?;
-        Ok(())
+        self.shared.lock().session.queue_finish(trailers)
     }
 
     /// True while the caller owes body bytes of the request being sent.
+    /// Requests sent whose response is not read to its end.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.shared.lock().session.proto().in_flight()
+    }
+
     pub(crate) fn sending_body(&self) -> bool {
-        self.shared.lock().proto.is_sending_body()
+        self.shared.lock().session.proto().is_sending_body()
     }
 
     /// Waits while a body is held for `100 Continue` (until the receiving
@@ -308,14 +298,13 @@ impl<T: Transport> SendHalf<T> {
         loop {
             {
                 let mut core = self.shared.lock();
-                core.check()?;
-                if core.proto.awaiting_continue().is_none() {
-                    self.timer.done();
+                core.session.check()?;
+                if core.session.proto().awaiting_continue().is_none() {
                     return Poll::Ready(Ok(()));
                 }
                 core.wait_as_sender(cx.waker());
             }
-            ready!(self.timer.poll(&self.shared, cx, None))?;
+            ready!(self.timer.poll(&self.shared, cx))?;
         }
     }
 
@@ -324,8 +313,8 @@ impl<T: Transport> SendHalf<T> {
     /// flight (or the receiving half is gone, or the connection broke).
     fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let mut core = self.shared.lock();
-        core.check()?;
-        if core.receiver_gone || self.shared.window.has_room(&core.proto) {
+        core.session.check()?;
+        if core.receiver_gone || core.session.has_room() {
             return Poll::Ready(Ok(()));
         }
         core.wait_as_sender(cx.waker());
@@ -335,39 +324,36 @@ impl<T: Transport> SendHalf<T> {
     /// Writes what is queued until it is all written (and the transport
     /// flushed) or the transport would block. No deadline is involved.
     pub(crate) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let shared = &*self.shared;
         loop {
-            let mut core = shared.lock();
-            core.check()?;
+            let mut core = self.shared.lock();
+            core.session.check()?;
             let Some(writer) = self.writer.as_mut() else {
                 return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
             };
-            if core.proto.transmit_len() == 0 {
-                return match Pin::new(writer).poll_flush(cx) {
-                    Poll::Ready(Ok(())) => {
-                        self.timer.done();
-                        Poll::Ready(Ok(()))
-                    }
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(write_failed(shared, &mut core, e))),
-                    Poll::Pending => Poll::Pending,
-                };
-            }
-            if core.send_closed {
-                return Poll::Ready(Err(Error::closed_while_sending()));
-            }
-            match poll_write_queued(writer, &mut self.scratch, cx, &core.proto) {
-                Poll::Ready(Ok(0)) => {
-                    let e = io::Error::from(io::ErrorKind::WriteZero);
-                    return Poll::Ready(Err(write_failed(shared, &mut core, e)));
+            let written = if core.session.proto().transmit_len() == 0 {
+                match ready!(Pin::new(writer).poll_flush(cx)) {
+                    Ok(()) => return Poll::Ready(Ok(())),
+                    Err(e) => Err(e),
                 }
-                Poll::Ready(Ok(n)) => {
-                    session::wrote(&mut core.proto, shared.trace.as_ref(), n);
-                    core.progress();
-                    self.timer.done();
+            } else {
+                core.session.check_send()?;
+                ready!(poll_write_queued(
+                    writer,
+                    &mut self.scratch,
+                    cx,
+                    &core.session
+                ))
+            };
+            match written {
+                Ok(0) => {
+                    return Poll::Ready(Err(write_failed(
+                        &mut core,
+                        io::ErrorKind::WriteZero.into(),
+                    )))
                 }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(write_failed(shared, &mut core, e))),
-                Poll::Pending => return Poll::Pending,
+                Ok(n) => core.session.wrote(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(write_failed(&mut core, e))),
             }
         }
     }
@@ -389,10 +375,9 @@ impl<T: Transport> SendHalf<T> {
                 match recv.poll_read_ahead(cx) {
                     Poll::Ready(Ok(true)) => {
                         let mut core = self.shared.lock();
-                        let limit = self.shared.max_buffered;
-                        if core.proto.recv_buf().len() >= limit {
-                            let error = Error::ReceiveBufferFull { limit };
-                            return Poll::Ready(Err(self.shared.fail(&mut core, error)));
+                        if let Err(error) = core.session.check_buffered() {
+                            core.wake_both();
+                            return Poll::Ready(Err(error));
                         }
                         continue;
                     }
@@ -403,7 +388,7 @@ impl<T: Transport> SendHalf<T> {
             // Woken by the transport, the timer, or the other half breaking
             // the connection.
             self.shared.lock().park_sender(cx.waker());
-            ready!(self.timer.poll(&self.shared, cx, Some(Phase::Writing)))?;
+            ready!(self.timer.poll(&self.shared, cx))?;
         }
     }
 }
@@ -420,20 +405,15 @@ fn poll_write_queued<T: Transport>(
     writer: &mut WriteHalf<T>,
     scratch: &mut Vec<u8>,
     cx: &mut Context<'_>,
-    proto: &dugong_proto::Connection,
+    session: &Session,
 ) -> Poll<io::Result<usize>> {
-    let segments = proto.transmit_segments();
+    let segments = session.proto().transmit_segments();
     if segments.len() == 1 || writer.is_write_vectored() {
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        let mut count = 0;
-        for (slot, segment) in slices.iter_mut().zip(segments) {
-            *slot = IoSlice::new(segment);
-            count += 1;
-        }
-        if count == 1 {
-            return Pin::new(writer).poll_write(cx, &slices[0]);
-        }
-        return Pin::new(writer).poll_write_vectored(cx, &slices[..count]);
+        let mut slots = [IoSlice::new(&[]); MAX_SLICES];
+        return match session.io_slices(&mut slots) {
+            [one] => Pin::new(writer).poll_write(cx, one),
+            slices => Pin::new(writer).poll_write_vectored(cx, slices),
+        };
     }
     scratch.clear();
     for segment in segments {
@@ -448,25 +428,9 @@ fn poll_write_queued<T: Transport>(
     Pin::new(writer).poll_write(cx, scratch)
 }
 
-fn check_send(core: &Core) -> Result<(), Error> {
-    core.check()?;
-    if core.send_closed {
-        return Err(Error::closed_while_sending());
-    }
-    Ok(())
-}
-
-/// A write failed: a peer that went away only closes the sending
-/// direction (its responses may still be read); anything else breaks the
-/// connection.
-fn write_failed(shared: &Shared, core: &mut Core, e: io::Error) -> Error {
-    if is_peer_gone(&e) || e.kind() == io::ErrorKind::WriteZero {
-        core.send_closed = true;
-        shared.note(&format!("write failed: {e}"));
-        tracing::debug!(error = %e, "dugong: peer stopped reading");
-        core.wake_receiver();
-        Error::closed_while_sending()
-    } else {
-        shared.fail(core, Error::io(e))
-    }
+/// A write failed: the session judges it, and both halves learn.
+fn write_failed(core: &mut Core, e: io::Error) -> Error {
+    let error = core.session.write_failed(e);
+    core.wake_both();
+    error
 }

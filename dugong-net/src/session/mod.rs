@@ -56,6 +56,10 @@ use dugong_proto::{Connection, Event, Headers, RequestId, Response};
 use crate::error::Error;
 use crate::trace::Trace;
 
+mod state;
+
+pub use state::{Filled, Session, DISCONNECTED};
+
 /// The outcome of a [`Reader`] call that may need more input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
