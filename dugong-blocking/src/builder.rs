@@ -1,12 +1,9 @@
 //! [`Builder`]: where to connect and how.
 
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 
 use dugong_net::session::{tunnel_opened, tunnel_refused};
-use dugong_net::{
-    resolve, Error, PerConnection, Phase, Proxy, RequestExtras, Scheme, Settings, Url,
-};
+use dugong_net::{resolve, Error, PerConnection, Proxy, RequestExtras, Scheme, Settings, Url};
 use dugong_proto::Body;
 
 use crate::conn::Connection;
@@ -31,13 +28,6 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// Plain HTTP to `host` (a name or an IP address) and `port`.
-    pub fn new(host: &str, port: u16) -> Builder {
-        Builder {
-            settings: Settings::new(host, port),
-        }
-    }
-
     dugong_net::builder_settings_methods!();
 
     /// Drives a connection over a transport the caller opened (a Unix
@@ -161,18 +151,7 @@ impl Builder {
                 }
             }
         }
-        Err(match last {
-            Some((_, e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-                Error::TimedOut(Phase::Connecting)
-            }
-            Some((addr, e)) => Error::Connect {
-                addr: addr.to_string(),
-                source: Arc::new(e),
-            },
-            None => Error::HostNotFound {
-                host: host.to_owned(),
-            },
-        })
+        Err(Error::connect_failed(host, last))
     }
 }
 

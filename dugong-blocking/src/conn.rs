@@ -298,13 +298,7 @@ impl Connection {
     ///
     /// As [`read_body`](Self::read_body).
     pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        loop {
-            self.check_in_body()?;
-            let progress = self.session.poll(|p| self.reader.poll_chunk(p));
-            if let Some(piece) = self.advance(progress)? {
-                return Ok(piece);
-            }
-        }
+        self.read_with(Reader::poll_chunk)
     }
 
     /// Reads the rest of the current response's body into memory.
@@ -333,13 +327,7 @@ impl Connection {
     /// earlier calls for this body appended (a split half calls again
     /// after a wait).
     pub(crate) fn read_all_into(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
-        loop {
-            self.check_in_body()?;
-            let progress = self.session.poll(|p| self.reader.poll_read_all(p, out));
-            if let Some(()) = self.advance(progress)? {
-                return Ok(());
-            }
-        }
+        self.read_with(|reader, proto| reader.poll_read_all(proto, out))
     }
 
     /// Skips the rest of the current response's body, so the next response
@@ -349,13 +337,7 @@ impl Connection {
     ///
     /// As [`read_body`](Self::read_body).
     pub fn discard(&mut self) -> Result<(), Error> {
-        loop {
-            self.check_in_body()?;
-            let progress = self.session.poll(|p| self.reader.poll_discard(p));
-            if let Some(()) = self.advance(progress)? {
-                return Ok(());
-            }
-        }
+        self.read_with(Reader::poll_discard)
     }
 
     /// The body of the current response as a [`std::io::Read`].
@@ -520,6 +502,21 @@ impl Connection {
 
     fn now(&self) -> dugong_proto::Instant {
         dugong_proto::Instant::from_elapsed(self.started.elapsed())
+    }
+
+    /// Calls a body-reading mode of the reader until it is done, moving
+    /// bytes and waiting in between.
+    fn read_with<T>(
+        &mut self,
+        mut read: impl FnMut(&mut Reader, &mut dugong_proto::Connection) -> Result<Progress<T>, Error>,
+    ) -> Result<T, Error> {
+        loop {
+            self.check_in_body()?;
+            let progress = self.session.poll(|p| read(&mut self.reader, p));
+            if let Some(value) = self.advance(progress)? {
+                return Ok(value);
+            }
+        }
     }
 
     /// Before a body read polls the state machine: a broken connection

@@ -199,12 +199,8 @@ impl SendHalf {
         I: IntoIterator,
         I::Item: HeaderField,
     {
-        let id = self
-            .shared
-            .wait_for_room()
-            .queue_request(method, target, headers, body)?;
-        self.shared.sent.notify_all();
-        self.shared.drive(Connection::flush)?;
+        let id = self.queue_request(method, target, headers, body)?;
+        self.flush()?;
         Ok(id)
     }
 

@@ -266,6 +266,26 @@ impl Error {
     pub fn io(e: io::Error) -> Self {
         Error::Io(Arc::new(e))
     }
+
+    /// The error of connecting to `host` when every address it resolved to
+    /// failed: the last attempt's (a timeout is
+    /// [`TimedOut`](Error::TimedOut)`(`[`Connecting`](Phase::Connecting)`)`,
+    /// anything else [`Connect`](Error::Connect) naming the address), or
+    /// [`HostNotFound`](Error::HostNotFound) if there was no address.
+    pub fn connect_failed(host: &str, last: Option<(std::net::SocketAddr, io::Error)>) -> Self {
+        match last {
+            Some((_, e)) if e.kind() == io::ErrorKind::TimedOut => {
+                Error::TimedOut(Phase::Connecting)
+            }
+            Some((addr, e)) => Error::Connect {
+                addr: addr.to_string(),
+                source: Arc::new(e),
+            },
+            None => Error::HostNotFound {
+                host: host.to_owned(),
+            },
+        }
+    }
 }
 
 /// True for I/O errors that mean the peer went away: reset, aborted, broken

@@ -435,12 +435,20 @@ impl Settings {
     }
 }
 
-/// Generates, inside an adapter's `impl Builder` (a struct with a
-/// `settings: Settings` field), the setters both adapters share, with
-/// their documentation, so the two `Builder`s cannot drift apart.
+/// Generates, inside an adapter's `impl Builder` (a struct whose one field
+/// is `settings: Settings`), the constructor and the setters both adapters
+/// share, with their documentation, so the two `Builder`s cannot drift
+/// apart.
 #[macro_export]
 macro_rules! builder_settings_methods {
     () => {
+        /// Plain HTTP to `host` (a name or an IP address) and `port`.
+        pub fn new(host: &str, port: u16) -> Self {
+            Self {
+                settings: $crate::Settings::new(host, port),
+            }
+        }
+
         /// The scheme, host and port of a URL (`http://` or `https://`);
         /// its path is not used.
         ///

@@ -30,13 +30,6 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// Plain HTTP to `host` (a name or an IP address) and `port`.
-    pub fn new(host: &str, port: u16) -> Builder {
-        Builder {
-            settings: Settings::new(host, port),
-        }
-    }
-
     dugong_net::builder_settings_methods!();
 
     /// Drives a connection over a transport the caller opened (a Unix

@@ -6,8 +6,8 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::{Bytes, BytesMut};
-use dugong_net::session::Head;
+use bytes::Bytes;
+use dugong_net::session::{Collected, Head};
 use dugong_net::Error;
 use dugong_proto::{Body, Headers, Response};
 use futures_core::Stream;
@@ -167,7 +167,7 @@ pub struct Pipeline<'a, T, I> {
     /// `100 Continue`), and why.
     held: Option<(Request, Error)>,
     /// The head and body so far of the response being read.
-    current: Option<(Response, BodySoFar)>,
+    current: Option<(Response, Collected)>,
     done: bool,
 }
 
@@ -255,11 +255,7 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                     return Poll::Ready(self.held.take().map(|(_, e)| Err(e)));
                 }
                 match ready!(recv.poll_read_response(cx, Some(send), false)) {
-                    Ok(Some(Head::Final(head))) => {
-                        let expected = send.shared.lock().session.proto().body_remaining();
-                        let limit = recv.reader.max_read_all();
-                        self.current = Some((head, BodySoFar::new(expected, limit)));
-                    }
+                    Ok(Some(Head::Final(head))) => self.current = Some((head, Collected::new())),
                     Ok(Some(Head::Continue(_))) => {}
                     Ok(None) => self.done = true,
                     Err(e) => {
@@ -269,26 +265,19 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 }
                 continue;
             };
-            match ready!(recv.poll_read_chunk(cx, Some(send))) {
-                Ok(Some(piece)) => {
-                    if let Err(e) = recv.check_read_all(body.len(), piece.len()) {
-                        self.current = None;
-                        self.done = true;
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    body.push(piece);
-                }
-                Ok(None) => {
+            match ready!(recv.poll_collect(cx, Some(send), body)) {
+                Ok(()) => {
                     let trailers = recv.trailers().cloned().unwrap_or_default();
                     // Invariant: `current` is Some in this branch.
                     let (head, body) = self.current.take().expect("a response is being read");
                     return Poll::Ready(Some(Ok(FullResponse {
                         head,
-                        body: body.finish(),
+                        body: body.into_bytes(),
                         trailers,
                     })));
                 }
                 Err(e) => {
+                    self.current = None;
                     self.done = true;
                     return Poll::Ready(Some(Err(e)));
                 }
@@ -302,78 +291,5 @@ impl<T: Transport, I: Iterator<Item = Request> + Unpin> Stream for Pipeline<'_, 
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_response(cx)
-    }
-}
-
-/// The most a body buffer reserves ahead of the bytes received.
-const PRESIZE_MAX: usize = 16 << 20;
-
-/// The body of the response being read, as its pieces arrive.
-///
-/// A body that comes in one piece stays that piece of the receive buffer
-/// (no copy, no allocation). Otherwise the pieces are copied, each as it
-/// arrives, into one buffer sized from the body's length when the response
-/// gave it, so no piece outlives its turn and the receive buffer can reuse
-/// its memory. The announced length reserves at most [`PRESIZE_MAX`] up front:
-/// beyond that the buffer grows only as bytes really arrive.
-#[derive(Debug)]
-struct BodySoFar {
-    /// The whole body's length as the response gives it (0 if it does
-    /// not), at most [`PRESIZE_MAX`].
-    expected: usize,
-    state: Joined,
-}
-
-#[derive(Debug)]
-enum Joined {
-    Empty,
-    One(Bytes),
-    Many(BytesMut),
-}
-
-impl BodySoFar {
-    /// A body of `expected` bytes, if that is known
-    /// ([`dugong_proto::Connection::body_remaining`] right after the head),
-    /// that may not grow past `limit` bytes.
-    fn new(expected: Option<u64>, limit: usize) -> BodySoFar {
-        let most = PRESIZE_MAX.min(limit);
-        BodySoFar {
-            expected: expected.map_or(0, |n| usize::try_from(n).map_or(most, |n| n.min(most))),
-            state: Joined::Empty,
-        }
-    }
-
-    /// The bytes so far.
-    fn len(&self) -> usize {
-        match &self.state {
-            Joined::Empty => 0,
-            Joined::One(piece) => piece.len(),
-            Joined::Many(joined) => joined.len(),
-        }
-    }
-
-    fn push(&mut self, piece: Bytes) {
-        self.state = match std::mem::replace(&mut self.state, Joined::Empty) {
-            Joined::Empty => Joined::One(piece),
-            Joined::One(first) => {
-                let mut joined =
-                    BytesMut::with_capacity(self.expected.max(first.len() + piece.len()));
-                joined.extend_from_slice(&first);
-                joined.extend_from_slice(&piece);
-                Joined::Many(joined)
-            }
-            Joined::Many(mut joined) => {
-                joined.extend_from_slice(&piece);
-                Joined::Many(joined)
-            }
-        };
-    }
-
-    fn finish(self) -> Bytes {
-        match self.state {
-            Joined::Empty => Bytes::new(),
-            Joined::One(piece) => piece,
-            Joined::Many(joined) => joined.freeze(),
-        }
     }
 }

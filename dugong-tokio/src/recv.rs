@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use dugong_net::session::{Filled, Head, Progress, Reader, DISCONNECTED};
+use dugong_net::session::{Collected, Filled, Head, Progress, Reader, DISCONNECTED};
 use dugong_net::Error;
 use dugong_proto::{Connection, Headers, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf, ReadHalf};
@@ -257,19 +257,6 @@ impl<T: Transport> RecvHalf<T> {
 
     // ----- internals ----------------------------------------------------------
 
-    /// Before a piece of `more` bytes joins `so_far` bytes of a body read
-    /// whole piece by piece (`pipeline`): past the `max_read_all` bound,
-    /// breaks the connection (dropping what was received of the body, so
-    /// nothing of it is read as if it were whole) and returns
-    /// [`Error::BodyTooLarge`], as [`Reader::poll_read_all`] does.
-    pub(crate) fn check_read_all(&mut self, so_far: usize, more: usize) -> Result<(), Error> {
-        self.reader.check_read_all(so_far, more).map_err(|error| {
-            let shared = &*self.shared;
-            let mut core = shared.lock();
-            shared.fail(&mut core, error)
-        })
-    }
-
     pub(crate) fn poll_read_response(
         &mut self,
         cx: &mut Context<'_>,
@@ -318,31 +305,17 @@ impl<T: Transport> RecvHalf<T> {
     pub(crate) fn poll_read_chunk(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut (dyn WriteQueued + '_)>,
+        send: Option<&mut (dyn WriteQueued + '_)>,
     ) -> Poll<Result<Option<Bytes>, Error>> {
-        loop {
-            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
-                reader.poll_chunk(proto)
-            });
-            if let Progress::Done(piece) = ready!(step)? {
-                return Poll::Ready(Ok(piece));
-            }
-        }
+        self.poll_until(cx, send, Reader::poll_chunk)
     }
 
     pub(crate) fn poll_discard(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut (dyn WriteQueued + '_)>,
+        send: Option<&mut (dyn WriteQueued + '_)>,
     ) -> Poll<Result<(), Error>> {
-        loop {
-            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
-                reader.poll_discard(proto)
-            });
-            if let Progress::Done(()) = ready!(step)? {
-                return Poll::Ready(Ok(()));
-            }
-        }
+        self.poll_until(cx, send, Reader::poll_discard)
     }
 
     /// Appends the rest of the body to `out` (the same `Vec` until ready);
@@ -350,17 +323,21 @@ impl<T: Transport> RecvHalf<T> {
     pub(crate) fn poll_read_all(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut (dyn WriteQueued + '_)>,
+        send: Option<&mut (dyn WriteQueued + '_)>,
         out: &mut Vec<u8>,
     ) -> Poll<Result<(), Error>> {
-        loop {
-            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
-                reader.poll_read_all(proto, out)
-            });
-            if let Progress::Done(()) = ready!(step)? {
-                return Poll::Ready(Ok(()));
-            }
-        }
+        self.poll_until(cx, send, |reader, proto| reader.poll_read_all(proto, out))
+    }
+
+    /// Collects the rest of the body into `body`; past the `max_read_all`
+    /// bound, breaks the connection.
+    pub(crate) fn poll_collect(
+        &mut self,
+        cx: &mut Context<'_>,
+        send: Option<&mut (dyn WriteQueued + '_)>,
+        body: &mut Collected,
+    ) -> Poll<Result<(), Error>> {
+        self.poll_until(cx, send, |reader, proto| reader.poll_collect(proto, body))
     }
 
     pub(crate) fn poll_read_body(
@@ -390,6 +367,22 @@ impl<T: Transport> RecvHalf<T> {
             });
             if let Progress::Done(n) = ready!(step)? {
                 return Poll::Ready(Ok(n));
+            }
+        }
+    }
+
+    /// Calls `call` through [`poll_reader`](Self::poll_reader) until it is
+    /// done.
+    fn poll_until<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
+        mut call: impl FnMut(&mut Reader, &mut Connection) -> Result<Progress<R>, Error>,
+    ) -> Poll<Result<R, Error>> {
+        loop {
+            let step = self.poll_reader(cx, send.as_deref_mut(), &mut call);
+            if let Progress::Done(value) = ready!(step)? {
+                return Poll::Ready(Ok(value));
             }
         }
     }

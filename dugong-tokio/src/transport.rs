@@ -3,10 +3,9 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use dugong_net::{resolve, Error, Phase};
+use dugong_net::{resolve, Error};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -50,14 +49,5 @@ pub(crate) async fn dial(
             }
         }
     }
-    Err(match last {
-        Some((_, e)) if e.kind() == io::ErrorKind::TimedOut => Error::TimedOut(Phase::Connecting),
-        Some((addr, e)) => Error::Connect {
-            addr: addr.to_string(),
-            source: Arc::new(e),
-        },
-        None => Error::HostNotFound {
-            host: host.to_owned(),
-        },
-    })
+    Err(Error::connect_failed(host, last))
 }

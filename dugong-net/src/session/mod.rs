@@ -50,7 +50,7 @@
 //! # Ok::<(), dugong_net::Error>(())
 //! ```
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use dugong_proto::{Connection, Event, Headers, RequestId, Response};
 
 use crate::error::Error;
@@ -370,6 +370,32 @@ impl Reader {
         }
     }
 
+    /// Collects the rest of the body into `body` as one [`Bytes`] (see
+    /// [`Collected`]); `Done` at its end (trailers are then in
+    /// [`trailers`](Self::trailers)). Bounded like
+    /// [`poll_read_all`](Self::poll_read_all).
+    ///
+    /// # Errors
+    ///
+    /// As [`poll_read_all`](Self::poll_read_all).
+    pub fn poll_collect(
+        &mut self,
+        proto: &mut Connection,
+        body: &mut Collected,
+    ) -> Result<Progress<()>, Error> {
+        loop {
+            match self.poll_chunk(proto)? {
+                Progress::Pending => return Ok(Progress::Pending),
+                Progress::Done(None) => return Ok(Progress::Done(())),
+                Progress::Done(Some(piece)) => {
+                    self.check_read_all(body.len(), piece.len())?;
+                    let most = PRESIZE_MAX.min(self.max_read_all);
+                    body.push(piece, proto.body_remaining(), most);
+                }
+            }
+        }
+    }
+
     /// The bound of a body read whole, for a driver that collects the
     /// pieces itself (such as a zero-copy pipeline): `Ok` if `so_far`
     /// bytes and `more` fit in [`max_read_all`](Self::max_read_all).
@@ -387,6 +413,77 @@ impl Reader {
         Err(Error::BodyTooLarge {
             limit: self.max_read_all,
         })
+    }
+}
+
+/// The most a [`Collected`] body reserves up front from the length a
+/// response announced.
+const PRESIZE_MAX: usize = 16 << 20;
+
+/// A body collected whole by [`Reader::poll_collect`]: a body that arrives
+/// in one piece is kept as that piece, without a copy; more pieces are
+/// joined into one buffer, reserved once from the length the response
+/// announced (up to the `read_all` bound and 16 MiB).
+#[derive(Debug, Default)]
+pub struct Collected {
+    state: Joined,
+}
+
+#[derive(Debug, Default)]
+enum Joined {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Collected {
+    /// An empty body.
+    pub fn new() -> Collected {
+        Collected::default()
+    }
+
+    /// The bytes collected so far.
+    pub fn len(&self) -> usize {
+        match &self.state {
+            Joined::Empty => 0,
+            Joined::One(piece) => piece.len(),
+            Joined::Many(joined) => joined.len(),
+        }
+    }
+
+    /// True if nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds `piece`; `remaining` body bytes are announced after it (at most
+    /// `most` of them are reserved for).
+    fn push(&mut self, piece: Bytes, remaining: Option<u64>, most: usize) {
+        self.state = match std::mem::take(&mut self.state) {
+            Joined::Empty => Joined::One(piece),
+            Joined::One(first) => {
+                let so_far = first.len() + piece.len();
+                let announced = remaining.map_or(0, |n| usize::try_from(n).unwrap_or(most));
+                let mut joined = BytesMut::with_capacity(so_far + announced.min(most));
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&piece);
+                Joined::Many(joined)
+            }
+            Joined::Many(mut joined) => {
+                joined.extend_from_slice(&piece);
+                Joined::Many(joined)
+            }
+        };
+    }
+
+    /// The body.
+    pub fn into_bytes(self) -> Bytes {
+        match self.state {
+            Joined::Empty => Bytes::new(),
+            Joined::One(piece) => piece,
+            Joined::Many(joined) => joined.freeze(),
+        }
     }
 }
 
@@ -558,7 +655,12 @@ mod tests {
             ));
             // Each response read with the next mode.
             mode += 1;
-            let body = match mode % 3 {
+            let body = match mode % 4 {
+                3 => {
+                    let mut all = Collected::new();
+                    drive(&mut proto, &mut peer, |p| reader.poll_collect(p, &mut all))
+                        .map(|()| all.into_bytes().to_vec())
+                }
                 0 => {
                     let mut all = Vec::new();
                     drive(&mut proto, &mut peer, |p| reader.poll_read_all(p, &mut all))
@@ -627,6 +729,44 @@ mod tests {
                 expected,
                 "split {split}"
             );
+        }
+    }
+
+    #[test]
+    fn collect_keeps_one_piece_joins_many_and_is_bounded() {
+        let input: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello!\
+            HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        for split in [0, 1, 4] {
+            let mut proto = sent(&[("GET", false), ("GET", false)]);
+            let mut peer = Peer {
+                input,
+                split,
+                eof_given: false,
+            };
+            let mut reader = Reader::new(8);
+            let mut bodies = Vec::new();
+            for _ in 0..2 {
+                drive(&mut proto, &mut peer, |p| reader.poll_head(p)).unwrap();
+                let mut body = Collected::new();
+                drive(&mut proto, &mut peer, |p| reader.poll_collect(p, &mut body)).unwrap();
+                bodies.push(body.into_bytes());
+            }
+            assert_eq!(bodies, ["hello!", "abcde"], "split {split}");
+            // Whole, the first body is the received piece itself.
+            if split == 0 {
+                assert_eq!(bodies[0].len(), 6);
+            }
+            let mut proto = sent(&[("GET", false)]);
+            let mut peer = Peer {
+                input,
+                split,
+                eof_given: false,
+            };
+            let mut reader = Reader::new(5);
+            drive(&mut proto, &mut peer, |p| reader.poll_head(p)).unwrap();
+            let mut body = Collected::new();
+            let e = drive(&mut proto, &mut peer, |p| reader.poll_collect(p, &mut body));
+            assert!(matches!(e, Err(Error::BodyTooLarge { limit: 5 })), "{e:?}");
         }
     }
 
