@@ -550,8 +550,8 @@ impl Connection {
     /// `None` if it does not now.
     fn read_direct(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
         loop {
-            let max = self.reader.direct_read_len(self.session.proto(), buf.len());
-            if max == 0 || self.session.eof() || self.session.proto().transmit_len() > 0 {
+            let max = self.session.direct_read_len(&self.reader, buf.len());
+            if max == 0 {
                 return Ok(None);
             }
             let result = self.io.read(&mut buf[..max]);
@@ -620,22 +620,17 @@ impl Connection {
         while self.session.proto().transmit_len() > 0 {
             self.session.check_send()?;
             let mut slots = [IoSlice::new(&[]); MAX_SLICES];
-            match self.io.write_vectored(self.session.io_slices(&mut slots)) {
-                Ok(0) => return Err(self.session.write_failed(io::ErrorKind::WriteZero.into())),
-                Ok(n) => self.session.wrote(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let ready = self.wait(Interest {
-                        // Split: the receiving half reads.
-                        read: !self.session.eof() && !self.shared,
-                        write: true,
-                    })?;
-                    if ready.read {
-                        self.session.check_buffered()?;
-                        self.read_some()?;
-                    }
+            let result = self.io.write_vectored(self.session.io_slices(&mut slots));
+            if !self.session.write_done(result)? {
+                let ready = self.wait(Interest {
+                    // Split: the receiving half reads.
+                    read: !self.session.eof() && !self.shared,
+                    write: true,
+                })?;
+                if ready.read {
+                    self.session.check_buffered()?;
+                    self.read_some()?;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.session.write_failed(e)),
             }
         }
         loop {

@@ -717,7 +717,8 @@ impl Connection {
     /// every `send_*`, `receive*` and `poll_*` round. Deadlines: the
     /// [continue delay](Config::continue_delay) while a body waits for
     /// `100 Continue`; the [read timeout](Config::read_timeout) while a
-    /// response is owed and the caller owes no body bytes, restarted by
+    /// response is owed, the caller owes no body bytes and no body waits for
+    /// `100 Continue`, restarted by
     /// every byte received or handed out; the
     /// [write timeout](Config::write_timeout) while bytes wait to be
     /// written, restarted the same way; the
@@ -799,7 +800,12 @@ impl Connection {
             self.write_timer.restart = true;
         }
         let alive = self.lifecycle.is_alive();
-        let waiting = alive && !self.in_flight.is_empty() && !self.send.is_streaming();
+        // While a body waits for `100 Continue`, the continue delay is the
+        // deadline; the read timeout counts again from the body's release.
+        let waiting = alive
+            && !self.in_flight.is_empty()
+            && !self.send.is_streaming()
+            && self.send.awaiting_continue().is_none();
         self.continue_timer.refresh(
             alive && self.send.awaiting_continue().is_some(),
             now,

@@ -919,6 +919,33 @@ fn deadline_write_timeout_stops_when_written_and_names_write_first() {
 }
 
 #[test]
+fn deadline_no_read_timeout_while_a_body_waits_for_continue() {
+    let rt = Duration::from_secs(2);
+    let config = Config::default()
+        .with_read_timeout(Some(rt))
+        .with_continue_delay(Duration::from_secs(5));
+    let mut conn = Connection::new(config);
+    let id = conn
+        .send_request(
+            "PUT",
+            "/",
+            [("Host", "a"), ("Expect", "100-continue")],
+            Body::Full(Bytes::from_static(b"data")),
+        )
+        .unwrap();
+    let _head = drain_transmit(&mut conn);
+    let t0 = at_ms(0);
+    assert_eq!(conn.poll_timeout(t0), Some(t0 + ms(5_000)), "the continue delay");
+    assert_eq!(conn.handle_timeout(t0 + ms(5_000)), Some(id));
+    assert!(conn.error().is_none(), "no read timeout while the body was held");
+    let _body = drain_transmit(&mut conn);
+    let t1 = t0 + ms(5_000);
+    assert_eq!(conn.poll_timeout(t1), Some(t1 + rt), "counts from the release");
+    conn.handle_timeout(t1 + rt);
+    assert_eq!(conn.error(), Some(&Error::TimedOut(Timeout::Read)));
+}
+
+#[test]
 fn deadline_read_timeout_restarted_by_received_bytes() {
     let rt = Duration::from_secs(5);
     let mut conn = Connection::new(Config::default().with_read_timeout(Some(rt)));

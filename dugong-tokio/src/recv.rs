@@ -394,17 +394,15 @@ impl<T: Transport> RecvHalf<T> {
         let shared = &*self.shared;
         let max = {
             let core = shared.lock();
-            let session = &core.session;
-            let max = self.reader.direct_read_len(session.proto(), buf.len());
-            if max == 0 {
-                return Poll::Ready(Ok(Direct::Skip));
-            }
-            session.check()?;
-            if session.eof() || session.proto().transmit_len() > 0 {
-                return Poll::Ready(Ok(Direct::Skip));
+            let max = core.session.direct_read_len(&self.reader, buf.len());
+            if max > 0 {
+                core.session.check()?;
             }
             max
         };
+        if max == 0 {
+            return Poll::Ready(Ok(Direct::Skip));
+        }
         let Some(transport) = self.transport.as_mut() else {
             return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
         };

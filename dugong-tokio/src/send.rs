@@ -21,7 +21,7 @@ use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, RequestId};
 use tokio::io::{AsyncWrite, WriteHalf};
 
-use crate::shared::{Core, ReadAhead, Shared, Timer, WriteQueued};
+use crate::shared::{ReadAhead, Shared, Timer, WriteQueued};
 use crate::transport::Transport;
 
 /// How many segments one vectored write passes.
@@ -344,16 +344,9 @@ impl<T: Transport> SendHalf<T> {
                     &core.session
                 ))
             };
-            match written {
-                Ok(0) => {
-                    return Poll::Ready(Err(write_failed(
-                        &mut core,
-                        io::ErrorKind::WriteZero.into(),
-                    )))
-                }
-                Ok(n) => core.session.wrote(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(write_failed(&mut core, e))),
+            if let Err(e) = core.session.write_done(written) {
+                core.wake_both();
+                return Poll::Ready(Err(e));
             }
         }
     }
@@ -426,11 +419,4 @@ fn poll_write_queued<T: Transport>(
         scratch.extend_from_slice(segment);
     }
     Pin::new(writer).poll_write(cx, scratch)
-}
-
-/// A write failed: the session judges it, and both halves learn.
-fn write_failed(core: &mut Core, e: io::Error) -> Error {
-    let error = core.session.write_failed(e);
-    core.wake_both();
-    error
 }

@@ -350,6 +350,36 @@ impl Session {
         &slots[..count]
     }
 
+    /// Judges a write of what [`io_slices`](Self::io_slices) gave: `Ok(n)`
+    /// bytes were written ([`wrote`](Self::wrote)); `Ok(0)` is a peer that
+    /// takes nothing more, as [`write_failed`](Self::write_failed) with
+    /// [`WriteZero`](io::ErrorKind::WriteZero);
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock) and
+    /// [`Interrupted`](io::ErrorKind::Interrupted) wrote nothing
+    /// (`Ok(false)`: wait for the transport to be writable).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_failed`](Self::write_failed).
+    pub fn write_done(&mut self, result: io::Result<usize>) -> Result<bool, Error> {
+        match result {
+            Ok(0) => Err(self.write_failed(io::ErrorKind::WriteZero.into())),
+            Ok(n) => {
+                self.wrote(n);
+                Ok(true)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.write_failed(e)),
+        }
+    }
+
     /// `n` bytes of what [`io_slices`](Self::io_slices) gave were written:
     /// traced (secret values masked) and taken off the queue.
     pub fn wrote(&mut self, n: usize) {
@@ -397,9 +427,22 @@ impl Session {
         }
     }
 
+    /// How many body bytes the driver may read from its transport straight
+    /// into the caller's buffer of `buf_len` bytes, past the receive buffer
+    /// ([`Reader::direct_read_len`](super::Reader::direct_read_len)), now:
+    /// 0 also after the end of stream and while bytes wait to be written
+    /// (the driver's read loop writes them first). Report the read with
+    /// [`read_direct_done`](Self::read_direct_done).
+    pub fn direct_read_len(&self, reader: &super::Reader, buf_len: usize) -> usize {
+        if self.eof || self.proto.transmit_len() > 0 {
+            return 0;
+        }
+        reader.direct_read_len(&self.proto, buf_len)
+    }
+
     /// Judges a read straight into the caller's buffer (see
-    /// [`Reader::direct_read_len`](super::Reader::direct_read_len)): `buf`
-    /// holds what the read returned.
+    /// [`direct_read_len`](Self::direct_read_len)): `buf` holds what the
+    /// read returned.
     ///
     /// # Errors
     ///
