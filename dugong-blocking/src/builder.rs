@@ -92,15 +92,7 @@ impl Builder {
             self.settings.server_name(),
             self.settings.timeout(),
         )?;
-        let info = tls.info();
-        if let Some(trace) = &per.trace {
-            trace.note(&format!(
-                "tls: {:?} {:?}",
-                info.protocol_version(),
-                info.cipher_suite()
-            ));
-        }
-        per.tls_info = Some(info);
+        per.tls_established(tls.info());
         Ok(Connection::new(Box::new(tls), &self.settings, per))
     }
 

@@ -129,8 +129,7 @@ impl Connection {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         let id = self.queue_request(method, target, headers, body)?;
         self.write_queued()?;
@@ -211,8 +210,7 @@ impl Connection {
     /// trailer.
     pub fn finish_with_trailers<I>(&mut self, trailers: I) -> Result<(), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.queue_finish(trailers)?;
         self.write_queued()
@@ -756,8 +754,7 @@ impl Connection {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.session.check_send()?;
         // (Only where a new request could go: otherwise the state machine
@@ -795,8 +792,7 @@ impl Connection {
     /// Queues the end of a chunked body without writing it.
     pub(crate) fn queue_finish<I>(&mut self, trailers: I) -> Result<(), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.session.queue_finish(trailers)
     }

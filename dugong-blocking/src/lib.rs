@@ -6,12 +6,14 @@
 //! and the state machine, waits, and maps errors to [`Error`] (shared with
 //! `dugong-tokio` through [`dugong_net`]).
 //!
-//! What it keeps between the state machine and the caller while reading
-//! (the response being read, the body piece not handed out yet, trailers,
-//! 1xx, the `read_all` bound) is [`dugong_net::session::Reader`], the
-//! I/O-free session both adapters share: each reading method is a loop that
-//! calls it and, while it says `Pending`, writes what is queued, reads once
-//! or waits.
+//! Everything it keeps beside the state machine is the I/O-free session
+//! both adapters share: [`dugong_net::session::Session`] (requests and
+//! their extras, the trace, the pipelining window, what the socket did,
+//! the deadlines) and [`dugong_net::session::Reader`] (the response being
+//! read, the body piece not handed out yet, trailers, 1xx, the `read_all`
+//! bound). Each method is a loop that calls them and, while they say
+//! `Pending`, writes what is queued, reads once or waits with poll(2), no
+//! longer than the session's next deadline.
 //!
 //! # Pipelining
 //!

@@ -196,8 +196,7 @@ impl SendHalf {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         let id = self.queue_request(method, target, headers, body)?;
         self.flush()?;
@@ -218,8 +217,7 @@ impl SendHalf {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         let id = self
             .shared
@@ -273,8 +271,7 @@ impl SendHalf {
     /// As [`Connection::finish_with_trailers`].
     pub fn finish_with_trailers<I>(&mut self, trailers: I) -> Result<(), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.shared.lock().queue_finish(trailers)?;
         self.shared.drive(Connection::flush)

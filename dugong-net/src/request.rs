@@ -82,8 +82,7 @@ impl RequestExtras {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         let absolute;
         let target = match &self.absolute_prefix {

@@ -152,6 +152,20 @@ impl PerConnection {
         }
     }
 
+    /// The TLS handshake negotiated `info`: kept for the connection, and
+    /// noted in the trace.
+    #[cfg(feature = "tls")]
+    pub fn tls_established(&mut self, info: crate::tls::TlsInfo) {
+        if let Some(trace) = &self.trace {
+            trace.note(&format!(
+                "tls: {:?} {:?}",
+                info.protocol_version(),
+                info.cipher_suite()
+            ));
+        }
+        self.tls_info = Some(info);
+    }
+
     /// The connection that sends `CONNECT` to `proxy`: no `Host`, no
     /// trace, no reconnect, and the proxy's credentials.
     pub fn for_tunnel(proxy: &Proxy) -> PerConnection {

@@ -204,8 +204,7 @@ const FORBIDDEN_TRAILERS: &[&[u8]] = &[
 /// `out` is left as it was.
 pub(crate) fn write_last_chunk<I>(out: &mut BytesMut, trailers: I) -> Result<(), InvalidRequest>
 where
-    I: IntoIterator,
-    I::Item: HeaderField,
+    I: IntoIterator<Item: HeaderField>,
 {
     let start = out.len();
     out.put_slice(b"0\r\n");

@@ -194,8 +194,7 @@ impl Connection {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.check_alive()?;
         self.lifecycle.check_new_request()?;
@@ -250,8 +249,7 @@ impl Connection {
     /// - the connection's fatal error, if it is dead.
     pub fn finish<I>(&mut self, trailers: I) -> Result<(), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.check_alive()?;
         let progress = self.send.finish(trailers)?;

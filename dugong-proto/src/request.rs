@@ -86,8 +86,7 @@ pub(crate) fn write_request_head<I>(
     mut options: HeadOptions<'_>,
 ) -> Result<RequestFacts, InvalidRequest>
 where
-    I: IntoIterator,
-    I::Item: HeaderField,
+    I: IntoIterator<Item: HeaderField>,
 {
     let start = out.len();
     let secrets_before = options.secrets.as_ref().map_or(0, |s| s.len());
@@ -110,8 +109,7 @@ fn write_head_inner<I>(
     options: &mut HeadOptions<'_>,
 ) -> Result<RequestFacts, InvalidRequest>
 where
-    I: IntoIterator,
-    I::Item: HeaderField,
+    I: IntoIterator<Item: HeaderField>,
 {
     let method = method.as_bytes();
     if !is_token(method) {

@@ -213,8 +213,7 @@ impl Sender {
         body: Body,
     ) -> Result<(RequestFacts, Progress), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.check_ready()?;
         let framing = match &body {
@@ -364,8 +363,7 @@ impl Sender {
     /// Ends a chunked body with optional trailers.
     pub(crate) fn finish<I>(&mut self, trailers: I) -> Result<Progress, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         match &self.state {
             SendState::Chunked { id } => {

@@ -935,12 +935,23 @@ fn deadline_no_read_timeout_while_a_body_waits_for_continue() {
         .unwrap();
     let _head = drain_transmit(&mut conn);
     let t0 = at_ms(0);
-    assert_eq!(conn.poll_timeout(t0), Some(t0 + ms(5_000)), "the continue delay");
+    assert_eq!(
+        conn.poll_timeout(t0),
+        Some(t0 + ms(5_000)),
+        "the continue delay"
+    );
     assert_eq!(conn.handle_timeout(t0 + ms(5_000)), Some(id));
-    assert!(conn.error().is_none(), "no read timeout while the body was held");
+    assert!(
+        conn.error().is_none(),
+        "no read timeout while the body was held"
+    );
     let _body = drain_transmit(&mut conn);
     let t1 = t0 + ms(5_000);
-    assert_eq!(conn.poll_timeout(t1), Some(t1 + rt), "counts from the release");
+    assert_eq!(
+        conn.poll_timeout(t1),
+        Some(t1 + rt),
+        "counts from the release"
+    );
     conn.handle_timeout(t1 + rt);
     assert_eq!(conn.error(), Some(&Error::TimedOut(Timeout::Read)));
 }

@@ -111,14 +111,7 @@ impl Builder {
                 return Err(error);
             }
         };
-        if let Some(trace) = &per.trace {
-            trace.note(&format!(
-                "tls: {:?} {:?}",
-                info.protocol_version(),
-                info.cipher_suite()
-            ));
-        }
-        per.tls_info = Some(info);
+        per.tls_established(info);
         Ok(Connection::new(Box::new(tls), &self.settings, per))
     }
 

@@ -124,8 +124,7 @@ impl<T: Transport> Connection<T> {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.check_idle().await?;
         let id = self.send.queue_request(method, target, headers, body)?;
@@ -250,8 +249,7 @@ impl<T: Transport> Connection<T> {
     /// trailer.
     pub async fn finish_with_trailers<I>(&mut self, trailers: I) -> Result<(), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.send.queue_finish(trailers)?;
         self.flush().await
@@ -291,8 +289,7 @@ impl<T: Transport> Connection<T> {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.send.queue_request(method, target, headers, body)
     }

@@ -9,12 +9,15 @@
 //! [`dugong_net`]). Its methods have the blocking adapter's names, as
 //! `async fn`s.
 //!
-//! What it keeps between the state machine and the caller while reading
-//! (the response being read, the body piece not handed out yet, trailers,
-//! 1xx, the `read_all` bound) is [`dugong_net::session::Reader`], the
-//! I/O-free session both adapters share: each `poll_*` of the receiving
-//! half calls it under the lock and, while it says `Pending`, reads into
-//! the state machine, or parks until the transport or a deadline wakes it.
+//! Everything it keeps beside the state machine is the I/O-free session
+//! both adapters share: [`dugong_net::session::Session`] (requests and
+//! their extras, the trace, the pipelining window, what the transport did,
+//! the deadlines), which the two halves share behind a lock, and
+//! [`dugong_net::session::Reader`] (the response being read, the body
+//! piece not handed out yet, trailers, 1xx, the `read_all` bound), which
+//! the receiving half owns. Each `poll_*` calls them under the lock and,
+//! while they say `Pending`, moves bytes, or parks until the transport or
+//! the session's next deadline (tokio's timer) wakes it.
 //!
 //! # The model
 //!
@@ -22,7 +25,7 @@
 //!              Connection (one task)             split(): two tasks
 //!   send_request ─┐                        SendHalf ──── writes ────┐
 //!   send_body     ├─ SendHalf ─┐                                     │
-//!   finish        ┘            │  Arc<Shared>: dugong_proto::Connection
+//!   finish        ┘            │  Arc<Shared>: session::Session
 //!                              ├─ behind a std Mutex, never held  ── transport
 //!   read_response ┐            │  across an .await                  (tokio::io::split)
 //!   read_body     ├─ RecvHalf ─┘                                     │

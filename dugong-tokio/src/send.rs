@@ -108,8 +108,7 @@ impl<T: Transport> SendHalf<T> {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         poll_fn(|cx| self.poll_room(cx)).await?;
         let id = self.queue_request(method, target, headers, body)?;
@@ -175,8 +174,7 @@ impl<T: Transport> SendHalf<T> {
     /// As [`Connection::finish_with_trailers`](crate::Connection::finish_with_trailers).
     pub async fn finish_with_trailers<I>(&mut self, trailers: I) -> Result<(), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         poll_fn(|cx| self.poll_release(cx)).await?;
         self.queue_finish(trailers)?;
@@ -259,8 +257,7 @@ impl<T: Transport> SendHalf<T> {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         let shared = &*self.shared;
         let mut core = shared.lock();
@@ -276,8 +273,7 @@ impl<T: Transport> SendHalf<T> {
 
     pub(crate) fn queue_finish<I>(&self, trailers: I) -> Result<(), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.shared.lock().session.queue_finish(trailers)
     }

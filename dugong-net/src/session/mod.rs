@@ -2,22 +2,26 @@
 //! keeps between the protocol state machine and its transport, once for
 //! every driver.
 //!
-//! Today it holds the receiving side, [`Reader`]: the state of the
-//! response being read (its head returned, its body in progress, the piece
-//! not yet handed out, its trailers, the 1xx responses before it, the
-//! bytes after a switch) and the body-reading modes every driver offers
-//! (`read_response`, `read_body` into the caller's buffer, `read_chunk`,
-//! `read_all` with its bound, `discard`). It performs no I/O and reads no
-//! clock: each call takes the state machine, polls its events, and returns
+//! [`Session`] owns the state machine and the connection's state around it:
+//! requests queued with their extras (proxy form, credentials), the trace,
+//! the pipelining window, what the transport did (judged by
+//! [`Session::write_done`] and [`Session::read_done`]) and the deadlines
+//! (the builder's `timeout` is the core's read and write timeout).
+//! [`Reader`] is the receiving side: the state of the response being read
+//! (its head returned, its body in progress, the piece not yet handed out,
+//! its trailers, the 1xx responses before it, the bytes after a switch)
+//! and the body-reading modes every driver offers (`read_response`,
+//! `read_body` into the caller's buffer, `read_chunk`, `read_all` and
+//! [`Reader::poll_collect`] with their bound, `discard`). A split
+//! connection's halves share the `Session`; the receiving half owns the
+//! `Reader`. Nothing here performs I/O or reads a clock: each call returns
 //! a result or [`Progress::Pending`], which tells the driver to move bytes
 //! (read from the transport into the state machine, write what it has
 //! queued) or wait for its next deadline, and call again.
 //!
-//! Beside it: [`wrote`], the end of every write (trace and consume),
-//! [`check_idle`], which judges bytes that arrive when no response is owed,
-//! and [`tunnel_opened`] / [`tunnel_refused`], the end of a `CONNECT`
-//! tunnel step. The sending side's loop and request extras are still each
-//! driver's own.
+//! Beside them: [`check_idle`], which judges bytes that arrive when no
+//! response is owed, and [`tunnel_opened`] / [`tunnel_refused`], the end of
+//! a `CONNECT` tunnel step.
 //!
 //! A driver's read loop is then, whatever it waits with (poll(2), an
 //! async runtime, a coroutine that yields "wait for readable"):
@@ -358,16 +362,10 @@ impl Reader {
         proto: &mut Connection,
         out: &mut Vec<u8>,
     ) -> Result<Progress<()>, Error> {
-        loop {
-            match self.poll_chunk(proto)? {
-                Progress::Pending => return Ok(Progress::Pending),
-                Progress::Done(None) => return Ok(Progress::Done(())),
-                Progress::Done(Some(piece)) => {
-                    self.check_read_all(out.len(), piece.len())?;
-                    out.extend_from_slice(&piece);
-                }
-            }
-        }
+        self.poll_whole(proto, out.len(), |_, piece| {
+            out.extend_from_slice(&piece);
+            out.len()
+        })
     }
 
     /// Collects the rest of the body into `body` as one [`Bytes`] (see
@@ -383,14 +381,30 @@ impl Reader {
         proto: &mut Connection,
         body: &mut Collected,
     ) -> Result<Progress<()>, Error> {
+        let most = PRESIZE_MAX.min(self.max_read_all);
+        self.poll_whole(proto, body.len(), |remaining, piece| {
+            body.push(piece, remaining, most);
+            body.len()
+        })
+    }
+
+    /// The rest of the body, piece by piece, to `keep` (given what is
+    /// announced after the piece), which returns the length kept so far
+    /// (`so_far` before the first); bounded by
+    /// [`max_read_all`](Self::max_read_all) before each piece.
+    fn poll_whole(
+        &mut self,
+        proto: &mut Connection,
+        mut so_far: usize,
+        mut keep: impl FnMut(Option<u64>, Bytes) -> usize,
+    ) -> Result<Progress<()>, Error> {
         loop {
             match self.poll_chunk(proto)? {
                 Progress::Pending => return Ok(Progress::Pending),
                 Progress::Done(None) => return Ok(Progress::Done(())),
                 Progress::Done(Some(piece)) => {
-                    self.check_read_all(body.len(), piece.len())?;
-                    let most = PRESIZE_MAX.min(self.max_read_all);
-                    body.push(piece, proto.body_remaining(), most);
+                    self.check_read_all(so_far, piece.len())?;
+                    so_far = keep(proto.body_remaining(), piece);
                 }
             }
         }

@@ -292,8 +292,7 @@ impl Session {
         body: Body,
     ) -> Result<RequestId, Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.check_send()?;
         let id = self.extras.send_request(
@@ -326,8 +325,7 @@ impl Session {
     /// As [`queue_request`](Self::queue_request).
     pub fn queue_finish<I>(&mut self, trailers: I) -> Result<(), Error>
     where
-        I: IntoIterator,
-        I::Item: HeaderField,
+        I: IntoIterator<Item: HeaderField>,
     {
         self.check_send()?;
         self.proto.finish(trailers)?;
