@@ -43,18 +43,32 @@ const MAX_SLICES: usize = 256;
 /// a timeout — breaks it: every later call returns that error again, until
 /// [`reconnect`](Self::reconnect).
 pub struct Connection {
+    /// The session, the transport and the bookkeeping of the I/O: what the
+    /// two halves of a [split](Connection::split) share.
+    link: Link,
+    /// The response being read: its body, trailers, 1xx responses, the
+    /// bytes after a switch (the receiving half's own after a split).
+    reader: Reader,
+}
+
+/// A connection without its response reader: the session, the transport
+/// and how the driving loops use it. Every loop that reads takes the
+/// reader as an argument, so a split shares this behind a lock while the
+/// receiving half keeps the reader.
+pub(crate) struct Link {
     /// The state machine and the connection's state around it.
     session: Session,
     io: Box<dyn Transport>,
     /// The origin of the clock given to the session.
     started: Instant,
-    /// The response being read: its body, trailers, 1xx responses, the
-    /// bytes after a switch.
-    reader: Reader,
     /// Shared by the two halves of a split: waits happen outside, so
     /// `wait` records what to wait for in `blocked` and stops.
     shared: bool,
     blocked: Option<Interest>,
+    /// The reader was in a body when a read call last returned (the reader
+    /// belongs to the receiving half; the idle check before a request
+    /// needs to know).
+    in_body: bool,
     /// The size of the next read into the receive buffer.
     read_size: usize,
     /// The last read found nothing (and, once set, stays set while requests
@@ -69,9 +83,18 @@ pub struct Connection {
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
+            .field("transport", &self.link.io)
+            .field("in_flight", &self.link.session.proto().in_flight())
+            .field("broken", &self.link.session.broken())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
             .field("transport", &self.io)
             .field("in_flight", &self.session.proto().in_flight())
-            .field("broken", &self.session.broken())
             .finish_non_exhaustive()
     }
 }
@@ -85,15 +108,18 @@ impl Connection {
         per: PerConnection,
     ) -> Connection {
         Connection {
-            session: Session::new(settings, per),
-            io,
-            started: Instant::now(),
+            link: Link {
+                session: Session::new(settings, per),
+                io,
+                started: Instant::now(),
+                shared: false,
+                blocked: None,
+                in_body: false,
+                read_size: MIN_READ,
+                read_blocked: false,
+                last_received: Instant::now(),
+            },
             reader: Reader::new(settings.max_read_all()),
-            shared: false,
-            blocked: None,
-            read_size: MIN_READ,
-            read_blocked: false,
-            last_received: Instant::now(),
         }
     }
 
@@ -132,7 +158,7 @@ impl Connection {
         I: IntoIterator<Item: HeaderField>,
     {
         let id = self.queue_request(method, target, headers, body)?;
-        self.write_queued()?;
+        self.link.write_queued()?;
         Ok(id)
     }
 
@@ -172,8 +198,8 @@ impl Connection {
     /// [`Closed`](dugong_net::ErrorKind::Closed): the server went away; the
     /// response it may have sent first can still be read.
     pub fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
-        self.queue_body(data)?;
-        self.write_queued()
+        self.link.session.queue_body(data)?;
+        self.link.write_queued()
     }
 
     /// Like [`send_body`](Self::send_body), copying `data`.
@@ -212,8 +238,8 @@ impl Connection {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        self.queue_finish(trailers)?;
-        self.write_queued()
+        self.link.session.queue_finish(trailers)?;
+        self.link.write_queued()
     }
 
     // ----- receiving --------------------------------------------------------
@@ -235,22 +261,7 @@ impl Connection {
     /// [`TooLarge`](dugong_net::ErrorKind::TooLarge) for bad responses;
     /// timeouts and I/O errors.
     pub fn read_response(&mut self) -> Result<Response, Error> {
-        self.check()?;
-        if !self.response_pending() {
-            return Err(Error::Usage("no response is pending"));
-        }
-        loop {
-            self.check()?;
-            if !self.reader.in_body() {
-                if let Some(id) = self.session.take_released() {
-                    return Ok(Response::continue_for(id));
-                }
-            }
-            let progress = self.session.poll(|p| self.reader.poll_head(p));
-            if let Some(head) = self.advance(progress)? {
-                return Ok(head.into_response());
-            }
-        }
+        self.link.read_response(&mut self.reader)
     }
 
     /// The 1xx responses (other than `100 Continue`) that came before the
@@ -272,21 +283,7 @@ impl Connection {
     /// before the body was complete — a short body is never reported as
     /// whole; bad framing; timeouts; I/O errors.
     pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            self.check_in_body()?;
-            if buf.len() >= DIRECT_MIN {
-                if let Some(n) = self.read_direct(buf)? {
-                    return Ok(n);
-                }
-            }
-            let progress = self.session.poll(|p| self.reader.poll_body(p, buf));
-            if let Some(n) = self.advance(progress)? {
-                return Ok(n);
-            }
-        }
+        self.link.read_body(&mut self.reader, buf)
     }
 
     /// The next piece of the current response's body, without copying it
@@ -296,7 +293,7 @@ impl Connection {
     ///
     /// As [`read_body`](Self::read_body).
     pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        self.read_with(Reader::poll_chunk)
+        self.link.read_with(&mut self.reader, Reader::poll_chunk)
     }
 
     /// Reads the rest of the current response's body into memory.
@@ -317,15 +314,8 @@ impl Connection {
     /// As [`read_body`](Self::read_body), and [`Error::BodyTooLarge`].
     pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
-        self.read_all_into(&mut out)?;
+        self.link.read_all_into(&mut self.reader, &mut out)?;
         Ok(out)
-    }
-
-    /// [`read_all`](Self::read_all), appending to `out`, which holds what
-    /// earlier calls for this body appended (a split half calls again
-    /// after a wait).
-    pub(crate) fn read_all_into(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.read_with(|reader, proto| reader.poll_read_all(proto, out))
     }
 
     /// Skips the rest of the current response's body, so the next response
@@ -335,7 +325,7 @@ impl Connection {
     ///
     /// As [`read_body`](Self::read_body).
     pub fn discard(&mut self) -> Result<(), Error> {
-        self.read_with(Reader::poll_discard)
+        self.link.read_with(&mut self.reader, Reader::poll_discard)
     }
 
     /// The body of the current response as a [`std::io::Read`].
@@ -351,7 +341,7 @@ impl Connection {
 
     /// True while requests wait for (the rest of) their responses.
     pub fn response_pending(&self) -> bool {
-        self.session.proto().in_flight() > 0 || self.reader.in_body()
+        self.link.session.proto().in_flight() > 0 || self.reader.in_body()
     }
 
     /// True while the body of the response last returned by
@@ -365,12 +355,12 @@ impl Connection {
     /// True if the connection can take another request now: not broken, not
     /// closing, the server did not go away.
     pub fn is_usable(&self) -> bool {
-        self.session.is_usable() && self.reader.upgraded().is_none()
+        self.link.session.is_usable() && self.reader.upgraded().is_none()
     }
 
     /// The error that broke the connection, if one did.
     pub fn error(&self) -> Option<Error> {
-        self.session.error()
+        self.link.session.error()
     }
 
     /// Closes the connection. Every later call fails with a usage error
@@ -380,8 +370,8 @@ impl Connection {
     /// its last response and reports what the server sent that it should
     /// not have.
     pub fn disconnect(&mut self) {
-        self.shut_down();
-        self.session.disconnect();
+        self.link.shut_down();
+        self.link.session.disconnect();
     }
 
     /// Ends the connection cleanly once every response is read, and says
@@ -415,7 +405,7 @@ impl Connection {
     /// - The error that broke the connection earlier, if one did (it is
     ///   closed all the same); an I/O error of the read.
     pub fn close(&mut self) -> Result<(), Error> {
-        if self.session.is_disconnected() {
+        if self.link.session.is_disconnected() {
             return Ok(());
         }
         if self.error().is_none() && self.response_pending() {
@@ -423,52 +413,25 @@ impl Connection {
                 "responses are still pending; read or discard them before close, or disconnect",
             ));
         }
-        let result = self.check().and_then(|()| self.check_unsolicited());
-        self.shut_down();
-        match result {
-            Ok(()) => self.session.disconnect(),
-            Err(error) if self.session.broken().is_none() => {
-                return Err(self.session.fail(error));
-            }
-            Err(_) => {}
-        }
-        result
-    }
-
-    /// With no request in flight: takes what the transport has ready
-    /// without waiting and lets the state machine judge every byte
-    /// received (bytes that answer nothing are its error).
-    fn check_unsolicited(&mut self) -> Result<(), Error> {
-        if self.io.is_nonblocking() {
-            self.read_some()?;
-        }
-        session::check_idle(self.session.proto_mut())?;
-        Ok(())
-    }
-
-    /// Shuts down the sending direction and drops the transport.
-    fn shut_down(&mut self) {
-        let _ = self.io.shutdown_write();
-        self.io = Box::new(Disconnected);
-        self.session.note("disconnected");
+        self.link.close()
     }
 
     /// The settings this connection was made with, if a builder made it
     /// (not over a caller's transport): what `reconnect` connects with.
     pub(crate) fn settings(&self) -> Option<&dugong_net::Settings> {
-        self.session.settings()
+        self.link.session.settings()
     }
 
     /// The negotiated TLS parameters and the server's certificates, for a
     /// TLS connection.
     #[cfg(feature = "tls")]
     pub fn tls_info(&self) -> Option<&dugong_net::tls::TlsInfo> {
-        self.session.tls_info()
+        self.link.session.tls_info()
     }
 
     /// The protocol state machine, for inspection.
     pub fn proto(&self) -> &dugong_proto::Connection {
-        self.session.proto()
+        self.link.session.proto()
     }
 
     /// After a `2xx` to `CONNECT` or a `101` to an upgrade request (and its
@@ -485,15 +448,109 @@ impl Connection {
         }
         match self.reader.take_upgraded() {
             Some(rest) => Ok((
-                std::mem::replace(&mut self.io, Box::new(Disconnected)),
+                std::mem::replace(&mut self.link.io, Box::new(Disconnected)),
                 rest,
             )),
             None => Err(Box::new(self)),
         }
     }
 
-    // ----- driving ------------------------------------------------------------
+    /// Like [`send_request`](Self::send_request), but only queues the
+    /// request: it is written by the next [`flush`](Self::flush),
+    /// `send_request`, body write, or read. Queue many small pipelined
+    /// requests and flush once, and they go out in a few vectored writes
+    /// instead of one write each.
+    ///
+    /// ```no_run
+    /// use dugong_blocking::{Body, Connection};
+    ///
+    /// let mut conn = Connection::connect("127.0.0.1", 8080)?;
+    /// for i in 0..100 {
+    ///     conn.queue_request("GET", &format!("/item/{i}"), [("Accept", "*/*")], Body::Empty)?;
+    /// }
+    /// conn.flush()?;
+    /// # Ok::<(), dugong_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`send_request`](Self::send_request), except transport errors,
+    /// which the write reports.
+    pub fn queue_request<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        self.link.queue_request(method, target, headers, body)
+    }
 
+    /// Writes every request and body byte queued by
+    /// [`queue_request`](Self::queue_request) (reading responses meanwhile
+    /// if the server stops reading).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_body`](Self::send_body).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.link.flush()
+    }
+
+    /// True if one more request fits in the pipelining window: fewer than
+    /// [`max_in_flight`](crate::Builder::max_in_flight) requests in flight
+    /// and, beyond the first, fewer than
+    /// [`max_in_flight_bytes`](crate::Builder::max_in_flight_bytes) of
+    /// responses expected. A split sending half waits for this by itself;
+    /// a caller that pipelines from one thread reads a response when it is
+    /// false.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), dugong_blocking::Error> {
+    /// let mut conn = dugong_blocking::Connection::connect("127.0.0.1", 8080)?;
+    /// let (mut sent, mut read) = (0, 0);
+    /// while read < 1000 {
+    ///     while sent < 1000 && conn.has_room() {
+    ///         conn.queue_request("GET", "/", [("Accept", "*/*")], dugong_blocking::Body::Empty)?;
+    ///         sent += 1;
+    ///     }
+    ///     conn.flush()?;
+    ///     conn.read_response()?;
+    ///     conn.discard()?;
+    ///     read += 1;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn has_room(&self) -> bool {
+        self.link.session.has_room()
+    }
+
+    /// Takes the connection apart for a split: the link the halves share
+    /// (unless its transport cannot be waited on from two threads), the
+    /// reader the receiving half keeps.
+    pub(crate) fn into_parts(mut self) -> Result<(Link, Reader, Box<dyn Waiter>), Box<Connection>> {
+        match self.link.io.waiter() {
+            Some(waiter) => {
+                self.link.shared = true;
+                Ok((self.link, self.reader, waiter))
+            }
+            None => Err(Box::new(self)),
+        }
+    }
+
+    /// Back from a split.
+    pub(crate) fn from_parts(mut link: Link, reader: Reader) -> Connection {
+        link.shared = false;
+        link.blocked = None;
+        Connection { link, reader }
+    }
+}
+
+impl Link {
     fn check(&self) -> Result<(), Error> {
         self.session.check()
     }
@@ -502,15 +559,74 @@ impl Connection {
         dugong_proto::Instant::from_elapsed(self.started.elapsed())
     }
 
+    /// As [`Connection::read_response`], with the receiving side's reader.
+    pub(crate) fn read_response(&mut self, reader: &mut Reader) -> Result<Response, Error> {
+        self.check()?;
+        if self.session.proto().in_flight() == 0 && !reader.in_body() {
+            return Err(Error::Usage("no response is pending"));
+        }
+        loop {
+            self.check()?;
+            if !reader.in_body() {
+                if let Some(id) = self.session.take_released() {
+                    return Ok(Response::continue_for(id));
+                }
+            }
+            let progress = self.session.poll(|p| reader.poll_head(p));
+            self.in_body = reader.in_body();
+            if let Some(head) = self.advance(progress)? {
+                return Ok(head.into_response());
+            }
+        }
+    }
+
+    /// As [`Connection::read_body`]: large buffers are filled straight
+    /// from the transport when the body allows it.
+    pub(crate) fn read_body(
+        &mut self,
+        reader: &mut Reader,
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            self.check_in_body(reader)?;
+            if buf.len() >= DIRECT_MIN {
+                if let Some(n) = self.read_direct(reader, buf)? {
+                    return Ok(n);
+                }
+            }
+            let progress = self.session.poll(|p| reader.poll_body(p, buf));
+            self.in_body = reader.in_body();
+            if let Some(n) = self.advance(progress)? {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// [`Connection::read_all`], appending to `out`, which holds what
+    /// earlier calls for this body appended (a split half calls again
+    /// after a wait).
+    pub(crate) fn read_all_into(
+        &mut self,
+        reader: &mut Reader,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.read_with(reader, |reader, proto| reader.poll_read_all(proto, out))
+    }
+
     /// Calls a body-reading mode of the reader until it is done, moving
     /// bytes and waiting in between.
-    fn read_with<T>(
+    pub(crate) fn read_with<T>(
         &mut self,
+        reader: &mut Reader,
         mut read: impl FnMut(&mut Reader, &mut dugong_proto::Connection) -> Result<Progress<T>, Error>,
     ) -> Result<T, Error> {
         loop {
-            self.check_in_body()?;
-            let progress = self.session.poll(|p| read(&mut self.reader, p));
+            self.check_in_body(reader)?;
+            let progress = self.session.poll(|p| read(reader, p));
+            self.in_body = reader.in_body();
             if let Some(value) = self.advance(progress)? {
                 return Ok(value);
             }
@@ -519,8 +635,8 @@ impl Connection {
 
     /// Before a body read polls the state machine: a broken connection
     /// repeats its error (a body that ended is still reported as ended).
-    fn check_in_body(&self) -> Result<(), Error> {
-        if self.reader.in_body() {
+    fn check_in_body(&self, reader: &Reader) -> Result<(), Error> {
+        if reader.in_body() {
             self.check()?;
         }
         Ok(())
@@ -546,9 +662,9 @@ impl Connection {
 
     /// Reads body bytes straight into `buf` when the state machine allows;
     /// `None` if it does not now.
-    fn read_direct(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+    fn read_direct(&mut self, reader: &Reader, buf: &mut [u8]) -> Result<Option<usize>, Error> {
         loop {
-            let max = self.session.direct_read_len(&self.reader, buf.len());
+            let max = self.session.direct_read_len(reader, buf.len());
             if max == 0 {
                 return Ok(None);
             }
@@ -725,28 +841,9 @@ impl Connection {
         self.blocked.take()
     }
 
-    /// Like [`send_request`](Self::send_request), but only queues the
-    /// request: it is written by the next [`flush`](Self::flush),
-    /// `send_request`, body write, or read. Queue many small pipelined
-    /// requests and flush once, and they go out in a few vectored writes
-    /// instead of one write each.
-    ///
-    /// ```no_run
-    /// use dugong_blocking::{Body, Connection};
-    ///
-    /// let mut conn = Connection::connect("127.0.0.1", 8080)?;
-    /// for i in 0..100 {
-    ///     conn.queue_request("GET", &format!("/item/{i}"), [("Accept", "*/*")], Body::Empty)?;
-    /// }
-    /// conn.flush()?;
-    /// # Ok::<(), dugong_blocking::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`send_request`](Self::send_request), except transport errors,
-    /// which the write reports.
-    pub fn queue_request<I>(
+    /// As [`Connection::queue_request`]; the idle check looks for bytes
+    /// that answer nothing first.
+    pub(crate) fn queue_request<I>(
         &mut self,
         method: &str,
         target: &str,
@@ -760,7 +857,7 @@ impl Connection {
         // (Only where a new request could go: otherwise the state machine
         // refuses it, saying why.)
         if self.session.proto().in_flight() == 0
-            && !self.reader.in_body()
+            && !self.in_body
             && !self.session.proto().must_close()
             && self.io.is_nonblocking()
         {
@@ -797,62 +894,48 @@ impl Connection {
         self.session.queue_finish(trailers)
     }
 
-    /// Writes every request and body byte queued by
-    /// [`queue_request`](Self::queue_request) (reading responses meanwhile
-    /// if the server stops reading).
-    ///
-    /// # Errors
-    ///
-    /// As [`send_body`](Self::send_body).
-    pub fn flush(&mut self) -> Result<(), Error> {
+    /// With no request in flight: takes what the transport has ready
+    /// without waiting and lets the state machine judge every byte
+    /// received (bytes that answer nothing are its error).
+    fn check_unsolicited(&mut self) -> Result<(), Error> {
+        if self.io.is_nonblocking() {
+            self.read_some()?;
+        }
+        session::check_idle(self.session.proto_mut())?;
+        Ok(())
+    }
+
+    /// Shuts down the sending direction and drops the transport.
+    fn shut_down(&mut self) {
+        let _ = self.io.shutdown_write();
+        self.io = Box::new(Disconnected);
+        self.session.note("disconnected");
+    }
+
+    /// Ends the connection after [`Connection::close`] checked that no
+    /// response is pending: judges what arrived unasked, shuts down.
+    fn close(&mut self) -> Result<(), Error> {
+        let result = self.check().and_then(|()| self.check_unsolicited());
+        self.shut_down();
+        match result {
+            Ok(()) => self.session.disconnect(),
+            Err(error) if self.session.broken().is_none() => {
+                return Err(self.session.fail(error));
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// As [`Connection::flush`].
+    pub(crate) fn flush(&mut self) -> Result<(), Error> {
         self.check()?;
         self.write_queued()
     }
 
-    /// True if one more request fits in the pipelining window: fewer than
-    /// [`max_in_flight`](crate::Builder::max_in_flight) requests in flight
-    /// and, beyond the first, fewer than
-    /// [`max_in_flight_bytes`](crate::Builder::max_in_flight_bytes) of
-    /// responses expected. A split sending half waits for this by itself;
-    /// a caller that pipelines from one thread reads a response when it is
-    /// false.
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), dugong_blocking::Error> {
-    /// let mut conn = dugong_blocking::Connection::connect("127.0.0.1", 8080)?;
-    /// let (mut sent, mut read) = (0, 0);
-    /// while read < 1000 {
-    ///     while sent < 1000 && conn.has_room() {
-    ///         conn.queue_request("GET", "/", [("Accept", "*/*")], dugong_blocking::Body::Empty)?;
-    ///         sent += 1;
-    ///     }
-    ///     conn.flush()?;
-    ///     conn.read_response()?;
-    ///     conn.discard()?;
-    ///     read += 1;
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn has_room(&self) -> bool {
-        self.session.has_room()
-    }
-
-    /// Turns the connection into the shared state of a split.
-    pub(crate) fn into_shared(mut self) -> Result<(Connection, Box<dyn Waiter>), Box<Connection>> {
-        match self.io.waiter() {
-            Some(waiter) => {
-                self.shared = true;
-                Ok((self, waiter))
-            }
-            None => Err(Box::new(self)),
-        }
-    }
-
-    /// Back from a split.
-    pub(crate) fn unshare(&mut self) {
-        self.shared = false;
-        self.blocked = None;
+    /// The session, for the split halves' questions.
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
     }
 }
 

@@ -9,12 +9,18 @@ use bytes::Bytes;
 use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 
-use crate::conn::Connection;
+use dugong_net::session::Reader;
+
+use crate::conn::{Connection, Link};
 use crate::transport::Waiter;
 
+/// What the halves share: the session and the transport (a TLS session
+/// reads and writes through one state) behind a lock that is never held
+/// while waiting, and the signals between the halves. The response reader
+/// is the receiving half's own.
 #[derive(Debug)]
 struct Shared {
-    conn: Mutex<Connection>,
+    link: Mutex<Link>,
     waiter: Box<dyn Waiter>,
     /// Signalled when the sending half queues a request or goes away.
     sent: Condvar,
@@ -27,19 +33,19 @@ struct Shared {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock(&self) -> MutexGuard<'_, Link> {
         // A panic in the other half leaves the state machine consistent
         // (every call either completes or returns before changing it).
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.link.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits (for the sending half) until fewer than the connection's
     /// bound of requests are in flight, the receiving half is gone, or the
     /// connection broke.
-    fn wait_for_room(&self) -> MutexGuard<'_, Connection> {
+    fn wait_for_room(&self) -> MutexGuard<'_, Link> {
         let mut conn = self.lock();
-        while !conn.has_room()
-            && conn.error().is_none()
+        while !conn.session().has_room()
+            && conn.session().broken().is_none()
             && !self.receiver_gone.load(Ordering::SeqCst)
         {
             self.sender_waiting.store(true, Ordering::SeqCst);
@@ -66,10 +72,7 @@ impl Shared {
 
     /// Runs `op` under the lock; when it stops because the transport is not
     /// ready, waits for it without the lock and runs it again.
-    fn drive<T>(
-        &self,
-        mut op: impl FnMut(&mut Connection) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    fn drive<T>(&self, mut op: impl FnMut(&mut Link) -> Result<T, Error>) -> Result<T, Error> {
         loop {
             let (interest, limit, deadline) = {
                 let mut conn = self.lock();
@@ -122,9 +125,9 @@ impl Connection {
     /// two threads (see [`Transport::waiter`](crate::Transport::waiter)):
     /// TCP, Unix sockets and TLS over them can.
     pub fn split(self) -> Result<(SendHalf, RecvHalf), Box<Connection>> {
-        let (conn, waiter) = self.into_shared()?;
+        let (link, reader, waiter) = self.into_parts()?;
         let shared = Arc::new(Shared {
-            conn: Mutex::new(conn),
+            link: Mutex::new(link),
             waiter,
             sent: Condvar::new(),
             sender_gone: AtomicBool::new(false),
@@ -136,7 +139,7 @@ impl Connection {
             SendHalf {
                 shared: Arc::clone(&shared),
             },
-            RecvHalf { shared },
+            RecvHalf { shared, reader },
         ))
     }
 
@@ -161,18 +164,20 @@ impl Connection {
     ///
     /// Gives the halves back, unchanged, if they are not two halves of one
     /// connection.
-    pub fn reunite(send: SendHalf, recv: RecvHalf) -> Result<Connection, (SendHalf, RecvHalf)> {
+    // The halves are given back whole, as dugong-tokio does.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite(send: SendHalf, mut recv: RecvHalf) -> Result<Connection, (SendHalf, RecvHalf)> {
         if !Arc::ptr_eq(&send.shared, &recv.shared) {
             return Err((send, recv));
         }
         let shared = Arc::clone(&send.shared);
+        let reader = std::mem::replace(&mut recv.reader, Reader::new(0));
         drop(send);
         drop(recv);
         let shared =
             Arc::into_inner(shared).expect("both halves were given, so no other reference exists");
-        let mut conn = shared.conn.into_inner().unwrap_or_else(|p| p.into_inner());
-        conn.unshare();
-        Ok(conn)
+        let link = shared.link.into_inner().unwrap_or_else(|p| p.into_inner());
+        Ok(Connection::from_parts(link, reader))
     }
 }
 
@@ -233,7 +238,7 @@ impl SendHalf {
     ///
     /// As [`Connection::flush`].
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.shared.drive(Connection::flush)
+        self.shared.drive(Link::flush)
     }
 
     /// As [`Connection::send_body`].
@@ -243,7 +248,7 @@ impl SendHalf {
     /// As [`Connection::send_body`].
     pub fn send_body(&mut self, data: Bytes) -> Result<(), Error> {
         self.shared.lock().queue_body(data)?;
-        self.shared.drive(Connection::flush)
+        self.shared.drive(Link::flush)
     }
 
     /// As [`Connection::write_body`].
@@ -274,12 +279,12 @@ impl SendHalf {
         I: IntoIterator<Item: HeaderField>,
     {
         self.shared.lock().queue_finish(trailers)?;
-        self.shared.drive(Connection::flush)
+        self.shared.drive(Link::flush)
     }
 
     /// As [`Connection::is_usable`].
     pub fn is_usable(&self) -> bool {
-        self.shared.lock().is_usable()
+        self.shared.lock().session().is_usable()
     }
 
     /// Puts the two halves back together: `send.reunite(recv)` is
@@ -289,6 +294,7 @@ impl SendHalf {
     ///
     /// As [`Connection::reunite`]: gives the halves back if they are not
     /// two halves of one connection.
+    #[allow(clippy::result_large_err)]
     pub fn reunite(self, recv: RecvHalf) -> Result<Connection, (SendHalf, RecvHalf)> {
         Connection::reunite(self, recv)
     }
@@ -321,6 +327,8 @@ impl Drop for SendHalf {
 #[derive(Debug)]
 pub struct RecvHalf {
     shared: Arc<Shared>,
+    /// The response being read.
+    reader: Reader,
 }
 
 impl RecvHalf {
@@ -335,10 +343,10 @@ impl RecvHalf {
     pub fn read_response(&mut self) -> Result<Response, Error> {
         {
             let mut conn = self.shared.lock();
-            while conn.proto().in_flight() == 0
-                && !conn.body_pending()
+            while conn.session().proto().in_flight() == 0
+                && !self.reader.in_body()
                 && !self.shared.sender_gone.load(Ordering::SeqCst)
-                && conn.error().is_none()
+                && conn.session().broken().is_none()
             {
                 conn = self
                     .shared
@@ -347,14 +355,15 @@ impl RecvHalf {
                     .unwrap_or_else(|p| p.into_inner());
             }
         }
-        let head = self.shared.drive(Connection::read_response);
+        let reader = &mut self.reader;
+        let head = self.shared.drive(|link| link.read_response(reader));
         self.shared.signal_read();
         head
     }
 
     /// As [`Connection::informational`] (a copy).
     pub fn informational(&self) -> Vec<Response> {
-        self.shared.lock().informational().to_vec()
+        self.reader.informational().to_vec()
     }
 
     /// As [`Connection::read_body`].
@@ -363,7 +372,8 @@ impl RecvHalf {
     ///
     /// As [`Connection::read_body`].
     pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        let n = self.shared.drive(|conn| conn.read_body(buf));
+        let reader = &mut self.reader;
+        let n = self.shared.drive(|link| link.read_body(reader, buf));
         if matches!(n, Ok(0) | Err(_)) {
             self.shared.signal_read();
         }
@@ -376,7 +386,10 @@ impl RecvHalf {
     ///
     /// As [`Connection::read_body`].
     pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        let piece = self.shared.drive(Connection::read_chunk);
+        let reader = &mut self.reader;
+        let piece = self
+            .shared
+            .drive(|link| link.read_with(reader, Reader::poll_chunk));
         if matches!(piece, Ok(None) | Err(_)) {
             self.shared.signal_read();
         }
@@ -394,7 +407,10 @@ impl RecvHalf {
     /// As [`Connection::read_all`].
     pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
-        let result = self.shared.drive(|conn| conn.read_all_into(&mut out));
+        let reader = &mut self.reader;
+        let result = self
+            .shared
+            .drive(|link| link.read_all_into(reader, &mut out));
         // A sending half waiting for room must see the end (or the break).
         self.shared.signal_read();
         result.map(|()| out)
@@ -412,18 +428,18 @@ impl RecvHalf {
 
     /// As [`Connection::trailers`] (a copy).
     pub fn trailers(&self) -> Option<Headers> {
-        self.shared.lock().trailers().cloned()
+        self.reader.trailers().cloned()
     }
 
     /// How many requests wait for (the rest of) their responses; never more
     /// than the builder's [`max_in_flight`](crate::Builder::max_in_flight).
     pub fn in_flight(&self) -> usize {
-        self.shared.lock().proto().in_flight()
+        self.shared.lock().session().proto().in_flight()
     }
 
     /// As [`Connection::response_pending`].
     pub fn response_pending(&self) -> bool {
-        self.shared.lock().response_pending()
+        self.reader.in_body() || self.in_flight() > 0
     }
 
     /// The body of the current response as a [`std::io::Read`].
