@@ -34,12 +34,7 @@ impl Builder {
     /// socket, an in-memory pipe, a tunnel). `Host` comes from the builder's
     /// host and port; TLS and proxy settings are not used.
     pub fn over(&self, transport: impl Transport + 'static) -> Connection {
-        let origin = self.settings.origin();
-        let trace = self
-            .settings
-            .open_trace(&format!("connection to {origin} over a caller's transport"));
-        let mut per = PerConnection::for_origin(&origin, trace);
-        per.reconnect = false;
+        let per = PerConnection::over_caller_transport(&self.settings);
         Connection::new(Box::new(transport), &self.settings, per)
     }
 

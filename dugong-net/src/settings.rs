@@ -139,6 +139,19 @@ pub struct PerConnection {
 }
 
 impl PerConnection {
+    /// A connection over a transport the caller opened (`Builder::over` in
+    /// both adapters): the builder's origin as `Host`, the trace opened
+    /// with that said, and no reconnecting (there is nothing to dial).
+    pub fn over_caller_transport(settings: &Settings) -> PerConnection {
+        let origin = settings.origin();
+        let trace =
+            settings.open_trace(&format!("connection to {origin} over a caller's transport"));
+        PerConnection {
+            reconnect: false,
+            ..PerConnection::for_origin(&origin, trace)
+        }
+    }
+
     /// A connection to `origin`: its authority as `Host`, no extras, and
     /// able to reconnect.
     pub fn for_origin(origin: &Url, trace: Option<Trace>) -> PerConnection {

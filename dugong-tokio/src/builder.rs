@@ -37,12 +37,7 @@ impl Builder {
     /// host and port; TLS and proxy settings are not used, and the
     /// connection cannot [`reconnect`](Connection::reconnect).
     pub fn over<T: Transport>(&self, transport: T) -> Connection<T> {
-        let origin = self.settings.origin();
-        let trace = self
-            .settings
-            .open_trace(&format!("connection to {origin} over a caller's transport"));
-        let mut per = PerConnection::for_origin(&origin, trace);
-        per.reconnect = false;
+        let per = PerConnection::over_caller_transport(&self.settings);
         Connection::new(transport, &self.settings, per)
     }
 
