@@ -202,73 +202,83 @@ impl Tcp {
     }
 }
 
-impl Transport for Tcp {
-    #[cfg(unix)]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use rustix::net::{recv, RecvFlags};
-        Ok(recv(&self.stream, buf, RecvFlags::DONTWAIT)?.0)
-    }
+/// The [`Transport`] of a connected socket ([`Tcp`], [`Unix`]): on Unix,
+/// reads and writes pass `MSG_DONTWAIT` (the socket itself stays in
+/// blocking mode, so `read_waiting` can wait in the read) and waits are
+/// poll(2); elsewhere the socket blocks.
+macro_rules! socket_transport {
+    ($name:ty) => {
+        impl Transport for $name {
+            #[cfg(unix)]
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                use rustix::net::{recv, RecvFlags};
+                Ok(recv(&self.stream, buf, RecvFlags::DONTWAIT)?.0)
+            }
 
-    #[cfg(not(unix))]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.read(buf)
-    }
+            #[cfg(not(unix))]
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.stream.read(buf)
+            }
 
-    #[cfg(unix)]
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        use rustix::net::{send, sendmsg, SendAncillaryBuffer, SendFlags};
-        let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
-        if let [one] = bufs {
-            // The cheaper call for the usual lone segment.
-            return Ok(send(&self.stream, one, flags)?);
+            #[cfg(unix)]
+            fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                use rustix::net::{send, sendmsg, SendAncillaryBuffer, SendFlags};
+                let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+                if let [one] = bufs {
+                    // The cheaper call for the usual lone segment.
+                    return Ok(send(&self.stream, one, flags)?);
+                }
+                Ok(sendmsg(
+                    &self.stream,
+                    bufs,
+                    &mut SendAncillaryBuffer::default(),
+                    flags,
+                )?)
+            }
+
+            #[cfg(not(unix))]
+            fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                self.stream.write_vectored(bufs)
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+
+            fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
+                poll_socket(&self.stream, interest, timeout)
+            }
+
+            /// Elsewhere than on Unix the socket blocks, and waits report
+            /// ready at once.
+            fn is_nonblocking(&self) -> bool {
+                cfg!(unix)
+            }
+
+            #[cfg(unix)]
+            fn read_waiting(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                use rustix::net::{recv, RecvFlags};
+                Ok(recv(&self.stream, buf, RecvFlags::empty())?.0)
+            }
+
+            fn can_read_waiting(&self) -> bool {
+                cfg!(unix)
+            }
+
+            #[cfg(unix)]
+            fn waiter(&self) -> Option<Box<dyn Waiter>> {
+                let clone = self.stream.try_clone().ok()?;
+                Some(Box::new(SocketWaiter(clone)))
+            }
+
+            fn shutdown_write(&mut self) -> io::Result<()> {
+                self.stream.shutdown(std::net::Shutdown::Write)
+            }
         }
-        Ok(sendmsg(
-            &self.stream,
-            bufs,
-            &mut SendAncillaryBuffer::default(),
-            flags,
-        )?)
-    }
-
-    #[cfg(not(unix))]
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.stream.write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
-        poll_socket(&self.stream, interest, timeout)
-    }
-
-    /// Elsewhere than on Unix the socket blocks, and waits report ready at
-    /// once.
-    fn is_nonblocking(&self) -> bool {
-        cfg!(unix)
-    }
-
-    #[cfg(unix)]
-    fn read_waiting(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use rustix::net::{recv, RecvFlags};
-        Ok(recv(&self.stream, buf, RecvFlags::empty())?.0)
-    }
-
-    fn can_read_waiting(&self) -> bool {
-        cfg!(unix)
-    }
-
-    #[cfg(unix)]
-    fn waiter(&self) -> Option<Box<dyn Waiter>> {
-        let clone = self.stream.try_clone().ok()?;
-        Some(Box::new(SocketWaiter(clone)))
-    }
-
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.stream.shutdown(std::net::Shutdown::Write)
-    }
+    };
 }
+
+socket_transport!(Tcp);
 
 /// Waits with `poll(2)` for a socket's readiness.
 #[cfg(unix)]
@@ -358,45 +368,17 @@ pub struct Unix {
 
 #[cfg(unix)]
 impl Unix {
-    /// Takes a connected stream and makes it non-blocking.
+    /// Takes a connected stream (in blocking mode: its reads and writes
+    /// pass `MSG_DONTWAIT` instead, as [`Tcp`]'s do).
     ///
     /// # Errors
     ///
     /// Setting the socket options failed.
     pub fn new(stream: std::os::unix::net::UnixStream) -> io::Result<Unix> {
-        stream.set_nonblocking(true)?;
+        stream.set_nonblocking(false)?;
         Ok(Unix { stream })
     }
 }
 
 #[cfg(unix)]
-impl Transport for Unix {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.read(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.stream.write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
-        poll_socket(&self.stream, interest, timeout)
-    }
-
-    fn waiter(&self) -> Option<Box<dyn Waiter>> {
-        let clone = self.stream.try_clone().ok()?;
-        Some(Box::new(SocketWaiter(clone)))
-    }
-
-    fn is_nonblocking(&self) -> bool {
-        true
-    }
-
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.stream.shutdown(std::net::Shutdown::Write)
-    }
-}
+socket_transport!(Unix);

@@ -142,23 +142,11 @@ impl Core {
     }
 
     pub(crate) fn park_sender(&mut self, waker: &Waker) {
-        if !self
-            .send_io_waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(waker))
-        {
-            self.send_io_waker = Some(waker.clone());
-        }
+        park(&mut self.send_io_waker, waker);
     }
 
     pub(crate) fn park_receiver(&mut self, waker: &Waker) {
-        if !self
-            .recv_io_waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(waker))
-        {
-            self.recv_io_waker = Some(waker.clone());
-        }
+        park(&mut self.recv_io_waker, waker);
     }
 
     pub(crate) fn wake_sender(&mut self) {
@@ -182,6 +170,14 @@ impl Core {
         {
             waker.wake();
         }
+    }
+}
+
+/// Keeps `waker` in `slot` (no clone when the one there wakes the same
+/// task).
+fn park(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+        *slot = Some(waker.clone());
     }
 }
 
