@@ -39,6 +39,7 @@
 mod error;
 #[cfg(feature = "http")]
 pub mod http_interop;
+mod message;
 mod proxy;
 mod request;
 mod resolve;
@@ -50,6 +51,7 @@ pub mod trace;
 mod url;
 
 pub use error::{is_peer_gone, Error, ErrorKind, Phase};
+pub use message::{FullResponse, Request};
 pub use proxy::Proxy;
 pub use request::RequestExtras;
 pub use resolve::resolve;

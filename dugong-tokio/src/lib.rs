@@ -204,11 +204,12 @@ mod transport;
 pub use body::{BodyReader, BodyStream, BodyWriter};
 pub use builder::Builder;
 pub use conn::Connection;
+pub use dugong_net::{FullResponse, Request};
 pub use dugong_net::{
     Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES,
     DEFAULT_MAX_READ_ALL,
 };
-pub use pipeline::{FullResponse, Pipeline, Request};
+pub use pipeline::Pipeline;
 pub use recv::RecvHalf;
 pub use send::SendHalf;
 pub use transport::Transport;

@@ -6,10 +6,9 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
 use dugong_net::session::{Collected, Head};
-use dugong_net::Error;
-use dugong_proto::{Body, Headers, Response};
+use dugong_net::{Error, FullResponse, Request};
+use dugong_proto::Response;
 use futures_core::Stream;
 
 use crate::conn::Connection;
@@ -38,103 +37,6 @@ impl<T: Transport> Connection<T> {
         I: IntoIterator<Item = Request>,
     {
         Pipeline::new(self, requests.into_iter(), depth)
-    }
-}
-
-/// One request for [`Connection::pipeline`]: method, target, header fields
-/// and a whole body (or none).
-///
-/// ```
-/// use dugong_tokio::Request;
-///
-/// let request = Request::new("PUT", "/notes/1")
-///     .header("Content-Type", "text/plain")
-///     .body("hello");
-/// assert_eq!((request.method(), request.target()), ("PUT", "/notes/1"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    method: String,
-    target: String,
-    headers: Vec<(String, Vec<u8>)>,
-    body: Option<Bytes>,
-}
-
-impl Request {
-    /// A request with no header fields (the connection adds `Host`) and no
-    /// body.
-    pub fn new(method: impl Into<String>, target: impl Into<String>) -> Request {
-        Request {
-            method: method.into(),
-            target: target.into(),
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    /// A `GET` request for `target`.
-    pub fn get(target: impl Into<String>) -> Request {
-        Request::new("GET", target)
-    }
-
-    /// Adds a header field (the value as latin-1 bytes).
-    #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Request {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body, sent whole (never copied).
-    #[must_use]
-    pub fn body(mut self, body: impl Into<Bytes>) -> Request {
-        self.body = Some(body.into());
-        self
-    }
-
-    /// The method.
-    pub fn method(&self) -> &str {
-        &self.method
-    }
-
-    /// The target.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
-    /// The header fields, in order.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
-    }
-}
-
-/// A response read to its end: the head, the whole body and the trailers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FullResponse {
-    head: Response,
-    body: Bytes,
-    trailers: Headers,
-}
-
-impl FullResponse {
-    /// The response head; its [`id`](Response::id) names the request.
-    pub fn head(&self) -> &Response {
-        &self.head
-    }
-
-    /// The body (one piece of the receive buffer when it arrived in one,
-    /// otherwise the pieces joined).
-    pub fn body(&self) -> &Bytes {
-        &self.body
-    }
-
-    /// The trailer fields of a chunked body (empty otherwise).
-    pub fn trailers(&self) -> &Headers {
-        &self.trailers
-    }
-
-    /// Head, body and trailers.
-    pub fn into_parts(self) -> (Response, Bytes, Headers) {
-        (self.head, self.body, self.trailers)
     }
 }
 
@@ -219,11 +121,8 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                     None => break,
                 },
             };
-            let body = match &request.body {
-                Some(body) => Body::Full(body.clone()),
-                None => Body::Empty,
-            };
-            match send.queue_request(&request.method, &request.target, request.headers(), body) {
+            let body = request.to_body();
+            match send.queue_request(request.method(), request.target(), request.headers(), body) {
                 Ok(_) => in_flight += 1,
                 Err(e @ Error::Protocol(dugong_proto::Error::State(_))) => {
                     // Try again once the responses in flight are read.
@@ -270,11 +169,11 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                     let trailers = recv.trailers().cloned().unwrap_or_default();
                     // Invariant: `current` is Some in this branch.
                     let (head, body) = self.current.take().expect("a response is being read");
-                    return Poll::Ready(Some(Ok(FullResponse {
+                    return Poll::Ready(Some(Ok(FullResponse::new(
                         head,
-                        body: body.into_bytes(),
+                        body.into_bytes(),
                         trailers,
-                    })));
+                    ))));
                 }
                 Err(e) => {
                     self.current = None;
