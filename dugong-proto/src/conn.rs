@@ -454,6 +454,45 @@ impl Connection {
         self.recv.body_remaining()
     }
 
+    /// True while the current response's body is delimited by the end of
+    /// the stream (RFC 9112 §6.3, rule 8: neither `Transfer-Encoding` nor
+    /// `Content-Length`); `until_close_announced` says whether its head
+    /// also announced the close. `false` between responses and on a dead
+    /// or handed-over connection.
+    ///
+    /// ```
+    /// use dugong_proto::{Body, Connection, Event};
+    ///
+    /// let mut conn = Connection::default();
+    /// conn.send_request("GET", "/", [("Host", "a")], Body::Empty)?;
+    /// conn.receive(b"HTTP/1.1 200 OK\r\n\r\nuntil the end")?;
+    /// assert!(matches!(conn.poll_event()?, Some(Event::Headers(_))));
+    /// assert!(conn.body_until_close());
+    /// assert!(!conn.close_announced());
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn body_until_close(&self) -> bool {
+        self.lifecycle.is_alive() && self.recv.body_until_close()
+    }
+
+    /// True while the current response's head said the server closes the
+    /// connection after it (RFC 9112 §9.3: `Connection: close`, or HTTP/1.0
+    /// without `Connection: keep-alive`). `false` between responses.
+    ///
+    /// ```
+    /// use dugong_proto::{Body, Connection, Event};
+    ///
+    /// let mut conn = Connection::default();
+    /// conn.send_request("GET", "/", [("Host", "a")], Body::Empty)?;
+    /// conn.receive(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbye")?;
+    /// assert!(matches!(conn.poll_event()?, Some(Event::Headers(_))));
+    /// assert!(conn.body_until_close() && conn.close_announced());
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn close_announced(&self) -> bool {
+        self.recv.close_announced()
+    }
+
     /// Reports `n` body bytes that the caller read directly (see
     /// [`direct_read_len`](Self::direct_read_len)). They count as received
     /// for the read timeout, and once the body is complete the next

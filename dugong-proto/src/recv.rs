@@ -170,6 +170,28 @@ impl Receiver {
         }
     }
 
+    /// True while the current body is delimited by the end of the stream.
+    pub(crate) fn body_until_close(&self) -> bool {
+        matches!(
+            &self.state,
+            RecvState::Body {
+                body: BodyState::UntilClose,
+                ..
+            }
+        )
+    }
+
+    /// True while the current response announced that the peer closes.
+    pub(crate) fn close_announced(&self) -> bool {
+        matches!(
+            &self.state,
+            RecvState::Body {
+                announced_close: true,
+                ..
+            }
+        )
+    }
+
     /// How many bytes of the current body may be read past the receive
     /// buffer (which must be empty): the rest of a length-delimited body or
     /// of the current chunk, or unbounded for a close-delimited body.
