@@ -9,7 +9,7 @@
 //! semantics). The session and the core decide everything else.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dugong_net::session::{Filled, Head, Progress, Reader, Session};
@@ -26,6 +26,9 @@ use crate::sock::{Socket, POLLIN, POLLOUT};
 const READ_SIZE: usize = 64 * 1024;
 /// Most bytes handed to one `send`.
 const MAX_SEND: usize = 256 * 1024;
+/// How long a connection must have been quiet before a new request reads
+/// what arrived meanwhile (the idle check).
+const IDLE_CHECK_AFTER: Duration = Duration::from_millis(1);
 /// Most bytes one `read(n)` returns (a larger `n` is capped).
 const MAX_READ: usize = 1024 * 1024;
 
@@ -59,6 +62,11 @@ pub(crate) struct Core {
     /// lost: python-dugong's callers expect to go on, so the module opens
     /// a new connection for the next request.
     body_cancelled: bool,
+    /// The idle check before a request found that the server had closed.
+    idle_closed: bool,
+    /// When bytes last arrived: the idle check before a request reads only
+    /// if the connection was quiet for a while.
+    last_received: Instant,
     /// Body bytes a `readall` step collected before it had to wait.
     collected: Vec<u8>,
     /// Bytes of `collected` already handed out by `read`.
@@ -107,6 +115,8 @@ impl Core {
             chunked: false,
             raw_only: false,
             body_cancelled: false,
+            idle_closed: false,
+            last_received: Instant::now(),
             collected: Vec::new(),
             collected_at: 0,
         })
@@ -119,11 +129,14 @@ impl Core {
         self.sock.need
     }
 
-    /// True once the connection closes only because a final response
-    /// cancelled a body that waited for `100 Continue` (see the field).
+    /// True when the connection cannot take another request but nothing
+    /// was lost, so a new connection may carry it: a final response
+    /// cancelled a body that waited for `100 Continue` (see the field), or
+    /// the server closed the idle connection before the request was
+    /// written.
     #[getter]
-    fn body_cancelled(&self) -> bool {
-        self.body_cancelled
+    fn may_reopen(&self) -> bool {
+        self.body_cancelled || self.idle_closed
     }
 
     /// The socket's file descriptor.
@@ -166,6 +179,7 @@ impl Core {
             _ => return Err(PyValueError::new_err("give one of body, length or chunked")),
         };
         let streams = matches!(body, Body::Sized(_) | Body::Chunked);
+        self.check_idle(py)?;
         let id = self
             .session
             .queue_request(method, path, &headers, body)
@@ -459,7 +473,11 @@ impl Core {
             .proto_mut()
             .read_into(READ_SIZE, |buf| sock.recv(py, buf));
         match self.session.read_done(result)? {
-            Filled::Data(_) | Filled::Eof => Ok(true),
+            Filled::Data(_) => {
+                self.last_received = Instant::now();
+                Ok(true)
+            }
+            Filled::Eof => Ok(true),
             Filled::Blocked => {
                 self.sock.need = if write_blocked {
                     POLLIN | POLLOUT
@@ -635,6 +653,36 @@ impl Core {
         Ok(done)
     }
 
+    /// Before a request on an idle connection that was quiet for a while:
+    /// reads what arrived meanwhile without waiting. Bytes that answer no
+    /// request break the connection (`InvalidResponse`); a server that
+    /// closed makes the request fail as closed, with `may_reopen` set.
+    fn check_idle(&mut self, py: Python<'_>) -> PyResult<()> {
+        let proto = self.session.proto();
+        if proto.in_flight() > 0
+            || self.reader.in_body()
+            || proto.must_close()
+            || self.session.eof()
+            || self.last_received.elapsed() < IDLE_CHECK_AFTER
+        {
+            return Ok(());
+        }
+        let sock = &mut self.sock;
+        let result = self
+            .session
+            .proto_mut()
+            .read_into(READ_SIZE, |buf| sock.recv(py, buf));
+        let checked = self
+            .session
+            .read_done(result)
+            .and_then(|_| self.session.check_idle());
+        if let Err(e) = checked {
+            self.idle_closed = self.session.eof() && e.closed().is_some();
+            return Err(self.raise(py, e));
+        }
+        Ok(())
+    }
+
     /// Fails with the connection's error once it is broken or
     /// disconnected.
     fn check(&mut self, py: Python<'_>) -> PyResult<()> {
@@ -670,7 +718,7 @@ fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
 
 fn fate_name(fate: Fate) -> &'static str {
     match fate {
-        Fate::NotProcessed => "not_processed",
+        Fate::NotProcessed => errors::NOT_PROCESSED,
         Fate::MaybeProcessed => "maybe_processed",
         Fate::BodyIncomplete => "body_incomplete",
         _ => "unknown",

@@ -77,12 +77,25 @@ pub(crate) fn from_session(py: Python<'_>, error: &Error, account: Option<Accoun
     }
 }
 
-/// `ConnectionClosed(message, fates=...)`: `fates` lists `(method, path,
-/// fate)` for each unanswered request.
+/// The fate of a request the server cannot have processed (RFC 9112 §9.6,
+/// or never completely written): safe to send again.
+pub(crate) const NOT_PROCESSED: &str = "not_processed";
+
+/// `ConnectionClosed(message, resendable=..., fates=...)`: `fates` lists
+/// `(method, path, fate)` for each unanswered request, `resendable` the
+/// `(method, path)` of those that were not processed.
 fn closed(py: Python<'_>, message: &str, account: Option<Account>) -> PyErr {
     let kwargs = PyDict::new(py);
     let fates = account.unwrap_or_default();
-    let set = PyTuple::new(py, fates).and_then(|t| kwargs.set_item("fates", t));
+    let resendable = fates
+        .iter()
+        .filter(|(_, _, fate)| *fate == NOT_PROCESSED)
+        .map(|(method, path, _)| (method.clone(), path.clone()))
+        .collect::<Vec<_>>();
+    let set = PyTuple::new(py, resendable)
+        .and_then(|t| kwargs.set_item("resendable", t))
+        .and_then(|()| PyTuple::new(py, fates))
+        .and_then(|t| kwargs.set_item("fates", t));
     if let Err(e) = set {
         return e;
     }

@@ -271,9 +271,10 @@ class HTTPConnection:
         except ConnectionClosed:
             if self._core.response_pending() or not self._opened:
                 raise
-            if self._core.body_cancelled:
-                # Closed by our side (a body the server refused was never
-                # sent) with nothing lost: go on over a new connection.
+            if self._core.may_reopen:
+                # Nothing was lost (a body the server refused was never
+                # sent, or the server closed the idle connection before
+                # this request): go on over a new connection.
                 self.disconnect()
                 self.connect()
                 self._core.queue_request(method, path, fields, **kwargs)
@@ -339,6 +340,7 @@ class HTTPConnection:
         refused, self._refused = self._refused, []
         return ConnectionClosed(
             "the server closed the connection before these requests were sent",
+            resendable=tuple(refused),
             fates=tuple((m, p, "not_processed") for (m, p) in refused),
         )
 
