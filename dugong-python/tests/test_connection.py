@@ -16,7 +16,7 @@ from dugong import (BodyFollowing, CaseInsensitiveDict, ConnectionClosed,
                     HTTPResponse, StateError, UnsupportedResponse)
 
 from conftest import (LIMIT, TEXT, Call, Close, HalfClose, LoopbackServer, ReadHeads,
-                      Send, ipv6_available, md5_b64, payload)
+                      Send, Sleep, ipv6_available, md5_b64, payload)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -574,6 +574,64 @@ def test_disconnect_drops_pending_requests(conn, http_server):
     with pytest.raises(ConnectionClosed):
         conn.read_response()
     assert fetch(conn, '/send_5_bytes')[1] == payload(5)
+
+
+def test_disconnect_mid_body_waits_for_the_server(raw_server):
+    # Cut short while the server still reads the body: it sees an orderly
+    # end (not a reset), may still reply, and is done when disconnect
+    # returns.
+    seen = []
+
+    def read_to_end(sock):
+        while True:
+            chunk = sock.recv(100)
+            seen.append(chunk)
+            if not chunk:
+                return
+
+    server = raw_server([ReadHeads(1), Call(read_to_end), Sleep(0.05),
+                         Send(b'HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno'),
+                         Call(lambda sock: seen.append('replied')), Close()])
+    conn = HTTPConnection('127.0.0.1', server.port)
+    conn.timeout = LIMIT
+    conn.send_request('PUT', '/', body=BodyFollowing(42))
+    conn.write(b'fooo')
+    conn.disconnect()
+    assert seen[-1] == 'replied'
+    server.wait()
+    assert seen[-2:] == [b'', 'replied']
+    assert (bytes(server.received[0]) + b''.join(seen[:-2])).endswith(b'\r\n\r\nfooo')
+
+
+def test_disconnect_mid_response_drains_until_the_server_closes(raw_server):
+    sent = []
+    server = raw_server([ReadHeads(1),
+                         Send(b'HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n'),
+                         Send(b'x' * 1000), Sleep(0.1), Send(b'y' * 200000),
+                         Call(lambda sock: sent.append(True)), Close()])
+    conn = HTTPConnection('127.0.0.1', server.port)
+    conn.timeout = LIMIT
+    conn.send_request('GET', '/')
+    conn.read_response()
+    assert conn.read(10) == b'x' * 10
+    conn.disconnect()
+    assert sent == [True]
+    server.wait()   # every byte sent without a reset
+
+
+def test_disconnect_linger_is_bounded(raw_server, monkeypatch):
+    import dugong
+    monkeypatch.setattr(dugong, 'LINGER_TIME', 0.2)
+    server = raw_server([ReadHeads(1), Send(b'HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n'),
+                         Sleep(2), Close()])
+    conn = HTTPConnection('127.0.0.1', server.port)
+    conn.timeout = LIMIT
+    conn.send_request('GET', '/')
+    conn.read_response()
+    start = time.monotonic()
+    conn.disconnect()
+    assert 0.15 <= time.monotonic() - start < 1.5
+    assert not server.done.is_set()
 
 
 def test_reset(conn):

@@ -185,6 +185,34 @@ def test_disconnect_sends_close_notify(raw_server, certs, conn_factory):
     assert seen == [b'']
 
 
+def test_disconnect_mid_body_over_tls_waits_for_the_server(raw_server, certs, conn_factory):
+    # close_notify, then FIN: the server reads a clean end; whatever it then
+    # does (OpenSSL 3 refuses its reply after the close_notify) is done
+    # when disconnect returns.
+    seen = []
+
+    def read_to_end(sock):
+        while sock.recv(100):
+            pass
+        seen.append('end')
+
+    def try_reply(sock):
+        try:
+            sock.sendall(b'HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno')
+            seen.append('replied')
+        except OSError as exc:
+            seen.append(type(exc).__name__)
+
+    server = raw_server([ReadHeads(1), Call(read_to_end), Call(try_reply), Close()],
+                        ssl_context=certs.server_context(), suppress_ragged_eofs=False)
+    conn = conn_factory('localhost', server.port, ssl_context=certs.client_context())
+    conn.send_request('PUT', '/', body=BodyFollowing(42))
+    conn.write(b'fooo')
+    conn.disconnect()
+    assert len(seen) == 2 and seen[0] == 'end'
+    server.wait()
+
+
 def test_reconnect_over_tls(tls_conn, tls_server):
     assert fetch(tls_conn, '/send_5_bytes')[1] == payload(5)
     tls_conn.disconnect()

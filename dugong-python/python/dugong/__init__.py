@@ -21,8 +21,10 @@ import email
 import email.policy
 import hashlib
 import os
+import select
 import socket
 import ssl
+import time
 from base64 import b64encode
 
 from . import _util
@@ -464,30 +466,43 @@ class HTTPConnection:
 
     def disconnect(self):
         """Closes the connection. Unanswered requests are dropped; the next
-        request opens a new connection."""
+        request opens a new connection.
+
+        When an exchange is cut short (a response or a request body not
+        finished), the connection is shut down for writing first and the
+        server is given up to `LINGER_TIME` seconds (and `LINGER_BYTES`
+        bytes, read and discarded) to finish and close its side: it sees an
+        orderly end instead of a reset in the middle of its reply, and
+        whatever it does about the abandoned request is done when
+        `disconnect` returns. Over TLS a close_notify goes first.
+        """
         core, sock = self._core, self._sock
         self._core = None
         self._sock = None
+        cut_short = core is not None and (core.response_pending() or core.body_pending())
         if core is not None:
             core.disconnect()
-        if sock is not None:
-            if isinstance(sock, ssl.SSLSocket):
-                # Send TLS close_notify (without waiting for the server's):
-                # the server then sees a clean end of the TLS stream rather
-                # than an unexpected EOF, which OpenSSL 3 makes fatal for its
-                # later writes.
-                try:
-                    sock.unwrap()
-                except (OSError, ValueError):
-                    pass
+        if sock is None:
+            return
+        if isinstance(sock, ssl.SSLSocket):
+            # Send TLS close_notify (without waiting for the server's): the
+            # server sees a clean end of the TLS stream rather than an
+            # unexpected EOF.
+            try:
+                sock.unwrap()
+            except (OSError, ValueError):
+                pass
+        if cut_short:
+            _linger(sock)
+        else:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            try:
-                sock.close()
-            except OSError:
-                pass
+        try:
+            sock.close()
+        except OSError:
+            pass
 
     def reset(self):
         """Disconnects and forgets every pending request (python-dugong's
@@ -501,6 +516,45 @@ class HTTPConnection:
     def __exit__(self, exc_type, exc_value, traceback):
         self.disconnect()
         return False
+
+
+#: Longest wait, in seconds, of `HTTPConnection.disconnect` for the server
+#: to close its side after an exchange was cut short.
+LINGER_TIME = 1.0
+
+#: Most bytes `HTTPConnection.disconnect` reads (and discards) while it
+#: waits for the server to close after an exchange was cut short.
+LINGER_BYTES = 1 << 20
+
+
+def _linger(sock):
+    """Shuts *sock* down for writing, then reads (below TLS) and discards
+    what the server still sends until it closes, for at most `LINGER_TIME`
+    seconds and `LINGER_BYTES` bytes."""
+    try:
+        fd = sock.fileno()
+        socket.socket.shutdown(sock, socket.SHUT_WR)
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + LINGER_TIME
+    budget = LINGER_BYTES
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    while budget > 0:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            if not poller.poll(left * 1000):
+                return
+            data = os.read(fd, min(budget, 65536))
+        except BlockingIOError:
+            continue
+        except OSError:
+            return
+        if not data:
+            return
+        budget -= len(data)
 
 
 def _apply_timeout_doc():
