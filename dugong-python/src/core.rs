@@ -9,6 +9,7 @@
 //! semantics). The session and the core decide everything else.
 
 use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,10 +18,11 @@ use dugong_net::{Error, PerConnection, Settings};
 use dugong_proto::{Body, Fate, RequestId, Response};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::errors;
-use crate::sock::{Socket, POLLIN, POLLOUT};
+use crate::sock::{wait, Socket, POLLIN, POLLOUT};
 
 /// Bytes asked of the socket per `recv` (python-dugong's `BUFFER_SIZE`).
 const READ_SIZE: usize = 64 * 1024;
@@ -40,14 +42,26 @@ struct Sent {
     path: String,
 }
 
-/// One HTTP/1.1 connection over a Python socket. Not thread-safe (the GIL
-/// serialises calls; it is `unsendable`).
-#[pyclass(module = "dugong._dugong", unsendable)]
+/// One HTTP/1.1 connection over a Python socket, usable from any thread:
+/// its state sits behind a mutex that a call holds only while it moves
+/// bytes, never while it waits, so one thread may send while another waits
+/// for a response (python-dugong allows that).
+#[pyclass(module = "dugong._dugong", frozen)]
 pub(crate) struct Core {
+    /// The socket's file descriptor (waits need it without the state).
+    fd: i32,
+    state: Mutex<Conn>,
+}
+
+/// The state of a [`Core`].
+struct Conn {
     session: Session,
     reader: Reader,
     sock: Socket,
     sent: VecDeque<Sent>,
+    /// The request whose response body is being read (for the account of
+    /// a connection that closes before its end).
+    reading: Option<Sent>,
     /// The request whose announced body the caller is still writing.
     body_for: Option<RequestId>,
     /// That body is chunked (an empty piece ends it).
@@ -73,10 +87,6 @@ pub(crate) struct Core {
     collected_at: usize,
 }
 
-/// What a blocking call repeats: a step that returns `None` when the socket
-/// would block.
-type Step<'py, T> = fn(&mut Core, Python<'py>) -> PyResult<Option<T>>;
-
 #[pymethods]
 impl Core {
     /// A connection to `host:port` over `sock` (connected, non-blocking).
@@ -91,64 +101,39 @@ impl Core {
         proxy: Option<(String, u16)>,
         trace: Option<std::path::PathBuf>,
     ) -> PyResult<Core> {
-        let mut settings = Settings::new(host, port);
-        let mut per = PerConnection::for_origin(&settings.origin(), None);
-        if let Some((proxy_host, proxy_port)) = proxy {
-            let proxy = dugong_net::Proxy::parse(&format!("http://{proxy_host}:{proxy_port}"))
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            settings.set_proxy(proxy);
-            let route = settings
-                .route()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            per.extras = dugong_net::RequestExtras::for_route(&route);
-        }
-        if let Some(path) = trace {
-            settings.set_trace_file(path);
-            per.trace = settings.open_trace(&format!("python connection to {host}:{port}"));
-        }
+        let conn = Conn::new(sock, host, port, proxy, trace)?;
         Ok(Core {
-            session: Session::new(&settings, per),
-            reader: Reader::new(usize::MAX),
-            sock: Socket::new(sock)?,
-            sent: VecDeque::new(),
-            body_for: None,
-            chunked: false,
-            raw_only: false,
-            body_cancelled: false,
-            idle_closed: false,
-            last_received: Instant::now(),
-            collected: Vec::new(),
-            collected_at: 0,
+            fd: conn.sock.fd(),
+            state: Mutex::new(conn),
         })
     }
 
     /// The poll mask (`POLLIN`, `POLLOUT` or both) the last step that
     /// returned without a result waits for.
     #[getter]
-    fn need(&self) -> i16 {
-        self.sock.need
+    fn need(&self, py: Python<'_>) -> i16 {
+        self.lock(py).sock.need
     }
 
     /// True when the connection cannot take another request but nothing
     /// was lost, so a new connection may carry it: a final response
-    /// cancelled a body that waited for `100 Continue` (see the field), or
-    /// the server closed the idle connection before the request was
-    /// written.
+    /// cancelled a body that waited for `100 Continue`, or the server
+    /// closed the idle connection before the request was written.
     #[getter]
-    fn may_reopen(&self) -> bool {
-        self.body_cancelled || self.idle_closed
+    fn may_reopen(&self, py: Python<'_>) -> bool {
+        self.lock(py).may_reopen()
     }
 
     /// The socket's file descriptor.
     #[getter]
     fn fd(&self) -> i32 {
-        self.sock.fd()
+        self.fd
     }
 
     /// The socket object.
     #[getter]
     fn sock(&self, py: Python<'_>) -> Py<PyAny> {
-        self.sock.obj().clone_ref(py)
+        self.lock(py).sock.obj().clone_ref(py)
     }
 
     /// Queues a request: `body` is bytes (sent whole), `length` says that
@@ -160,7 +145,7 @@ impl Core {
     #[pyo3(signature = (method, path, headers, body=None, length=None, chunked=false, bodiless=false))]
     #[allow(clippy::too_many_arguments)]
     fn queue_request(
-        &mut self,
+        &self,
         py: Python<'_>,
         method: &str,
         path: &str,
@@ -178,11 +163,240 @@ impl Core {
             (None, None, false) => Body::Full(Bytes::new()),
             _ => return Err(PyValueError::new_err("give one of body, length or chunked")),
         };
+        self.lock(py)
+            .queue_request(py, method, path, &headers, body)
+    }
+
+    /// Queues body bytes of the request being sent (an empty piece ends a
+    /// chunked body). Writes nothing: call `flush`/`flush_step`.
+    fn queue_body(&self, py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<()> {
+        self.lock(py).queue_body(py, data.as_bytes())
+    }
+
+    /// Writes what is queued without waiting; `True` once all is written.
+    fn flush_step(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.lock(py).try_flush(py)?.is_some())
+    }
+
+    /// Writes everything queued, waiting at most `timeout` seconds for the
+    /// socket each time.
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        self.drive(py, timeout, Conn::try_flush)
+    }
+
+    /// True while a response is owed or its body is not read to its end.
+    fn response_pending(&self, py: Python<'_>) -> bool {
+        self.lock(py).response_pending()
+    }
+
+    /// True while the caller owes body bytes of the request being sent.
+    fn body_pending(&self, py: Python<'_>) -> bool {
+        self.lock(py).body_pending()
+    }
+
+    /// True while a response body is being read.
+    fn in_body(&self, py: Python<'_>) -> bool {
+        self.lock(py).reader.in_body()
+    }
+
+    /// The next response head as `(status, reason, headers, length,
+    /// method, path)`, or `None` when the socket would block.
+    fn read_response_step(&self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
+        self.lock(py).try_read_response(py)
+    }
+
+    /// The next response head, waiting as `flush` does.
+    #[pyo3(signature = (timeout=None))]
+    fn read_response(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyTuple>> {
+        self.drive(py, timeout, Conn::try_read_response)
+    }
+
+    /// Up to `n` bytes of the current body (`b""` at its end), or `None`
+    /// when the socket would block.
+    fn read_step(&self, py: Python<'_>, n: usize) -> PyResult<Option<Py<PyBytes>>> {
+        self.lock(py).try_read(py, n, false)
+    }
+
+    /// Up to `n` bytes of the current body, waiting as `flush` does.
+    #[pyo3(signature = (n, timeout=None))]
+    fn read(&self, py: Python<'_>, n: usize, timeout: Option<f64>) -> PyResult<Py<PyBytes>> {
+        self.drive(py, timeout, |conn, py| conn.try_read(py, n, false))
+    }
+
+    /// Up to `n` bytes of a body python-dugong cannot frame (no length, no
+    /// chunking, no announced close), read until the server closes.
+    #[pyo3(signature = (n, timeout=None))]
+    fn read_raw(&self, py: Python<'_>, n: usize, timeout: Option<f64>) -> PyResult<Py<PyBytes>> {
+        self.drive(py, timeout, |conn, py| conn.try_read(py, n, true))
+    }
+
+    /// Step form of `read_raw`.
+    fn read_raw_step(&self, py: Python<'_>, n: usize) -> PyResult<Option<Py<PyBytes>>> {
+        self.lock(py).try_read(py, n, true)
+    }
+
+    /// The rest of the current body, or `None` when the socket would block
+    /// (what arrived so far is kept for the next call).
+    fn readall_step(&self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
+        self.lock(py).try_readall(py)
+    }
+
+    /// The rest of the current body, waiting as `flush` does.
+    #[pyo3(signature = (timeout=None))]
+    fn readall(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyBytes>> {
+        self.drive(py, timeout, Conn::try_readall)
+    }
+
+    /// Reads and drops the rest of the current body; `False` when the
+    /// socket would block.
+    fn discard_step(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.lock(py).try_discard(py)?.is_some())
+    }
+
+    /// Reads and drops the rest of the current body, waiting as `flush`
+    /// does.
+    #[pyo3(signature = (timeout=None))]
+    fn discard(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        self.drive(py, timeout, Conn::try_discard)
+    }
+
+    /// After the response to a `CONNECT`: `True` if the tunnel opened (the
+    /// core handed the connection over), after checking that nothing
+    /// arrived after the head (the tunnel's first bytes are the TLS
+    /// handshake's); `False` if the proxy refused.
+    fn tunnel_opened(&self, py: Python<'_>) -> PyResult<bool> {
+        self.lock(py).tunnel_opened(py)
+    }
+
+    /// The trailer fields of the last chunked body, as `(name, value)`
+    /// pairs (empty for other bodies or before its end).
+    fn trailers(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        self.lock(py).trailers(py)
+    }
+
+    /// The 1xx responses (but `100`) that came before the last final head,
+    /// as `(status, reason, headers)` tuples.
+    fn informational(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        self.lock(py).informational(py)
+    }
+
+    /// Stops the connection: nothing more is sent or read. The caller
+    /// closes the socket.
+    fn disconnect(&self, py: Python<'_>) {
+        self.lock(py).disconnect();
+    }
+}
+
+impl Core {
+    /// The state, locked without holding the GIL while another thread has
+    /// it (that thread may need the GIL to finish). A panic while it was
+    /// held cannot leave it torn: every step leaves the state consistent
+    /// before it calls into Python.
+    fn lock(&self, py: Python<'_>) -> MutexGuard<'_, Conn> {
+        self.state
+            .lock_py_attached(py)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Repeats `step` until it returns a value, waiting for the socket in
+    /// between (at most `timeout` seconds each time) with the state
+    /// unlocked, so another thread can use the connection meanwhile.
+    fn drive<'py, T>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        mut step: impl FnMut(&mut Conn, Python<'py>) -> PyResult<Option<T>>,
+    ) -> PyResult<T> {
+        let limit = match timeout {
+            Some(t) if t.is_finite() && t >= 0.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) if t.is_nan() || t < 0.0 => {
+                return Err(PyValueError::new_err(
+                    "timeout must be a non-negative number",
+                ))
+            }
+            _ => None,
+        };
+        loop {
+            let need = {
+                let mut conn = self.lock(py);
+                if let Some(value) = step(&mut conn, py)? {
+                    return Ok(value);
+                }
+                conn.sock.need
+            };
+            if !wait(py, self.fd, need, limit)? {
+                return Err(errors::timed_out(py));
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// See [`Core::new`].
+    fn new(
+        sock: &Bound<'_, PyAny>,
+        host: &str,
+        port: u16,
+        proxy: Option<(String, u16)>,
+        trace: Option<std::path::PathBuf>,
+    ) -> PyResult<Conn> {
+        let mut settings = Settings::new(host, port);
+        let mut per = PerConnection::for_origin(&settings.origin(), None);
+        if let Some((proxy_host, proxy_port)) = proxy {
+            let proxy = dugong_net::Proxy::parse(&format!("http://{proxy_host}:{proxy_port}"))
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            settings.set_proxy(proxy);
+            let route = settings
+                .route()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            per.extras = dugong_net::RequestExtras::for_route(&route);
+        }
+        if let Some(path) = trace {
+            settings.set_trace_file(path);
+            per.trace = settings.open_trace(&format!("python connection to {host}:{port}"));
+        }
+        Ok(Conn {
+            session: Session::new(&settings, per),
+            reader: Reader::new(usize::MAX),
+            sock: Socket::new(sock)?,
+            sent: VecDeque::new(),
+            reading: None,
+            body_for: None,
+            chunked: false,
+            raw_only: false,
+            body_cancelled: false,
+            idle_closed: false,
+            last_received: Instant::now(),
+            collected: Vec::new(),
+            collected_at: 0,
+        })
+    }
+
+    /// True when the connection cannot take another request but nothing
+    /// was lost, so a new connection may carry it: a final response
+    /// cancelled a body that waited for `100 Continue` (see the field), or
+    /// the server closed the idle connection before the request was
+    /// written.
+    fn may_reopen(&self) -> bool {
+        self.body_cancelled || self.idle_closed
+    }
+
+    /// Queues a request (after the idle check); its id.
+    fn queue_request(
+        &mut self,
+        py: Python<'_>,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Body,
+    ) -> PyResult<u64> {
         let streams = matches!(body, Body::Sized(_) | Body::Chunked);
+        let chunked = matches!(body, Body::Chunked);
         self.check_idle(py)?;
         let id = self
             .session
-            .queue_request(method, path, &headers, body)
+            .queue_request(method, path, headers, body)
             .map_err(|e| self.raise(py, e))?;
         self.sent.push_back(Sent {
             id,
@@ -196,7 +410,7 @@ impl Core {
 
     /// Queues body bytes of the request being sent (an empty piece ends a
     /// chunked body). Writes nothing: call `flush`/`flush_step`.
-    fn queue_body(&mut self, py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<()> {
+    fn queue_body(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
         self.check(py)?;
         if self.session.proto().awaiting_continue().is_some() {
             return Err(errors::state_error(
@@ -204,7 +418,6 @@ impl Core {
                 "the server has not answered 100 Continue yet: read_response first",
             ));
         }
-        let data = data.as_bytes();
         if data.is_empty() && !self.chunked {
             return Ok(());
         }
@@ -222,18 +435,6 @@ impl Core {
         Ok(())
     }
 
-    /// Writes what is queued without waiting; `True` once all is written.
-    fn flush_step(&mut self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.try_flush(py)?.is_some())
-    }
-
-    /// Writes everything queued, waiting at most `timeout` seconds for the
-    /// socket each time.
-    #[pyo3(signature = (timeout=None))]
-    fn flush(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
-        self.drive(py, timeout, Core::try_flush)
-    }
-
     /// True while a response is owed or its body is not read to its end.
     fn response_pending(&self) -> bool {
         !self.sent.is_empty() || self.reader.in_body()
@@ -242,72 +443,6 @@ impl Core {
     /// True while the caller owes body bytes of the request being sent.
     fn body_pending(&self) -> bool {
         self.body_for.is_some()
-    }
-
-    /// The next response head as `(status, reason, headers, length,
-    /// method, path)`, or `None` when the socket would block.
-    fn read_response_step(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
-        self.try_read_response(py)
-    }
-
-    /// The next response head, waiting as `flush` does.
-    #[pyo3(signature = (timeout=None))]
-    fn read_response(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyTuple>> {
-        self.drive(py, timeout, Core::try_read_response)
-    }
-
-    /// Up to `n` bytes of the current body (`b""` at its end), or `None`
-    /// when the socket would block.
-    fn read_step(&mut self, py: Python<'_>, n: usize) -> PyResult<Option<Py<PyBytes>>> {
-        self.try_read(py, n, false)
-    }
-
-    /// Up to `n` bytes of the current body, waiting as `flush` does.
-    #[pyo3(signature = (n, timeout=None))]
-    fn read(&mut self, py: Python<'_>, n: usize, timeout: Option<f64>) -> PyResult<Py<PyBytes>> {
-        self.drive_with(py, timeout, |core, py| core.try_read(py, n, false))
-    }
-
-    /// Up to `n` bytes of a body python-dugong cannot frame (no length, no
-    /// chunking, no announced close), read until the server closes.
-    #[pyo3(signature = (n, timeout=None))]
-    fn read_raw(
-        &mut self,
-        py: Python<'_>,
-        n: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Py<PyBytes>> {
-        self.drive_with(py, timeout, |core, py| core.try_read(py, n, true))
-    }
-
-    /// Step form of `read_raw`.
-    fn read_raw_step(&mut self, py: Python<'_>, n: usize) -> PyResult<Option<Py<PyBytes>>> {
-        self.try_read(py, n, true)
-    }
-
-    /// The rest of the current body, or `None` when the socket would block
-    /// (what arrived so far is kept for the next call).
-    fn readall_step(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
-        self.try_readall(py)
-    }
-
-    /// The rest of the current body, waiting as `flush` does.
-    #[pyo3(signature = (timeout=None))]
-    fn readall(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyBytes>> {
-        self.drive(py, timeout, Core::try_readall)
-    }
-
-    /// Reads and drops the rest of the current body; `False` when the
-    /// socket would block.
-    fn discard_step(&mut self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.try_discard(py)?.is_some())
-    }
-
-    /// Reads and drops the rest of the current body, waiting as `flush`
-    /// does.
-    #[pyo3(signature = (timeout=None))]
-    fn discard(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
-        self.drive(py, timeout, Core::try_discard)
     }
 
     /// After the response to a `CONNECT`: `True` if the tunnel opened (the
@@ -353,44 +488,6 @@ impl Core {
     fn disconnect(&mut self) {
         self.session.disconnect();
     }
-}
-
-impl Core {
-    /// Repeats `step` until it returns a value, waiting for the socket in
-    /// between (at most `timeout` seconds each time).
-    fn drive<'py, T>(
-        &mut self,
-        py: Python<'py>,
-        timeout: Option<f64>,
-        step: Step<'py, T>,
-    ) -> PyResult<T> {
-        self.drive_with(py, timeout, step)
-    }
-
-    fn drive_with<'py, T>(
-        &mut self,
-        py: Python<'py>,
-        timeout: Option<f64>,
-        mut step: impl FnMut(&mut Core, Python<'py>) -> PyResult<Option<T>>,
-    ) -> PyResult<T> {
-        let limit = match timeout {
-            Some(t) if t.is_finite() && t >= 0.0 => Some(Duration::from_secs_f64(t)),
-            Some(t) if t.is_nan() || t < 0.0 => {
-                return Err(PyValueError::new_err(
-                    "timeout must be a non-negative number",
-                ))
-            }
-            _ => None,
-        };
-        loop {
-            if let Some(value) = step(self, py)? {
-                return Ok(value);
-            }
-            if !self.sock.wait(py, self.sock.need, limit)? {
-                return Err(errors::timed_out(py));
-            }
-        }
-    }
 
     /// Turns a session error into the Python exception python-dugong
     /// raises for it (or the socket's own exception, when that caused it).
@@ -406,6 +503,7 @@ impl Core {
                     let (method, path) = self
                         .sent
                         .iter()
+                        .chain(&self.reading)
                         .find(|s| s.id == u.id)
                         .map_or(("", ""), |s| (s.method.as_str(), s.path.as_str()));
                     (method.to_owned(), path.to_owned(), fate_name(u.fate))
@@ -454,20 +552,24 @@ impl Core {
         self.session.write_done(result)
     }
 
-    /// Moves bytes for a reader that needs more: writes what is queued
-    /// (a peer that stopped reading may still answer), then reads once.
-    /// `Ok(false)` if the socket would block (`need` set).
+    /// Moves bytes for a reader that needs more: writes what is queued if
+    /// the socket takes it (a peer that stopped reading may still answer),
+    /// then reads once. `Ok(false)` if the socket would block: the reader
+    /// waits for `POLLIN` only, since the bytes still queued belong to a
+    /// send call (another thread's, or a coroutine's) that waits for
+    /// `POLLOUT` itself; asyncio's loop takes one waiter per direction.
     fn pump(&mut self, py: Python<'_>) -> Result<bool, Error> {
         self.session.check_more()?;
-        let mut write_blocked = false;
         if self.session.wants_write() {
             match self.write_some(py) {
-                Ok(wrote) => write_blocked = !wrote,
+                Ok(_) => {}
                 Err(e) if e.closed().is_some() && self.session.send_closed() => {}
                 Err(e) => return Err(e),
             }
         }
         let sock = &mut self.sock;
+        // What a blocked read waits for (a TLS socket may need to write).
+        sock.need = POLLIN;
         let result = self
             .session
             .proto_mut()
@@ -478,14 +580,7 @@ impl Core {
                 Ok(true)
             }
             Filled::Eof => Ok(true),
-            Filled::Blocked => {
-                self.sock.need = if write_blocked {
-                    POLLIN | POLLOUT
-                } else {
-                    POLLIN
-                };
-                Ok(false)
-            }
+            Filled::Blocked => Ok(false),
         }
     }
 
@@ -564,7 +659,9 @@ impl Core {
                     .drain(..=at)
                     .next_back()
                     .expect("position is in range");
-                (sent.method, sent.path)
+                let names = (sent.method.clone(), sent.path.clone());
+                self.reading = self.reader.in_body().then_some(sent);
+                names
             }
             Some(at) => (self.sent[at].method.clone(), self.sent[at].path.clone()),
             None => (String::new(), String::new()),
@@ -692,6 +789,7 @@ impl Core {
     fn body_done(&mut self) {
         if !self.reader.in_body() {
             self.raw_only = false;
+            self.reading = None;
         }
     }
 }

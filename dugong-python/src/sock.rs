@@ -136,39 +136,38 @@ impl Socket {
         self.raised = Some(e);
         io::Error::other(text)
     }
+}
 
-    /// Waits until the socket is ready for `mask` or `timeout` passes,
-    /// without the GIL. `Ok(false)` on timeout.
-    pub(crate) fn wait(
-        &self,
-        py: Python<'_>,
-        mask: i16,
-        timeout: Option<Duration>,
-    ) -> PyResult<bool> {
-        let fd = self.fd;
-        loop {
-            let ms = timeout.map_or(-1, |t| {
-                i32::try_from(t.as_millis().max(u128::from(!t.is_zero()))).unwrap_or(i32::MAX)
-            });
-            let (n, err) = py.detach(|| {
-                let mut pfd = libc::pollfd {
-                    fd,
-                    events: mask,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd, count 1.
-                #[allow(unsafe_code)]
-                let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-                (n, io::Error::last_os_error())
-            });
-            if n >= 0 {
-                return Ok(n > 0);
-            }
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err.into());
-            }
-            py.check_signals()?;
+/// Waits until `fd` is ready for `mask` or `timeout` passes, without the
+/// GIL. `Ok(false)` on timeout.
+pub(crate) fn wait(
+    py: Python<'_>,
+    fd: i32,
+    mask: i16,
+    timeout: Option<Duration>,
+) -> PyResult<bool> {
+    loop {
+        let ms = timeout.map_or(-1, |t| {
+            i32::try_from(t.as_millis().max(u128::from(!t.is_zero()))).unwrap_or(i32::MAX)
+        });
+        let (n, err) = py.detach(|| {
+            let mut pfd = libc::pollfd {
+                fd,
+                events: mask,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, count 1.
+            #[allow(unsafe_code)]
+            let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+            (n, io::Error::last_os_error())
+        });
+        if n >= 0 {
+            return Ok(n > 0);
         }
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err.into());
+        }
+        py.check_signals()?;
     }
 }
 

@@ -729,17 +729,11 @@ def test_write_without_body(conn):
     assert conn.readall() == b'abc'
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG: write() on a connection that never sent a request raises '
-    'ConnectionClosed, python-dugong raises StateError'))
 def test_write_on_fresh_connection_is_a_state_error(conn):
     with pytest.raises(StateError):
         conn.write(b'x')
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: read()/readall() with no response active on a fresh connection "
-    "raise ConnectionClosed, python-dugong returns b''"))
 def test_read_on_fresh_connection_returns_nothing(conn):
     assert conn.read(10) == b''
     assert conn.readall() == b''
@@ -805,9 +799,6 @@ def run_in_thread(fn):
     return outcome[0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG: a connection used from another thread than the one that opened it '
-    'raises PanicException (the Core is an unsendable pyclass)'))
 def test_connection_used_from_another_thread(conn):
     conn.send_request('GET', '/send_3_bytes')
     result, exc = run_in_thread(lambda: (conn.read_response().status, conn.readall()))
@@ -815,9 +806,6 @@ def test_connection_used_from_another_thread(conn):
     assert result == (200, payload(3))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the tutorial's pipelining with threads (one thread sends, another "
-    'reads) raises PanicException in the sending thread'))
 def test_one_thread_sends_while_another_reads(conn):
     paths = ['/send_%d_bytes' % n for n in range(0, 3000, 100)]
     sent = threading.Semaphore(0)
@@ -849,10 +837,6 @@ def run_and_keep(fn, errors):
         errors.append(exc)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG: a connection whose last reference goes away in another thread '
-    '(e.g. collected there) raises an unraisable RuntimeError and leaks its '
-    'socket: the server never sees the connection close'))
 def test_connection_released_in_another_thread(raw_server):
     server = raw_server([ReadHeads(1), Send(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi')])
     conn = HTTPConnection('127.0.0.1', server.port)

@@ -435,11 +435,6 @@ def test_blocked_sender_and_waiting_reader_with_select(raw_server, conn_factory)
     assert eval_coroutine(conn.co_readall(), LIMIT) == b'got it'
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG: co_read_response yields POLLIN|POLLOUT while a pipelined request is '
-    'still unsent; when a sending AioFuture on the same connection waits for '
-    'POLLOUT (the tutorial\'s pipelining pattern), AioFuture throws '
-    'RuntimeError("There is already a write callback for fd N") into the reader'))
 def test_blocked_sender_and_waiting_reader_with_asyncio(raw_server, conn_factory):
     release = threading.Event()
     server = stalled_upload_server(raw_server, release)

@@ -217,9 +217,6 @@ def test_tunnel_refused_with_a_body(connect_proxy, certs, conn_factory):
         conn.send_request('GET', '/')
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG: CONNECT to an IPv6 literal sends "CONNECT ::1:4443" and '
-    '"Host: ::1:4443" instead of "[::1]:4443" (RFC 9112 3.2.3 authority-form)'))
 def test_tunnel_to_ipv6_literal_is_bracketed(raw_server, certs, conn_factory):
     proxy = raw_server([ReadHeads(1), Send(b'HTTP/1.1 403 No\r\nContent-Length: 0\r\n\r\n')])
     conn = conn_factory('::1', 4443, ssl_context=certs.client_context(), proxy=proxy.address)

@@ -152,6 +152,7 @@ class HTTPConnection:
         self._rbuf = _Buffer(BUFFER_SIZE)
         self._sock = None
         self._core = None
+        self._body_dropped = self._upload_dropped = False
         self._opened = False
         # Requests sent on a connection the server had announced it was
         # closing: python-dugong reports them at `read_response`.
@@ -195,11 +196,15 @@ class HTTPConnection:
         self._sock = sock
         self._opened = True
         self._refused = []
+        self._body_dropped = self._upload_dropped = False
 
     def _tunnel(self, sock):
         sock.setblocking(False)
         core = _Core(sock, self.hostname, self.port)
-        target = "%s:%d" % (self.hostname, self.port)
+        host = self.hostname
+        if ":" in host and not host.startswith("["):
+            host = "[%s]" % host   # an IPv6 literal (RFC 9112 3.2.3)
+        target = "%s:%d" % (host, self.port)
         try:
             core.queue_request("CONNECT", target, [], bodiless=True)
             core.flush(self.timeout)
@@ -310,6 +315,27 @@ class HTTPConnection:
             raise _closed_locally()
         return core
 
+    def _body_core(self):
+        """The core to read the response body from, or ``None`` when there
+        is no connection and no body was being read (reads give ``b''``,
+        as python-dugong's do); `ConnectionClosed` when `disconnect` cut a
+        body short."""
+        core = self._core
+        if core is None and self._body_dropped:
+            raise _closed_locally()
+        return core
+
+    def _upload_core(self):
+        """The core to write a request body to: `StateError` when there is
+        no connection and no body was being sent, `ConnectionClosed` when
+        `disconnect` cut one short."""
+        core = self._core
+        if core is None:
+            if self._upload_dropped:
+                raise _closed_locally()
+            raise StateError("No active request with pending body data")
+        return core
+
     def _co_flush(self):
         while True:
             core = self._live_core()
@@ -321,13 +347,13 @@ class HTTPConnection:
         """Writes *buf* as part of the body announced with `BodyFollowing`.
         Raises `ExcessBodyData` past the announced length; for a chunked
         body, ``write(b'')`` ends it."""
-        core = self._live_core()
+        core = self._upload_core()
         core.queue_body(bytes(buf))
         core.flush(self.timeout)
 
     def co_write(self, buf):
         """Coroutine form of `write`."""
-        self._live_core().queue_body(bytes(buf))
+        self._upload_core().queue_body(bytes(buf))
         yield from self._co_flush()
 
     # ----- receiving -------------------------------------------------------
@@ -378,14 +404,17 @@ class HTTPConnection:
         ``b''`` at its end."""
         if len_ is None:
             return self.readall()
-        return self._live_core().read(len_, self.timeout)
+        core = self._body_core()
+        return b"" if core is None else core.read(len_, self.timeout)
 
     def co_read(self, len_=None):
         """Coroutine form of `read`."""
         if len_ is None:
             return (yield from self.co_readall())
         while True:
-            core = self._live_core()
+            core = self._body_core()
+            if core is None:
+                return b""
             data = core.read_step(len_)
             if data is not None:
                 return data
@@ -395,12 +424,15 @@ class HTTPConnection:
         """Up to *size* bytes of a body that has neither a length nor chunked
         coding nor an announced close (which `read` refuses with
         `UnsupportedResponse`), read until the server closes; ``b''`` then."""
-        return self._live_core().read_raw(size, self.timeout)
+        core = self._body_core()
+        return b"" if core is None else core.read_raw(size, self.timeout)
 
     def co_read_raw(self, size):
         """Coroutine form of `read_raw`."""
         while True:
-            core = self._live_core()
+            core = self._body_core()
+            if core is None:
+                return b""
             data = core.read_raw_step(size)
             if data is not None:
                 return data
@@ -410,7 +442,10 @@ class HTTPConnection:
         """Reads body bytes into the writable buffer *buf*; returns how many
         (0 at the end of the body)."""
         view = memoryview(buf).cast("B")
-        data = self._live_core().read(len(view), self.timeout)
+        core = self._body_core()
+        if core is None:
+            return 0
+        data = core.read(len(view), self.timeout)
         view[: len(data)] = data
         return len(data)
 
@@ -423,12 +458,15 @@ class HTTPConnection:
 
     def readall(self):
         """The rest of the response body."""
-        return self._live_core().readall(self.timeout)
+        core = self._body_core()
+        return b"" if core is None else core.readall(self.timeout)
 
     def co_readall(self):
         """Coroutine form of `readall`."""
         while True:
-            core = self._live_core()
+            core = self._body_core()
+            if core is None:
+                return b""
             data = core.readall_step()
             if data is not None:
                 return data
@@ -436,13 +474,15 @@ class HTTPConnection:
 
     def discard(self):
         """Reads and drops the rest of the response body."""
-        self._live_core().discard(self.timeout)
+        core = self._body_core()
+        if core is not None:
+            core.discard(self.timeout)
 
     def co_discard(self):
         """Coroutine form of `discard`."""
         while True:
-            core = self._live_core()
-            if core.discard_step():
+            core = self._body_core()
+            if core is None or core.discard_step():
                 return
             yield PollNeeded(core.fd, core.need)
 
@@ -479,8 +519,11 @@ class HTTPConnection:
         core, sock = self._core, self._sock
         self._core = None
         self._sock = None
-        cut_short = core is not None and (core.response_pending() or core.body_pending())
+        cut_short = False
         if core is not None:
+            self._body_dropped = core.in_body()
+            self._upload_dropped = core.body_pending()
+            cut_short = self._upload_dropped or core.response_pending()
             core.disconnect()
         if sock is None:
             return
@@ -509,6 +552,7 @@ class HTTPConnection:
         `reset`)."""
         self.disconnect()
         self._refused = []
+        self._body_dropped = self._upload_dropped = False
 
     def __enter__(self):
         return self
