@@ -19,7 +19,7 @@ use dugong_proto::{Body, Fate, RequestId, Response};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyList, PySlice, PyString, PyTuple};
 
 use crate::errors;
 use crate::sock::{wait, Socket, POLLIN, POLLOUT};
@@ -33,6 +33,9 @@ const MAX_SEND: usize = 256 * 1024;
 const IDLE_CHECK_AFTER: Duration = Duration::from_millis(1);
 /// Most bytes one `read(n)` returns (a larger `n` is capped).
 const MAX_READ: usize = 1024 * 1024;
+/// Reads of at least this many bytes go straight from the socket to the
+/// caller when nothing of the body waits in the receive buffer.
+const DIRECT_MIN: usize = 4 * 1024;
 
 /// A request sent and not yet answered with a final head: what the
 /// response reports as its `method` and `path`.
@@ -85,6 +88,9 @@ struct Conn {
     collected: Vec<u8>,
     /// Bytes of `collected` already handed out by `read`.
     collected_at: usize,
+    /// Where body bytes are copied out of the receive buffer (grown, never
+    /// cleared, so a read does not zero-fill a fresh buffer each time).
+    scratch: Vec<u8>,
 }
 
 #[pymethods]
@@ -222,6 +228,24 @@ impl Core {
     #[pyo3(signature = (n, timeout=None))]
     fn read(&self, py: Python<'_>, n: usize, timeout: Option<f64>) -> PyResult<Py<PyBytes>> {
         self.drive(py, timeout, |conn, py| conn.try_read(py, n, false))
+    }
+
+    /// Body bytes into the writable buffer `view` (a `memoryview` of
+    /// bytes): how many (0 at the end of the body), or `None` when the
+    /// socket would block.
+    fn readinto_step(&self, py: Python<'_>, view: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+        self.lock(py).try_readinto(py, view)
+    }
+
+    /// Body bytes into `view`, waiting as `flush` does.
+    #[pyo3(signature = (view, timeout=None))]
+    fn readinto(
+        &self,
+        py: Python<'_>,
+        view: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<usize> {
+        self.drive(py, timeout, |conn, py| conn.try_readinto(py, view))
     }
 
     /// Up to `n` bytes of a body python-dugong cannot frame (no length, no
@@ -370,6 +394,7 @@ impl Conn {
             last_received: Instant::now(),
             collected: Vec::new(),
             collected_at: 0,
+            scratch: Vec::new(),
         })
     }
 
@@ -706,13 +731,117 @@ impl Conn {
             return Ok(Some(PyBytes::new(py, b"").unbind()));
         }
         self.check_framed(py, raw)?;
-        let mut buf = vec![0; n.min(MAX_READ)];
-        let Some(got) = self.poll_reader(py, |reader, proto| reader.poll_body(proto, &mut buf))?
-        else {
+        let want = n.min(MAX_READ);
+        let max = self.direct_len(want);
+        if max > 0 {
+            let result = self.sock.recv_bytes(py, max);
+            let (count, data) = match result {
+                Ok(data) => (Ok(data.bind(py).as_bytes().len()), Some(data)),
+                Err(e) => (Err(e), None),
+            };
+            let traced = match (&data, self.session.trace()) {
+                (Some(data), Some(_)) => data.bind(py).as_bytes(),
+                _ => &[],
+            };
+            match self
+                .session
+                .read_direct_done(count, traced)
+                .map_err(|e| self.raise(py, e))?
+            {
+                Filled::Data(_) => {
+                    self.last_received = Instant::now();
+                    return Ok(data);
+                }
+                Filled::Blocked => return Ok(None),
+                // The state machine reports what the end means.
+                Filled::Eof => {}
+            }
+        }
+        let Some(got) = self.read_scratch(py, want)? else {
+            return Ok(None);
+        };
+        Ok(Some(PyBytes::new(py, &self.scratch[..got]).unbind()))
+    }
+
+    /// Body bytes into the writable buffer `view` (a `memoryview` of
+    /// bytes): how many, 0 at the end of the body, `None` when the socket
+    /// would block. Straight from the socket (its `recv_into`) when nothing
+    /// of the body waits in the receive buffer.
+    fn try_readinto(&mut self, py: Python<'_>, view: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+        self.check(py)?;
+        let len = view.len()?;
+        if self.collected_at < self.collected.len() {
+            let end = self.collected.len().min(self.collected_at + len);
+            let from = self.collected_at;
+            fill(view, &self.collected[from..end])?;
+            self.collected_at = end;
+            if end == self.collected.len() {
+                self.collected.clear();
+                self.collected_at = 0;
+            }
+            return Ok(Some(end - from));
+        }
+        if !self.reader.in_body() || len == 0 {
+            return Ok(Some(0));
+        }
+        self.check_framed(py, false)?;
+        let max = self.direct_len(len);
+        if max > 0 {
+            let count = self.sock.recv_into(py, view, max);
+            let traced = match (&count, self.session.trace()) {
+                (Ok(n), Some(_)) => view
+                    .get_item(PySlice::new(py, 0, *n as isize, 1))?
+                    .call_method0("tobytes")?
+                    .extract::<Vec<u8>>()?,
+                _ => Vec::new(),
+            };
+            match self
+                .session
+                .read_direct_done(count, &traced)
+                .map_err(|e| self.raise(py, e))?
+            {
+                Filled::Data(n) => {
+                    self.last_received = Instant::now();
+                    return Ok(Some(n));
+                }
+                Filled::Blocked => return Ok(None),
+                Filled::Eof => {}
+            }
+        }
+        let Some(got) = self.read_scratch(py, len.min(MAX_READ))? else {
+            return Ok(None);
+        };
+        fill(view, &self.scratch[..got])?;
+        Ok(Some(got))
+    }
+
+    /// How many body bytes a read of `want` may take straight from the
+    /// socket (0: through the receive buffer). Sets what a blocked read
+    /// waits for.
+    fn direct_len(&mut self, want: usize) -> usize {
+        if want < DIRECT_MIN {
+            return 0;
+        }
+        self.sock.need = POLLIN;
+        self.session.direct_read_len(&self.reader, want)
+    }
+
+    /// Body bytes through the receive buffer into `scratch`: how many (0 at
+    /// the end of the body), `None` when the socket would block.
+    fn read_scratch(&mut self, py: Python<'_>, want: usize) -> PyResult<Option<usize>> {
+        if self.scratch.len() < want {
+            self.scratch.resize(want, 0);
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let done = self.poll_reader(py, |reader, proto| {
+            reader.poll_body(proto, &mut scratch[..want])
+        });
+        self.scratch = scratch;
+        let Some(got) = done? else {
             return Ok(None);
         };
         self.body_done();
-        Ok(Some(PyBytes::new(py, &buf[..got]).unbind()))
+        Ok(Some(got))
     }
 
     fn try_readall(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
@@ -802,6 +931,19 @@ fn fields<'py>(py: Python<'py>, head: &Response) -> PyResult<Bound<'py, PyList>>
         list.append((name, latin1(py, value)))?;
     }
     Ok(list)
+}
+
+/// Copies `data` to the start of the writable buffer `view` (a
+/// `memoryview`; the limited API before Python 3.11 has no buffer access).
+fn fill(view: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let py = view.py();
+    view.set_item(
+        PySlice::new(py, 0, data.len() as isize, 1),
+        PyBytes::new(py, data),
+    )
 }
 
 fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {

@@ -92,6 +92,40 @@ impl Socket {
         }
     }
 
+    /// Receives at most `n` bytes as a new `bytes` object (no copy beyond
+    /// the one out of the kernel).
+    pub(crate) fn recv_bytes(&mut self, py: Python<'_>, n: usize) -> io::Result<Py<PyBytes>> {
+        match self.obj.call_method1(py, "recv", (n,)) {
+            Ok(data) => data
+                .into_bound(py)
+                .cast_into::<PyBytes>()
+                .map(Bound::unbind)
+                .map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidData, "recv() did not return bytes")
+                }),
+            Err(e) => Err(self.classify(py, e, POLLIN)),
+        }
+    }
+
+    /// Receives at most `n` bytes straight into `buf` (a writable buffer
+    /// object) with the socket's `recv_into`.
+    pub(crate) fn recv_into(
+        &mut self,
+        py: Python<'_>,
+        buf: &Bound<'_, PyAny>,
+        n: usize,
+    ) -> io::Result<usize> {
+        match self.obj.call_method1(py, "recv_into", (buf, n)) {
+            Ok(got) => got.extract::<usize>(py).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "recv_into() did not return a count",
+                )
+            }),
+            Err(e) => Err(self.classify(py, e, POLLIN)),
+        }
+    }
+
     /// Sends from `data`, returning how much went.
     pub(crate) fn send(&mut self, py: Python<'_>, data: Bound<'_, PyBytes>) -> io::Result<usize> {
         match self.obj.call_method1(py, "send", (data,)) {

@@ -855,3 +855,29 @@ def test_connection_released_in_another_thread(raw_server):
     assert [u.exc_value for u in unraisable] == []
     # The socket was closed with the connection: the server saw the end.
     assert server.done.wait(2)
+
+
+def test_headers_equal_what_the_email_parser_makes():
+    # HTTPResponse.headers is built from the core's fields with a caching
+    # copy of email.policy.HTTP: the same message python-dugong parses.
+    import email
+    import email.policy
+    fields = [('Content-Type', 'text/html; charset=utf-8'), ('Content-Length', '13'),
+              ('Date', 'Sun, 06 Dec 2026 00:30:00 GMT'), ('Set-Cookie', 'a=b; Path=/'),
+              ('X-Empty', ''), ('Content-Disposition', 'attachment; filename="x y.txt"'),
+              ('X-Multi', 'a'), ('x-multi', 'b'), ('To', 'a@b.c')]
+    text = ''.join('%s: %s\r\n' % f for f in fields) + '\r\n'
+    for _ in range(2):   # the second time from the cache
+        parsed = email.message_from_string(text, policy=email.policy.HTTP)
+        built = HTTPResponse('GET', '/', 200, 'OK', list(fields), 13).headers
+        assert isinstance(built, email.message.Message)
+        for name, _ in fields:
+            want, got = parsed[name], built[name]
+            assert (want, type(want).__name__) == (got, type(got).__name__), name
+        assert built.get_all('X-MULTI') == ['a', 'b']
+        assert built.items() == parsed.items()
+        assert built.as_string() == parsed.as_string()
+        assert built.get_payload() == parsed.get_payload() == ''
+        assert built.get_content_type() == 'text/html'
+        assert built.get_param('charset') == 'utf-8'
+        assert built['date'].datetime.year == 2026

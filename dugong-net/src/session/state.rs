@@ -440,7 +440,9 @@ impl Session {
 
     /// Judges a read straight into the caller's buffer (see
     /// [`direct_read_len`](Self::direct_read_len)): `buf` holds what the
-    /// read returned.
+    /// read returned. It is only looked at to record the bytes in the
+    /// [`trace`](Self::trace): without one, a driver that cannot lend the
+    /// bytes cheaply may pass an empty slice.
     ///
     /// # Errors
     ///
@@ -456,7 +458,7 @@ impl Session {
             Ok(n) => {
                 self.proto.note_direct_read(n)?;
                 if let Some(trace) = &self.trace {
-                    trace.record(Record::Recv, &buf[..n]);
+                    trace.record(Record::Recv, &buf[..n.min(buf.len())]);
                 }
                 Ok(Filled::Data(n))
             }

@@ -18,6 +18,7 @@ malformed chunks and unsolicited responses raise ``InvalidResponse``).
 """
 
 import email
+import email.message
 import email.policy
 import hashlib
 import os
@@ -72,6 +73,27 @@ class BodyFollowing:
         self.length = length
 
 
+class _HTTPPolicy(email.policy.EmailPolicy):
+    """`email.policy.HTTP` (the same settings) that keeps the header
+    objects it makes: parsing a field value into one costs tens of
+    microseconds, and responses repeat the same fields. The objects are
+    immutable `str`s, so messages can share them."""
+
+    def header_fetch_parse(self, name, value):
+        key = (name, value)
+        header = _HEADER_CACHE.get(key)
+        if header is None:
+            if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+                _HEADER_CACHE.clear()
+            header = _HEADER_CACHE[key] = super().header_fetch_parse(name, value)
+        return header
+
+
+_HEADER_CACHE = {}
+_HEADER_CACHE_SIZE = 4096
+_HTTP_POLICY = _HTTPPolicy(linesep="\r\n", max_line_length=None)
+
+
 class HTTPResponse:
     """A response head: `status`, `reason`, `headers`, and the `method` and
     `path` of the request it answers. The body is read from the
@@ -101,11 +123,15 @@ class HTTPResponse:
 
     @property
     def headers(self):
-        """The header fields, an `email.message.Message` (as python-dugong
-        gives), made on first use."""
+        """The header fields, an `email.message.Message` with
+        `email.policy.HTTP`'s settings (as python-dugong gives), made on
+        first use from the fields the core parsed."""
         if self._headers is None:
-            text = "".join("%s: %s\r\n" % field for field in self._fields) + "\r\n"
-            self._headers = email.message_from_string(text, policy=email.policy.HTTP)
+            message = email.message.Message(policy=_HTTP_POLICY)
+            for name, value in self._fields:
+                message.set_raw(name, value)
+            message.set_payload("")
+            self._headers = message
         return self._headers
 
     def __repr__(self):
@@ -440,21 +466,23 @@ class HTTPConnection:
 
     def readinto(self, buf):
         """Reads body bytes into the writable buffer *buf*; returns how many
-        (0 at the end of the body)."""
+        (0 at the end of the body). Large reads go straight from the socket
+        into *buf*."""
         view = memoryview(buf).cast("B")
         core = self._body_core()
-        if core is None:
-            return 0
-        data = core.read(len(view), self.timeout)
-        view[: len(data)] = data
-        return len(data)
+        return 0 if core is None else core.readinto(view, self.timeout)
 
     def co_readinto(self, buf):
         """Coroutine form of `readinto`."""
         view = memoryview(buf).cast("B")
-        data = yield from self.co_read(len(view))
-        view[: len(data)] = data
-        return len(data)
+        while True:
+            core = self._body_core()
+            if core is None:
+                return 0
+            n = core.readinto_step(view)
+            if n is not None:
+                return n
+            yield PollNeeded(core.fd, core.need)
 
     def readall(self):
         """The rest of the response body."""
