@@ -9,6 +9,7 @@
 //! semantics). The session and the core decide everything else.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,13 @@ use pyo3::types::{PyBytes, PyList, PySlice, PyString, PyTuple};
 use crate::errors;
 use crate::sock::{wait, Socket, POLLIN, POLLOUT};
 
-/// Bytes asked of the socket per `recv` (python-dugong's `BUFFER_SIZE`).
+/// Most bytes asked of the socket per read into the receive buffer
+/// (python-dugong's `BUFFER_SIZE`).
 const READ_SIZE: usize = 64 * 1024;
+/// Fewest bytes asked per read: the size adapts between the two to twice
+/// what the last read brought, since the receive buffer is zero-filled up
+/// to the size asked before each read.
+const MIN_READ_SIZE: usize = 4 * 1024;
 /// Most bytes handed to one `send`.
 const MAX_SEND: usize = 256 * 1024;
 /// How long a connection must have been quiet before a new request reads
@@ -91,6 +97,8 @@ struct Conn {
     /// Where body bytes are copied out of the receive buffer (grown, never
     /// cleared, so a read does not zero-fill a fresh buffer each time).
     scratch: Vec<u8>,
+    /// Bytes asked of the next read into the receive buffer.
+    read_size: usize,
 }
 
 #[pymethods]
@@ -395,6 +403,7 @@ impl Conn {
             collected: Vec::new(),
             collected_at: 0,
             scratch: Vec::new(),
+            read_size: MIN_READ_SIZE,
         })
     }
 
@@ -554,6 +563,13 @@ impl Conn {
     /// One `send` of what is queued: `Ok(false)` if it would block.
     fn write_some(&mut self, py: Python<'_>) -> Result<bool, Error> {
         self.session.check_send()?;
+        if self.sock.is_plain() {
+            let mut slots = [IoSlice::new(&[]); 16];
+            let result = self
+                .sock
+                .send_vectored(py, self.session.io_slices(&mut slots));
+            return self.session.write_done(result);
+        }
         let total = usize::try_from(self.session.proto().transmit_len())
             .unwrap_or(MAX_SEND)
             .min(MAX_SEND);
@@ -598,7 +614,10 @@ impl Conn {
         let result = self
             .session
             .proto_mut()
-            .read_into(READ_SIZE, |buf| sock.recv(py, buf));
+            .read_into(self.read_size, |buf| sock.recv(py, buf));
+        if let Ok(n) = result {
+            self.read_size = (n * 2).clamp(MIN_READ_SIZE, READ_SIZE);
+        }
         match self.session.read_done(result)? {
             Filled::Data(_) => {
                 self.last_received = Instant::now();
@@ -757,7 +776,7 @@ impl Conn {
                 Filled::Eof => {}
             }
         }
-        let Some(got) = self.read_scratch(py, want)? else {
+        let Some(got) = self.read_scratch(py, want.min(READ_SIZE))? else {
             return Ok(None);
         };
         Ok(Some(PyBytes::new(py, &self.scratch[..got]).unbind()))
@@ -808,7 +827,7 @@ impl Conn {
                 Filled::Eof => {}
             }
         }
-        let Some(got) = self.read_scratch(py, len.min(MAX_READ))? else {
+        let Some(got) = self.read_scratch(py, len.min(READ_SIZE))? else {
             return Ok(None);
         };
         fill(view, &self.scratch[..got])?;
@@ -827,7 +846,9 @@ impl Conn {
     }
 
     /// Body bytes through the receive buffer into `scratch`: how many (0 at
-    /// the end of the body), `None` when the socket would block.
+    /// the end of the body), `None` when the socket would block. Callers
+    /// ask for at most `READ_SIZE` (what one `recv` brings), so `scratch`
+    /// stays small whatever buffer the caller reads into.
     fn read_scratch(&mut self, py: Python<'_>, want: usize) -> PyResult<Option<usize>> {
         if self.scratch.len() < want {
             self.scratch.resize(want, 0);
@@ -897,7 +918,10 @@ impl Conn {
         let result = self
             .session
             .proto_mut()
-            .read_into(READ_SIZE, |buf| sock.recv(py, buf));
+            .read_into(self.read_size, |buf| sock.recv(py, buf));
+        if let Ok(n) = result {
+            self.read_size = (n * 2).clamp(MIN_READ_SIZE, READ_SIZE);
+        }
         let checked = self
             .session
             .read_done(result)

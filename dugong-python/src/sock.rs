@@ -6,7 +6,10 @@
 //! block, peer gone); any other exception is kept and raised as it is once
 //! the session has noted the failure.
 
-use std::io;
+use std::io::{self, IoSlice, Read, Write};
+use std::mem::ManuallyDrop;
+use std::net::TcpStream;
+use std::os::fd::FromRawFd;
 use std::time::Duration;
 
 use pyo3::exceptions::{
@@ -34,6 +37,9 @@ pub(crate) struct Socket {
     obj: Py<PyAny>,
     fd: i32,
     ssl: Option<SslErrors>,
+    /// A plain `socket.socket` (no TLS, no wrapper): reads and writes go
+    /// straight to its descriptor, without a Python call.
+    plain: bool,
     /// The poll mask the last blocked call waits for.
     pub(crate) need: i16,
     /// A Python exception from the last call that is not an I/O condition
@@ -57,10 +63,16 @@ impl Socket {
         } else {
             None
         };
+        let socket_mod = py.import("socket")?;
+        let plain = obj.get_type().is(&socket_mod.getattr("socket")?)
+            && obj
+                .getattr("type")?
+                .eq(socket_mod.getattr("SOCK_STREAM")?)?;
         Ok(Socket {
             obj: obj.clone().unbind(),
             fd,
             ssl,
+            plain,
             need: 0,
             raised: None,
         })
@@ -76,8 +88,72 @@ impl Socket {
         self.fd
     }
 
+    /// True for a plain socket, whose bytes move without a Python call.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// The plain socket's descriptor as a stream to read and write (never
+    /// closed by it), once the Python object says the descriptor is still
+    /// its own: a socket closed behind the connection's back fails as
+    /// Python's own calls would.
+    fn stream(&mut self, py: Python<'_>) -> io::Result<ManuallyDrop<TcpStream>> {
+        let current = self
+            .obj
+            .call_method0(py, "fileno")
+            .and_then(|fd| fd.extract::<i32>(py))
+            .unwrap_or(-1);
+        if current != self.fd {
+            let e = io::Error::from_raw_os_error(libc::EBADF);
+            self.raised = Some(io::Error::from_raw_os_error(libc::EBADF).into());
+            return Err(e);
+        }
+        // SAFETY: `fd` is the Python socket's open descriptor (checked
+        // above); `ManuallyDrop` never closes it, and the stream only
+        // reads and writes (the socket is non-blocking, as the caller set
+        // it).
+        #[allow(unsafe_code)]
+        let stream = unsafe { TcpStream::from_raw_fd(self.fd) };
+        Ok(ManuallyDrop::new(stream))
+    }
+
+    /// Maps an error of a plain socket's read or write (which would wait
+    /// for `direction`) as `classify` does Python's.
+    fn classify_os(&mut self, e: io::Error, direction: i16) -> io::Error {
+        match e.kind() {
+            io::ErrorKind::WouldBlock => {
+                self.need = direction;
+                e
+            }
+            io::ErrorKind::Interrupted => e,
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted => peer_gone(direction, &e.to_string()),
+            _ => {
+                if let Some(code) = e.raw_os_error() {
+                    self.raised = Some(io::Error::from_raw_os_error(code).into());
+                }
+                e
+            }
+        }
+    }
+
+    /// Writes from `bufs` (one vectored write on a plain socket).
+    pub(crate) fn send_vectored(
+        &mut self,
+        py: Python<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> io::Result<usize> {
+        let result = self.stream(py)?.write_vectored(bufs);
+        result.map_err(|e| self.classify_os(e, POLLOUT))
+    }
+
     /// Receives at most `buf.len()` bytes into `buf`.
     pub(crate) fn recv(&mut self, py: Python<'_>, buf: &mut [u8]) -> io::Result<usize> {
+        if self.plain {
+            let result = self.stream(py)?.read(buf);
+            return result.map_err(|e| self.classify_os(e, POLLIN));
+        }
         match self.obj.call_method1(py, "recv", (buf.len(),)) {
             Ok(data) => {
                 let data = data.bind(py).cast::<PyBytes>().map_err(|_| {
@@ -157,14 +233,14 @@ impl Socket {
                 return io::ErrorKind::WouldBlock.into();
             }
             if is(&ssl.eof) || is(&ssl.zero_return) {
-                return peer_gone(direction, e);
+                return peer_gone(direction, &e.to_string());
             }
         }
         if e.is_instance_of::<PyConnectionResetError>(py)
             || e.is_instance_of::<PyBrokenPipeError>(py)
             || e.is_instance_of::<PyConnectionAbortedError>(py)
         {
-            return peer_gone(direction, e);
+            return peer_gone(direction, &e.to_string());
         }
         let text = e.to_string();
         self.raised = Some(e);
@@ -208,10 +284,10 @@ pub(crate) fn wait(
 /// The peer closed or reset: an end of stream when reading (the state
 /// machine decides what that means for the response), a broken pipe when
 /// writing.
-fn peer_gone(direction: i16, e: PyErr) -> io::Error {
+fn peer_gone(direction: i16, what: &str) -> io::Error {
     if direction == POLLIN {
-        io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string())
+        io::Error::new(io::ErrorKind::UnexpectedEof, what.to_owned())
     } else {
-        io::Error::new(io::ErrorKind::BrokenPipe, e.to_string())
+        io::Error::new(io::ErrorKind::BrokenPipe, what.to_owned())
     }
 }

@@ -147,6 +147,10 @@ def _closed_locally():
     return ConnectionClosed("connection has been closed locally")
 
 
+#: The fields of a request without headers and body (python-dugong's).
+_PLAIN_FIELDS = (("Accept-Encoding", "identity"), ("Connection", "keep-alive"))
+
+
 class HTTPConnection:
     """One HTTP/1.1 connection to *hostname*:*port* (80, or 443 with an
     *ssl_context*), through *proxy* (``(host, port)``) if given: absolute
@@ -262,14 +266,9 @@ class HTTPConnection:
 
     # ----- sending ---------------------------------------------------------
 
-    def _queue(self, method, path, headers, body, expect100):
-        """Queues a request on the core (connecting first); False if the
-        server had announced the close (the request is reported by the
-        next `read_response`)."""
-        if expect100 and not isinstance(body, BodyFollowing):
-            raise ValueError("expect100 only allowed for separate body")
-        if self._core is None:
-            self.connect()
+    @staticmethod
+    def _fields(headers, body, expect100):
+        """The header fields to send and the core's body arguments."""
         if headers is None:
             fields = []
         else:
@@ -299,6 +298,20 @@ class HTTPConnection:
         fields.append(("Accept-Encoding", "identity"))
         if "connection" not in names:
             fields.append(("Connection", "keep-alive"))
+        return fields, kwargs
+
+    def _queue(self, method, path, headers, body, expect100):
+        """Queues a request on the core (connecting first); False if the
+        server had announced the close (the request is reported by the
+        next `read_response`)."""
+        if expect100 and not isinstance(body, BodyFollowing):
+            raise ValueError("expect100 only allowed for separate body")
+        if self._core is None:
+            self.connect()
+        if headers is None and body is None:
+            fields, kwargs = _PLAIN_FIELDS, {}
+        else:
+            fields, kwargs = self._fields(headers, body, expect100)
         try:
             self._core.queue_request(method, path, fields, **kwargs)
         except ConnectionClosed:
