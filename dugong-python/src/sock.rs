@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::{
     PyBlockingIOError, PyBrokenPipeError, PyConnectionAbortedError, PyConnectionResetError,
-    PyInterruptedError,
+    PyInterruptedError, PyOSError,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -105,7 +105,7 @@ impl Socket {
             .unwrap_or(-1);
         if current != self.fd {
             let e = io::Error::from_raw_os_error(libc::EBADF);
-            self.raised = Some(io::Error::from_raw_os_error(libc::EBADF).into());
+            self.raised = Some(os_error(libc::EBADF));
             return Err(e);
         }
         // SAFETY: `fd` is the Python socket's open descriptor (checked
@@ -131,7 +131,7 @@ impl Socket {
             | io::ErrorKind::ConnectionAborted => peer_gone(direction, &e.to_string()),
             _ => {
                 if let Some(code) = e.raw_os_error() {
-                    self.raised = Some(io::Error::from_raw_os_error(code).into());
+                    self.raised = Some(os_error(code));
                 }
                 e
             }
@@ -279,6 +279,18 @@ pub(crate) fn wait(
         }
         py.check_signals()?;
     }
+}
+
+/// Python's `OSError(errno, strerror)` for `code` (the subclass Python
+/// picks for it, with `errno` set, as the socket module raises).
+fn os_error(code: i32) -> PyErr {
+    let text = io::Error::from_raw_os_error(code).to_string();
+    let text = text
+        .split(" (os error")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    PyOSError::new_err((code, text))
 }
 
 /// The peer closed or reset: an end of stream when reading (the state

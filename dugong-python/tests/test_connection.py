@@ -2,6 +2,7 @@
 `http_server`, or a scripted `raw_server` where the exact bytes matter)."""
 
 import email.message
+import errno
 import hashlib
 import io
 import socket
@@ -881,3 +882,18 @@ def test_headers_equal_what_the_email_parser_makes():
         assert built.get_content_type() == 'text/html'
         assert built.get_param('charset') == 'utf-8'
         assert built['date'].datetime.year == 2026
+
+
+def test_socket_closed_behind_the_connections_back(raw_server):
+    # A plain socket is read on its descriptor directly: once the Python
+    # socket is closed, the read fails as Python's own would (EBADF), and
+    # never touches a descriptor that may have been reused.
+    server = raw_server([ReadHeads(1), Send(OK_EMPTY)])
+    conn = HTTPConnection('127.0.0.1', server.port)
+    conn.timeout = LIMIT
+    conn.send_request('GET', '/')
+    conn._sock.close()
+    with pytest.raises(OSError) as info:
+        conn.read_response()
+    assert info.value.errno == errno.EBADF
+    conn.disconnect()
