@@ -696,18 +696,25 @@ impl Conn {
                 (response, length)
             }
         };
-        let (method, path) = match self.sent.iter().position(|s| s.id == response.id()) {
+        let at = self.sent.iter().position(|s| s.id == response.id());
+        let (method, path) = match at {
             Some(at) if response.status() != 100 => {
-                let sent = self
-                    .sent
-                    .drain(..=at)
-                    .next_back()
-                    .expect("position is in range");
-                let names = (sent.method.clone(), sent.path.clone());
-                self.reading = self.reader.in_body().then_some(sent);
-                names
+                // The requests before it were answered already (their
+                // responses were read) or never will be: forget them.
+                match self.sent.drain(..=at).next_back() {
+                    Some(sent) => {
+                        let names = (sent.method.clone(), sent.path.clone());
+                        self.reading = self.reader.in_body().then_some(sent);
+                        names
+                    }
+                    None => (String::new(), String::new()),
+                }
             }
-            Some(at) => (self.sent[at].method.clone(), self.sent[at].path.clone()),
+            Some(at) => self
+                .sent
+                .get(at)
+                .map(|s| (s.method.clone(), s.path.clone()))
+                .unwrap_or_default(),
             None => (String::new(), String::new()),
         };
         let tuple = PyTuple::new(
@@ -874,7 +881,7 @@ impl Conn {
         });
         match done {
             Ok(Some(())) => {
-                let out = PyBytes::new(py, &collected[self.collected_at..]);
+                let out = PyBytes::new(py, collected.get(self.collected_at..).unwrap_or_default());
                 self.collected_at = 0;
                 self.body_done();
                 Ok(Some(out.unbind()))
