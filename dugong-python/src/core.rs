@@ -115,7 +115,43 @@ impl Core {
         proxy: Option<(String, u16)>,
         trace: Option<std::path::PathBuf>,
     ) -> PyResult<Core> {
-        let conn = Conn::new(sock, host, port, proxy, trace)?;
+        let mut settings = Settings::new(host, port);
+        let mut per = PerConnection::for_origin(&settings.origin(), None);
+        if let Some((proxy_host, proxy_port)) = proxy {
+            let proxy_host = if proxy_host.contains(':') && !proxy_host.starts_with('[') {
+                format!("[{proxy_host}]") // an IPv6 literal
+            } else {
+                proxy_host
+            };
+            let proxy = dugong_net::Proxy::parse(&format!("http://{proxy_host}:{proxy_port}"))
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            settings.set_proxy(proxy);
+            let route = settings
+                .route()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            per.extras = dugong_net::RequestExtras::for_route(&route);
+        }
+        if let Some(path) = trace {
+            settings.set_trace_file(path);
+            per.trace = settings.open_trace(&format!("python connection to {host}:{port}"));
+        }
+        let conn = Conn {
+            session: Session::new(&settings, per),
+            reader: Reader::new(usize::MAX),
+            sock: Socket::new(sock)?,
+            sent: VecDeque::new(),
+            reading: None,
+            body_for: None,
+            chunked: false,
+            raw_only: false,
+            body_cancelled: false,
+            idle_closed: false,
+            last_received: Instant::now(),
+            collected: Vec::new(),
+            collected_at: 0,
+            scratch: Vec::new(),
+            read_size: MIN_READ_SIZE,
+        };
         Ok(Core {
             fd: conn.sock.fd(),
             state: Mutex::new(conn),
@@ -365,48 +401,6 @@ impl Core {
 }
 
 impl Conn {
-    /// See [`Core::new`].
-    fn new(
-        sock: &Bound<'_, PyAny>,
-        host: &str,
-        port: u16,
-        proxy: Option<(String, u16)>,
-        trace: Option<std::path::PathBuf>,
-    ) -> PyResult<Conn> {
-        let mut settings = Settings::new(host, port);
-        let mut per = PerConnection::for_origin(&settings.origin(), None);
-        if let Some((proxy_host, proxy_port)) = proxy {
-            let proxy = dugong_net::Proxy::parse(&format!("http://{proxy_host}:{proxy_port}"))
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            settings.set_proxy(proxy);
-            let route = settings
-                .route()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            per.extras = dugong_net::RequestExtras::for_route(&route);
-        }
-        if let Some(path) = trace {
-            settings.set_trace_file(path);
-            per.trace = settings.open_trace(&format!("python connection to {host}:{port}"));
-        }
-        Ok(Conn {
-            session: Session::new(&settings, per),
-            reader: Reader::new(usize::MAX),
-            sock: Socket::new(sock)?,
-            sent: VecDeque::new(),
-            reading: None,
-            body_for: None,
-            chunked: false,
-            raw_only: false,
-            body_cancelled: false,
-            idle_closed: false,
-            last_received: Instant::now(),
-            collected: Vec::new(),
-            collected_at: 0,
-            scratch: Vec::new(),
-            read_size: MIN_READ_SIZE,
-        })
-    }
-
     /// True when the connection cannot take another request but nothing
     /// was lost, so a new connection may carry it: a final response
     /// cancelled a body that waited for `100 Continue` (see the field), or

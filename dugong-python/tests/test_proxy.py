@@ -55,6 +55,17 @@ def test_plain_request_uses_absolute_form(raw_server, conn_factory, host, port, 
     assert head.endswith(b'\r\n\r\n')
 
 
+@pytest.mark.skipif(not ipv6_available(), reason='no IPv6 loopback')
+def test_proxy_at_an_ipv6_address(raw_server, conn_factory):
+    proxy = raw_server([ReadHeads(1), Send(OK_HI)], host='::1')
+    conn = conn_factory('example.test', 8080, proxy=('::1', proxy.port))
+    resp, body = fetch(conn, '/x')
+    assert (resp.status, body) == (200, b'hi')
+    conn.disconnect()
+    proxy.wait()
+    assert bytes(proxy.received[0]).startswith(b'GET http://example.test:8080/x HTTP/1.1\r\n')
+
+
 def test_plain_pipelining_through_scripted_proxy(raw_server, conn_factory):
     proxy = raw_server([ReadHeads(2), Send(OK_HI + b'HTTP/1.1 201 Created\r\n'
                                            b'Content-Length: 3\r\n\r\nnew')])

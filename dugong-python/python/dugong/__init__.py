@@ -364,6 +364,19 @@ class HTTPConnection:
             raise _closed_locally()
         return core
 
+    def _co_body(self, nothing, step, *args):
+        """Repeats the core's body-reading *step* (with *args*) until it
+        gives a result, yielding `PollNeeded` while the socket would block;
+        *nothing* when no body is being read on a closed connection."""
+        while True:
+            core = self._body_core()
+            if core is None:
+                return nothing
+            result = getattr(core, step)(*args)
+            if result is not None:
+                return result
+            yield PollNeeded(core.fd, core.need)
+
     def _upload_core(self):
         """The core to write a request body to: `StateError` when there is
         no connection and no body was being sent, `ConnectionClosed` when
@@ -450,14 +463,7 @@ class HTTPConnection:
         """Coroutine form of `read`."""
         if len_ is None:
             return (yield from self.co_readall())
-        while True:
-            core = self._body_core()
-            if core is None:
-                return b""
-            data = core.read_step(len_)
-            if data is not None:
-                return data
-            yield PollNeeded(core.fd, core.need)
+        return (yield from self._co_body(b"", "read_step", len_))
 
     def read_raw(self, size):
         """Up to *size* bytes of a body that has neither a length nor chunked
@@ -468,14 +474,7 @@ class HTTPConnection:
 
     def co_read_raw(self, size):
         """Coroutine form of `read_raw`."""
-        while True:
-            core = self._body_core()
-            if core is None:
-                return b""
-            data = core.read_raw_step(size)
-            if data is not None:
-                return data
-            yield PollNeeded(core.fd, core.need)
+        return (yield from self._co_body(b"", "read_raw_step", size))
 
     def readinto(self, buf):
         """Reads body bytes into the writable buffer *buf*; returns how many
@@ -487,15 +486,7 @@ class HTTPConnection:
 
     def co_readinto(self, buf):
         """Coroutine form of `readinto`."""
-        view = memoryview(buf).cast("B")
-        while True:
-            core = self._body_core()
-            if core is None:
-                return 0
-            n = core.readinto_step(view)
-            if n is not None:
-                return n
-            yield PollNeeded(core.fd, core.need)
+        return (yield from self._co_body(0, "readinto_step", memoryview(buf).cast("B")))
 
     def readall(self):
         """The rest of the response body."""
@@ -504,14 +495,7 @@ class HTTPConnection:
 
     def co_readall(self):
         """Coroutine form of `readall`."""
-        while True:
-            core = self._body_core()
-            if core is None:
-                return b""
-            data = core.readall_step()
-            if data is not None:
-                return data
-            yield PollNeeded(core.fd, core.need)
+        return (yield from self._co_body(b"", "readall_step"))
 
     def discard(self):
         """Reads and drops the rest of the response body."""
