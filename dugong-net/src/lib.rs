@@ -42,6 +42,7 @@ pub mod http_interop;
 mod message;
 mod proxy;
 mod request;
+pub mod resend;
 mod resolve;
 pub mod session;
 mod settings;
