@@ -11,12 +11,6 @@ use dugong_proto::{Body, HeaderField, Headers, RequestId, Response};
 
 use crate::transport::{Interest, Ready, Transport, Waiter};
 
-/// How many bytes one read asks for, at least and at most: it grows while
-/// reads fill it and shrinks when they do not (the receive buffer clears
-/// the space it offers, so offering 64 KiB for a 100-byte answer costs).
-const MIN_READ: usize = 4 * 1024;
-const MAX_READ: usize = 64 * 1024;
-
 /// An idle connection that received bytes less than this long ago is not
 /// read again before a new request (a system call per request saved when
 /// requests follow each other); see `check_idle`.
@@ -69,8 +63,6 @@ pub(crate) struct Link {
     /// belongs to the receiving half; the idle check before a request
     /// needs to know).
     in_body: bool,
-    /// The size of the next read into the receive buffer.
-    read_size: usize,
     /// The last read found nothing (and, once set, stays set while requests
     /// go one at a time): with one request in flight, wait for the socket
     /// before reading, or in the read itself, instead of a read that would
@@ -115,7 +107,6 @@ impl Connection {
                 shared: false,
                 blocked: None,
                 in_body: false,
-                read_size: MIN_READ,
                 read_blocked: false,
                 last_received: Instant::now(),
             },
@@ -775,16 +766,14 @@ impl Link {
             return Ok(false);
         }
         let io = &mut self.io;
-        let result = self.session.proto_mut().read_into(self.read_size, |buf| {
+        let size = self.session.read_size();
+        let result = self.session.proto_mut().read_into(size, |buf| {
             if waiting {
                 io.read_waiting(buf)
             } else {
                 io.read(buf)
             }
         });
-        if let Ok(n) = result {
-            self.read_size = (n * 2).clamp(MIN_READ, MAX_READ);
-        }
         self.read_blocked = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
         Ok(match self.session.read_done(result)? {
             Filled::Data(_) => {

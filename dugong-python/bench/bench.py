@@ -279,6 +279,22 @@ def _big_window(seconds, warmup, one):
     return _window(seconds, warmup, lambda: (1, one()))
 
 
+def _read_whole(status, readinto, buf, length):
+    """Reads a body of *length* bytes answered with *status* through
+    *readinto* into the reused *buf*; its length."""
+    if status != 200:
+        raise RuntimeError("status %d" % status)
+    total = 0
+    while True:
+        n = readinto(buf)
+        if not n:
+            break
+        total += n
+    if total != length:
+        raise RuntimeError("read %d bytes of %d" % (total, length))
+    return total
+
+
 def big_dugong(port, seconds, warmup, opts):
     import dugong
 
@@ -288,18 +304,7 @@ def big_dugong(port, seconds, warmup, opts):
     def one():
         conn.send_request("GET", BIG_PATH)
         resp = conn.read_response()
-        if resp.status != 200:
-            raise RuntimeError("status %d" % resp.status)
-        total = 0
-        readinto = conn.readinto
-        while True:
-            n = readinto(buf)
-            if not n:
-                break
-            total += n
-        if total != BIG_LEN:
-            raise RuntimeError("read %d bytes of %d" % (total, BIG_LEN))
-        return total
+        return _read_whole(resp.status, conn.readinto, buf, BIG_LEN)
 
     try:
         return _big_window(seconds, warmup, one)
@@ -316,18 +321,7 @@ def big_http_client(port, seconds, warmup, opts):
     def one():
         conn.request("GET", BIG_PATH)
         resp = conn.getresponse()
-        if resp.status != 200:
-            raise RuntimeError("status %d" % resp.status)
-        total = 0
-        readinto = resp.readinto
-        while True:
-            n = readinto(buf)
-            if not n:
-                break
-            total += n
-        if total != BIG_LEN:
-            raise RuntimeError("read %d bytes of %d" % (total, BIG_LEN))
-        return total
+        return _read_whole(resp.status, resp.readinto, buf, BIG_LEN)
 
     try:
         return _big_window(seconds, warmup, one)
@@ -379,18 +373,8 @@ def big_urllib3(port, seconds, warmup, opts):
 
     def one():
         resp = pool.request("GET", BIG_PATH, preload_content=False)
-        if resp.status != 200:
-            raise RuntimeError("status %d" % resp.status)
-        total = 0
-        readinto = resp.readinto
-        while True:
-            n = readinto(buf)
-            if not n:
-                break
-            total += n
+        total = _read_whole(resp.status, resp.readinto, buf, BIG_LEN)
         resp.release_conn()
-        if total != BIG_LEN:
-            raise RuntimeError("read %d bytes of %d" % (total, BIG_LEN))
         return total
 
     try:
@@ -467,20 +451,10 @@ def rss_dugong(port, seconds, warmup, opts):
     start = time.perf_counter()
     conn.send_request("GET", HUGE_PATH)
     resp = conn.read_response()
-    if resp.status != 200:
-        raise RuntimeError("status %d" % resp.status)
-    total = 0
-    readinto = conn.readinto
-    while True:
-        n = readinto(buf)
-        if not n:
-            break
-        total += n
+    total = _read_whole(resp.status, conn.readinto, buf, HUGE_LEN)
     elapsed = time.perf_counter() - start
     peak = _status_kib("VmHWM")
     conn.disconnect()
-    if total != HUGE_LEN:
-        raise RuntimeError("read %d bytes of %d" % (total, HUGE_LEN))
     return {
         "requests": 1,
         "bytes": total,

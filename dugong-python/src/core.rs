@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::session::{Filled, Head, Progress, Reader, Session};
+use dugong_net::session::{Filled, Head, Progress, Reader, Session, MAX_READ_SIZE};
 use dugong_net::{Error, PerConnection, Settings};
 use dugong_proto::{Body, Fate, RequestId, Response};
 use pyo3::exceptions::PyValueError;
@@ -25,13 +25,6 @@ use pyo3::types::{PyBytes, PyList, PySlice, PyString, PyTuple};
 use crate::errors;
 use crate::sock::{wait, Socket, POLLIN, POLLOUT};
 
-/// Most bytes asked of the socket per read into the receive buffer
-/// (python-dugong's `BUFFER_SIZE`).
-const READ_SIZE: usize = 64 * 1024;
-/// Fewest bytes asked per read: the size adapts between the two to twice
-/// what the last read brought, since the receive buffer is zero-filled up
-/// to the size asked before each read.
-const MIN_READ_SIZE: usize = 4 * 1024;
 /// Most bytes handed to one `send`.
 const MAX_SEND: usize = 256 * 1024;
 /// How long a connection must have been quiet before a new request reads
@@ -97,8 +90,6 @@ struct Conn {
     /// Where body bytes are copied out of the receive buffer (grown, never
     /// cleared, so a read does not zero-fill a fresh buffer each time).
     scratch: Vec<u8>,
-    /// Bytes asked of the next read into the receive buffer.
-    read_size: usize,
 }
 
 #[pymethods]
@@ -150,7 +141,6 @@ impl Core {
             collected: Vec::new(),
             collected_at: 0,
             scratch: Vec::new(),
-            read_size: MIN_READ_SIZE,
         };
         Ok(Core {
             fd: conn.sock.fd(),
@@ -602,16 +592,14 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
+        let size = self.session.read_size();
         let sock = &mut self.sock;
         // What a blocked read waits for (a TLS socket may need to write).
         sock.need = POLLIN;
         let result = self
             .session
             .proto_mut()
-            .read_into(self.read_size, |buf| sock.recv(py, buf));
-        if let Ok(n) = result {
-            self.read_size = (n * 2).clamp(MIN_READ_SIZE, READ_SIZE);
-        }
+            .read_into(size, |buf| sock.recv(py, buf));
         match self.session.read_done(result)? {
             Filled::Data(_) => {
                 self.last_received = Instant::now();
@@ -737,15 +725,8 @@ impl Conn {
 
     fn try_read(&mut self, py: Python<'_>, n: usize, raw: bool) -> PyResult<Option<Py<PyBytes>>> {
         self.check(py)?;
-        if self.collected_at < self.collected.len() {
-            let end = self.collected.len().min(self.collected_at + n);
-            let out = PyBytes::new(py, &self.collected[self.collected_at..end]);
-            self.collected_at = end;
-            if end == self.collected.len() {
-                self.collected.clear();
-                self.collected_at = 0;
-            }
-            return Ok(Some(out.unbind()));
+        if let Some(out) = self.take_collected(n, |piece| PyBytes::new(py, piece).unbind()) {
+            return Ok(Some(out));
         }
         if !self.reader.in_body() || n == 0 {
             return Ok(Some(PyBytes::new(py, b"").unbind()));
@@ -763,21 +744,14 @@ impl Conn {
                 (Some(data), Some(_)) => data.bind(py).as_bytes(),
                 _ => &[],
             };
-            match self
-                .session
-                .read_direct_done(count, traced)
-                .map_err(|e| self.raise(py, e))?
-            {
-                Filled::Data(_) => {
-                    self.last_received = Instant::now();
-                    return Ok(data);
-                }
+            match self.direct_done(py, count, traced)? {
+                Filled::Data(_) => return Ok(data),
                 Filled::Blocked => return Ok(None),
                 // The state machine reports what the end means.
                 Filled::Eof => {}
             }
         }
-        let Some(got) = self.read_scratch(py, want.min(READ_SIZE))? else {
+        let Some(got) = self.read_scratch(py, want.min(MAX_READ_SIZE))? else {
             return Ok(None);
         };
         Ok(Some(PyBytes::new(py, &self.scratch[..got]).unbind()))
@@ -790,16 +764,10 @@ impl Conn {
     fn try_readinto(&mut self, py: Python<'_>, view: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
         self.check(py)?;
         let len = view.len()?;
-        if self.collected_at < self.collected.len() {
-            let end = self.collected.len().min(self.collected_at + len);
-            let from = self.collected_at;
-            fill(view, &self.collected[from..end])?;
-            self.collected_at = end;
-            if end == self.collected.len() {
-                self.collected.clear();
-                self.collected_at = 0;
-            }
-            return Ok(Some(end - from));
+        if let Some(filled) =
+            self.take_collected(len, |piece| fill(view, piece).map(|()| piece.len()))
+        {
+            return filled.map(Some);
         }
         if !self.reader.in_body() || len == 0 {
             return Ok(Some(0));
@@ -815,24 +783,52 @@ impl Conn {
                     .extract::<Vec<u8>>()?,
                 _ => Vec::new(),
             };
-            match self
-                .session
-                .read_direct_done(count, &traced)
-                .map_err(|e| self.raise(py, e))?
-            {
-                Filled::Data(n) => {
-                    self.last_received = Instant::now();
-                    return Ok(Some(n));
-                }
+            match self.direct_done(py, count, &traced)? {
+                Filled::Data(n) => return Ok(Some(n)),
                 Filled::Blocked => return Ok(None),
                 Filled::Eof => {}
             }
         }
-        let Some(got) = self.read_scratch(py, len.min(READ_SIZE))? else {
+        let Some(got) = self.read_scratch(py, len.min(MAX_READ_SIZE))? else {
             return Ok(None);
         };
         fill(view, &self.scratch[..got])?;
         Ok(Some(got))
+    }
+
+    /// Hands up to `n` of the bytes a `readall` step collected before it
+    /// had to wait to `out`, if any are left; `None` otherwise.
+    fn take_collected<T>(&mut self, n: usize, out: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        let from = self.collected_at;
+        if from >= self.collected.len() {
+            return None;
+        }
+        let end = self.collected.len().min(from + n);
+        let value = out(self.collected.get(from..end).unwrap_or_default());
+        self.collected_at = end;
+        if end == self.collected.len() {
+            self.collected.clear();
+            self.collected_at = 0;
+        }
+        Some(value)
+    }
+
+    /// Judges a read straight from the socket (`count` bytes, or its error;
+    /// `traced`: those bytes when the session traces, else empty).
+    fn direct_done(
+        &mut self,
+        py: Python<'_>,
+        count: std::io::Result<usize>,
+        traced: &[u8],
+    ) -> PyResult<Filled> {
+        let filled = self
+            .session
+            .read_direct_done(count, traced)
+            .map_err(|e| self.raise(py, e))?;
+        if matches!(filled, Filled::Data(_)) {
+            self.last_received = Instant::now();
+        }
+        Ok(filled)
     }
 
     /// How many body bytes a read of `want` may take straight from the
@@ -848,7 +844,7 @@ impl Conn {
 
     /// Body bytes through the receive buffer into `scratch`: how many (0 at
     /// the end of the body), `None` when the socket would block. Callers
-    /// ask for at most `READ_SIZE` (what one `recv` brings), so `scratch`
+    /// ask for at most `MAX_READ_SIZE` (what one `recv` brings), so `scratch`
     /// stays small whatever buffer the caller reads into.
     fn read_scratch(&mut self, py: Python<'_>, want: usize) -> PyResult<Option<usize>> {
         if self.scratch.len() < want {
@@ -915,14 +911,12 @@ impl Conn {
         {
             return Ok(());
         }
+        let size = self.session.read_size();
         let sock = &mut self.sock;
         let result = self
             .session
             .proto_mut()
-            .read_into(self.read_size, |buf| sock.recv(py, buf));
-        if let Ok(n) = result {
-            self.read_size = (n * 2).clamp(MIN_READ_SIZE, READ_SIZE);
-        }
+            .read_into(size, |buf| sock.recv(py, buf));
         let checked = self
             .session
             .read_done(result)

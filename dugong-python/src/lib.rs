@@ -6,7 +6,8 @@
 //!
 //! This crate is a third driver over the session, next to
 //! `dugong-blocking` and `dugong-tokio`: it moves bytes with the socket's
-//! own `recv`/`send` (so `ssl.SSLSocket` works as it is), waits with
+//! own `recv`/`send` (so `ssl.SSLSocket` works as it is; a plain socket is
+//! read and written on its descriptor), waits with
 //! `poll(2)` without the GIL, and maps errors to python-dugong's
 //! exceptions. Protocol decisions are the core's.
 
@@ -22,5 +23,9 @@ fn _dugong(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::Core>()?;
     m.add("POLLIN", sock::POLLIN)?;
     m.add("POLLOUT", sock::POLLOUT)?;
+    m.add(
+        "IDEMPOTENT_METHODS",
+        dugong_net::resend::IDEMPOTENT_METHODS.to_vec(),
+    )?;
     Ok(())
 }

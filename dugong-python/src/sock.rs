@@ -38,7 +38,7 @@ pub(crate) struct Socket {
     fd: i32,
     ssl: Option<SslErrors>,
     /// A plain `socket.socket` (no TLS, no wrapper): reads and writes go
-    /// straight to its descriptor, without a Python call.
+    /// straight to its descriptor, not through its `recv` and `send`.
     plain: bool,
     /// The poll mask the last blocked call waits for.
     pub(crate) need: i16,
@@ -88,7 +88,7 @@ impl Socket {
         self.fd
     }
 
-    /// True for a plain socket, whose bytes move without a Python call.
+    /// True for a plain socket, whose bytes move on its descriptor.
     pub(crate) fn is_plain(&self) -> bool {
         self.plain
     }
@@ -105,7 +105,7 @@ impl Socket {
             .unwrap_or(-1);
         if current != self.fd {
             let e = io::Error::from_raw_os_error(libc::EBADF);
-            self.raised = Some(os_error(libc::EBADF));
+            self.raised = Some(os_error(py, libc::EBADF));
             return Err(e);
         }
         // SAFETY: `fd` is the Python socket's open descriptor (checked
@@ -117,25 +117,20 @@ impl Socket {
         Ok(ManuallyDrop::new(stream))
     }
 
-    /// Maps an error of a plain socket's read or write (which would wait
-    /// for `direction`) as `classify` does Python's.
-    fn classify_os(&mut self, e: io::Error, direction: i16) -> io::Error {
-        match e.kind() {
-            io::ErrorKind::WouldBlock => {
-                self.need = direction;
-                e
-            }
-            io::ErrorKind::Interrupted => e,
-            io::ErrorKind::ConnectionReset
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionAborted => peer_gone(direction, &e.to_string()),
-            _ => {
-                if let Some(code) = e.raw_os_error() {
-                    self.raised = Some(os_error(code));
-                }
-                e
+    /// Notes what an error of a plain socket's read or write (which would
+    /// wait for `direction`) means here: a read or write that would block
+    /// waits for `direction`; a peer gone or an interruption is for the
+    /// session to judge ([`dugong_net::is_peer_gone`]); anything else is
+    /// raised as Python's own `OSError` would be.
+    fn classify_os(&mut self, py: Python<'_>, e: io::Error, direction: i16) -> io::Error {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            self.need = direction;
+        } else if e.kind() != io::ErrorKind::Interrupted && !dugong_net::is_peer_gone(&e) {
+            if let Some(code) = e.raw_os_error() {
+                self.raised = Some(os_error(py, code));
             }
         }
+        e
     }
 
     /// Writes from `bufs` (one vectored write on a plain socket).
@@ -145,14 +140,14 @@ impl Socket {
         bufs: &[IoSlice<'_>],
     ) -> io::Result<usize> {
         let result = self.stream(py)?.write_vectored(bufs);
-        result.map_err(|e| self.classify_os(e, POLLOUT))
+        result.map_err(|e| self.classify_os(py, e, POLLOUT))
     }
 
     /// Receives at most `buf.len()` bytes into `buf`.
     pub(crate) fn recv(&mut self, py: Python<'_>, buf: &mut [u8]) -> io::Result<usize> {
         if self.plain {
             let result = self.stream(py)?.read(buf);
-            return result.map_err(|e| self.classify_os(e, POLLIN));
+            return result.map_err(|e| self.classify_os(py, e, POLLIN));
         }
         match self.obj.call_method1(py, "recv", (buf.len(),)) {
             Ok(data) => {
@@ -281,15 +276,13 @@ pub(crate) fn wait(
     }
 }
 
-/// Python's `OSError(errno, strerror)` for `code` (the subclass Python
-/// picks for it, with `errno` set, as the socket module raises).
-fn os_error(code: i32) -> PyErr {
-    let text = io::Error::from_raw_os_error(code).to_string();
-    let text = text
-        .split(" (os error")
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+/// Python's `OSError(errno, os.strerror(errno))` for `code`: the subclass
+/// Python picks for it, with `errno` set, as the socket module raises.
+fn os_error(py: Python<'_>, code: i32) -> PyErr {
+    let text = py
+        .import("os")
+        .and_then(|os| os.call_method1("strerror", (code,)))
+        .map_or_else(|_| format!("errno {code}"), |t| t.to_string());
     PyOSError::new_err((code, text))
 }
 

@@ -897,3 +897,10 @@ def test_socket_closed_behind_the_connections_back(raw_server):
         conn.read_response()
     assert info.value.errno == errno.EBADF
     conn.disconnect()
+
+
+def test_idempotent_methods_are_rfc_9110s():
+    # From the Rust core's resend rules (dugong_net::resend).
+    import dugong
+    assert dugong.IDEMPOTENT_METHODS == frozenset(
+        ('GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'))

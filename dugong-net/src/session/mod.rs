@@ -62,7 +62,7 @@ use crate::trace::Trace;
 
 mod state;
 
-pub use state::{Filled, Session, DISCONNECTED};
+pub use state::{Filled, Session, DISCONNECTED, MAX_READ_SIZE};
 
 /// The outcome of a [`Reader`] call that may need more input.
 #[derive(Debug, Clone, PartialEq, Eq)]

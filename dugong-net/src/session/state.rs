@@ -30,6 +30,11 @@ pub enum Filled {
     Blocked,
 }
 
+/// The most bytes [`Session::read_size`] asks a read for.
+pub const MAX_READ_SIZE: usize = 64 * 1024;
+/// The fewest bytes [`Session::read_size`] asks a read for.
+const MIN_READ_SIZE: usize = 4 * 1024;
+
 /// One connection's state between the protocol state machine and a
 /// transport, shared by both directions: the state machine, what every
 /// request gets added ([`RequestExtras`]: the proxy form, credentials),
@@ -99,6 +104,7 @@ pub enum Filled {
 #[derive(Debug)]
 pub struct Session {
     proto: Connection,
+    read_size: usize,
     trace: Option<Trace>,
     extras: RequestExtras,
     window: Window,
@@ -134,6 +140,7 @@ impl Session {
         }
         Session {
             proto,
+            read_size: MIN_READ_SIZE,
             trace: per.trace,
             extras: per.extras,
             window: settings.window(),
@@ -401,6 +408,15 @@ impl Session {
 
     // ----- receiving ---------------------------------------------------------
 
+    /// How many bytes the next read into the receive buffer
+    /// ([`Connection::read_into`]) should ask for: twice what the last read
+    /// brought, from 4 KiB to [`MAX_READ_SIZE`]. `read_into` zero-fills the
+    /// room it lends, so asking for 64 KiB to receive one small response
+    /// costs more than the read.
+    pub fn read_size(&self) -> usize {
+        self.read_size
+    }
+
     /// Judges a read from the transport into the state machine's receive
     /// buffer ([`Connection::read_into`], or bytes appended to
     /// [`Connection::recv_buf`]): `Ok(n)` bytes arrived (traced) or, for 0,
@@ -412,6 +428,9 @@ impl Session {
     ///
     /// Any other I/O error, which breaks the connection.
     pub fn read_done(&mut self, result: io::Result<usize>) -> Result<Filled, Error> {
+        if let Ok(n) = result {
+            self.read_size = (n * 2).clamp(MIN_READ_SIZE, MAX_READ_SIZE);
+        }
         match result {
             Ok(0) => Ok(self.peer_closed()),
             Ok(n) => {
@@ -600,5 +619,39 @@ impl Session {
     /// driver's `read_response` returns a `100 Continue` for it.
     pub fn take_released(&mut self) -> Option<RequestId> {
         self.released.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PerConnection, Url};
+
+    #[test]
+    fn read_size_follows_what_reads_bring() {
+        let url = Url::parse("http://example.test/").unwrap();
+        let settings = Settings::for_url(&url);
+        let mut session = Session::new(&settings, PerConnection::for_origin(&url, None));
+        assert_eq!(session.read_size(), MIN_READ_SIZE);
+        let read = |session: &mut Session, n: usize| {
+            let size = session.read_size();
+            let got = session
+                .proto_mut()
+                .read_into(size, |buf| Ok::<_, io::Error>(n.min(buf.len())));
+            let _ = session.read_done(got);
+        };
+        read(&mut session, 4096);
+        assert_eq!(session.read_size(), 8192);
+        read(&mut session, 8192);
+        assert_eq!(session.read_size(), 16384);
+        for _ in 0..4 {
+            read(&mut session, MAX_READ_SIZE);
+        }
+        assert_eq!(session.read_size(), MAX_READ_SIZE);
+        read(&mut session, 10);
+        assert_eq!(session.read_size(), MIN_READ_SIZE);
+        // A read that found nothing leaves it as it was.
+        let _ = session.read_done(Err(io::ErrorKind::WouldBlock.into()));
+        assert_eq!(session.read_size(), MIN_READ_SIZE);
     }
 }

@@ -29,6 +29,7 @@ import time
 from base64 import b64encode
 
 from . import _util
+from . import _dugong
 from ._dugong import Core as _Core
 from ._util import *  # noqa: F401,F403 -- the public names of python-dugong
 from ._util import (
@@ -50,6 +51,8 @@ __all__ = list(_util.__all__) + [
     "HTTPResponse",
     "BodyFollowing",
     "IDEMPOTENT_METHODS",
+    "LINGER_TIME",
+    "LINGER_BYTES",
 ]
 
 HTTP_PORT = 80
@@ -57,7 +60,7 @@ HTTPS_PORT = 443
 
 #: Methods RFC 9110 §9.2.2 calls idempotent: a request with one of them
 #: that the server may have processed is still safe to resend.
-IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
+IDEMPOTENT_METHODS = frozenset(_dugong.IDEMPOTENT_METHODS)
 
 
 class BodyFollowing:
@@ -602,7 +605,7 @@ def _linger(sock):
     seconds and `LINGER_BYTES` bytes."""
     try:
         fd = sock.fileno()
-        socket.socket.shutdown(sock, socket.SHUT_WR)
+        sock.shutdown(socket.SHUT_WR)
     except (OSError, ValueError):
         return
     deadline = time.monotonic() + LINGER_TIME
