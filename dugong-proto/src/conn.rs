@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{Closed, Error, Fate, StateError, Timeout, Unanswered};
 use crate::event::{Event, RequestId};
 use crate::lifecycle::Lifecycle;
-use crate::recv::{Expecting, Parsed, Receiver};
+use crate::recv::{Expecting, FrontProgress, Parsed, Receiver};
 use crate::request::{HeaderField, RequestFacts};
 use crate::send::{Body, Progress, Segments, Sender};
 use crate::time::Instant;
@@ -99,6 +99,8 @@ pub struct Connection {
     lifecycle: Lifecycle,
     /// The last `next_event` consumed a `100 Continue` nothing waits for.
     consumed_continue: bool,
+    /// What was left unanswered when the connection broke.
+    lost: Option<Closed>,
     /// `recv.received()` when progress was last noted.
     seen_received: u64,
     /// Stream offset where the response being read began.
@@ -131,6 +133,7 @@ impl Connection {
             next_id: 0,
             lifecycle: Lifecycle::Open,
             consumed_continue: false,
+            lost: None,
             seen_received: 0,
             continue_timer: Timer::default(),
             read_timer: Timer::default(),
@@ -681,15 +684,10 @@ impl Connection {
                 if self.in_flight.is_empty() {
                     return Ok(None);
                 }
-                let unanswered = self
-                    .in_flight
-                    .iter()
-                    .map(|r| Unanswered {
-                        id: r.id,
-                        fate: Fate::NotProcessed,
-                    })
-                    .collect();
-                return Err(Error::ConnectionClosed(Closed::new(unanswered)));
+                return Err(Error::ConnectionClosed(self.lost(FrontProgress {
+                    after_close: true,
+                    ..FrontProgress::default()
+                })));
             }
             Parsed::Upgraded(rest) => {
                 self.in_flight.pop_front();
@@ -706,24 +704,32 @@ impl Connection {
                     self.recv.finish();
                     return Ok(None);
                 }
-                return Err(Error::ConnectionClosed(
-                    self.unanswered(head_received, announced_close),
-                ));
+                let front = self.recv.front_progress();
+                return Err(Error::ConnectionClosed(self.lost(FrontProgress {
+                    head_received,
+                    announced_close,
+                    started: front.started || head_received,
+                    after_close: false,
+                })));
             }
         };
         Ok(Some(event))
     }
 
-    fn unanswered(&self, head_received: bool, announced_close: bool) -> Closed {
+    /// What each request in flight would be if the connection ended now,
+    /// the front response having come as far as `front` says.
+    fn lost(&self, front: FrontProgress) -> Closed {
         let sent = self.send.sent();
         let unanswered: Vec<_> = self
             .in_flight
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let fate = if i == 0 && head_received {
+                let fate = if front.after_close {
+                    Fate::NotProcessed
+                } else if i == 0 && front.head_received {
                     Fate::BodyIncomplete
-                } else if announced_close && i > 0 {
+                } else if front.announced_close && i > 0 {
                     Fate::NotProcessed
                 } else if r.end.is_some_and(|end| sent >= end) {
                     Fate::MaybeProcessed
@@ -733,11 +739,52 @@ impl Connection {
                 Unanswered { id: r.id, fate }
             })
             .collect();
-        Closed::new(unanswered)
+        let started = self
+            .in_flight
+            .front()
+            .filter(|_| front.started && !front.after_close)
+            .map(|r| r.id);
+        Closed::new(unanswered).with_response_started(started)
+    }
+
+    /// The requests in flight and their fates, as a [`Closed`] would name
+    /// them if the connection ended now; once the connection broke, as they
+    /// were when it broke (whatever broke it: the peer closing, an invalid
+    /// response, a timeout). [`Closed::response_started`] names the request
+    /// whose response had begun to arrive, if one had.
+    ///
+    /// A driver that gives up on a connection for reasons of its own (a
+    /// transport error, its caller going away) learns here which requests
+    /// it may send again elsewhere.
+    ///
+    /// ```
+    /// use dugong_proto::{Body, Connection, Fate};
+    ///
+    /// let mut conn = Connection::default();
+    /// conn.send_request("GET", "/a", [("Host", "example.com")], Body::Empty)?;
+    /// let first = conn.transmit_len() as usize;
+    /// conn.send_request("GET", "/b", [("Host", "example.com")], Body::Empty)?;
+    /// // The first request is written, the second not yet.
+    /// conn.consume_transmit(first);
+    /// let fates: Vec<Fate> = conn.unanswered().unanswered().iter().map(|u| u.fate).collect();
+    /// assert_eq!(fates, [Fate::MaybeProcessed, Fate::NotProcessed]);
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn unanswered(&self) -> Closed {
+        match &self.lost {
+            Some(lost) => lost.clone(),
+            None => self.lost(self.recv.front_progress()),
+        }
     }
 
     fn fail(&mut self, error: Error) {
         if error.is_fatal() {
+            if self.lost.is_none() {
+                self.lost = Some(match &error {
+                    Error::ConnectionClosed(closed) => closed.clone(),
+                    _ => self.lost(self.recv.front_progress()),
+                });
+            }
             self.lifecycle.fail(error);
             self.send.clear();
             self.recv.finish();

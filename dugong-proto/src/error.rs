@@ -135,11 +135,28 @@ impl Error {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Closed {
     unanswered: Vec<Unanswered>,
+    started: Option<RequestId>,
 }
 
 impl Closed {
     pub(crate) fn new(unanswered: Vec<Unanswered>) -> Self {
-        Closed { unanswered }
+        Closed {
+            unanswered,
+            started: None,
+        }
+    }
+
+    pub(crate) fn with_response_started(mut self, started: Option<RequestId>) -> Self {
+        self.started = started;
+        self
+    }
+
+    /// The request whose response had begun to arrive (an interim
+    /// response, part of its head, or its head and part of its body) when
+    /// the connection ended, if one had: the server acted on it, so a
+    /// client must not send it again, whatever its [`Fate`] says.
+    pub fn response_started(&self) -> Option<RequestId> {
+        self.started
     }
 
     /// Every request that got no complete response, oldest first.

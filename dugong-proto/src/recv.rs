@@ -100,6 +100,21 @@ enum BodyState {
     UntilClose,
 }
 
+/// How far the front response has come ([`Receiver::front_progress`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FrontProgress {
+    /// Its head arrived (its body is being read).
+    pub(crate) head_received: bool,
+    /// Any byte of it arrived: an interim response, part of the head, or
+    /// the whole head.
+    pub(crate) started: bool,
+    /// Its head announced the close: nothing behind it is processed.
+    pub(crate) announced_close: bool,
+    /// A response announced the close and ended: nothing still in flight is
+    /// processed.
+    pub(crate) after_close: bool,
+}
+
 /// The receive side of a connection.
 #[derive(Debug)]
 pub(crate) struct Receiver {
@@ -226,6 +241,28 @@ impl Receiver {
             }
         }
         self.consumed += n;
+    }
+
+    /// How far the front response has come, for the fates of the requests
+    /// still unanswered.
+    pub(crate) fn front_progress(&self) -> FrontProgress {
+        let mut progress = FrontProgress::default();
+        match self.state {
+            RecvState::Body {
+                announced_close, ..
+            } => {
+                progress.head_received = true;
+                progress.started = true;
+                progress.announced_close = announced_close;
+            }
+            RecvState::Head => {
+                let begun = self.buf.iter().any(|&b| b != b'\r' && b != b'\n');
+                progress.started = begun || self.interim > 0;
+            }
+            RecvState::AfterClose => progress.after_close = true,
+            RecvState::Upgrade | RecvState::Finished => {}
+        }
+        progress
     }
 
     /// Takes nothing but empty lines and the end of stream from now on.

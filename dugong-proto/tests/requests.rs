@@ -1404,11 +1404,16 @@ macro_rules! fate_cases {
             let mut conn = Connection::default();
             let setup: fn(&mut Connection) -> Vec<Result<Event, Error>> = $setup;
             let mut evs = setup(&mut conn);
+            // What the connection says before the close is what the close
+            // says, and what it keeps saying after.
+            let predicted = conn.unanswered();
             conn.receive_eof();
             common::drain(&mut conn, &mut evs);
             let Some(Err(Error::ConnectionClosed(closed))) = evs.last() else {
                 panic!("expected ConnectionClosed, got {:?}", summary(&evs));
             };
+            assert_eq!(&predicted, closed);
+            assert_eq!(&conn.unanswered(), closed);
             let got: Vec<(u64, Fate)> = closed
                 .unanswered()
                 .iter()
@@ -1492,6 +1497,127 @@ fate_cases! {
         let _ = drain_transmit(c);
         respond(c, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
     } => [(0, Fate::BodyIncomplete), (1, Fate::MaybeProcessed)];
+}
+
+/// Two GETs written whole, then `input` from the server and the end of
+/// stream: which request's response had begun to arrive.
+fn started_after(input: &[u8]) -> Option<u64> {
+    let mut conn = Connection::default();
+    two_gets(&mut conn);
+    let _ = drain_transmit(&mut conn);
+    let mut evs = respond(&mut conn, input);
+    conn.receive_eof();
+    common::drain(&mut conn, &mut evs);
+    let Some(Err(Error::ConnectionClosed(closed))) = evs.last() else {
+        panic!("expected ConnectionClosed, got {:?}", summary(&evs));
+    };
+    assert_eq!(conn.unanswered(), *closed);
+    closed.response_started().map(|id| id.as_u64())
+}
+
+#[test]
+fn response_started_names_the_request_whose_response_began() {
+    let cases: &[(&str, &[u8], Option<u64>)] = &[
+        ("nothing arrived", b"", None),
+        ("only empty lines", b"\r\n\r\n", None),
+        ("part of a status line", b"HTTP/1.1 2", Some(0)),
+        ("part of a head", b"HTTP/1.1 200 OK\r\nContent-Le", Some(0)),
+        (
+            "an interim response",
+            b"HTTP/1.1 103 Early Hints\r\n\r\n",
+            Some(0),
+        ),
+        (
+            "head, body cut",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc",
+            Some(0),
+        ),
+        (
+            "first answered, second begun",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 20",
+            Some(1),
+        ),
+        (
+            "first answered, nothing of the second",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            None,
+        ),
+    ];
+    for (what, input, expected) in cases {
+        assert_eq!(started_after(input), *expected, "{what}");
+    }
+}
+
+#[test]
+fn closed_as_announced_names_no_started_response() {
+    let mut conn = Connection::default();
+    two_gets(&mut conn);
+    let _ = drain_transmit(&mut conn);
+    let mut evs = respond(
+        &mut conn,
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+    );
+    conn.receive_eof();
+    common::drain(&mut conn, &mut evs);
+    let Some(Err(Error::ConnectionClosed(closed))) = evs.last() else {
+        panic!("expected ConnectionClosed, got {:?}", summary(&evs));
+    };
+    assert_eq!(closed.response_started(), None);
+    assert_eq!(
+        closed
+            .not_processed()
+            .map(|id| id.as_u64())
+            .collect::<Vec<_>>(),
+        [1]
+    );
+}
+
+/// After an error that is not a close (here an invalid head, then a read
+/// timeout), `unanswered` still gives the fates as they were when the
+/// connection broke, although the state machine dropped what it had not
+/// written.
+#[test]
+fn unanswered_keeps_the_fates_from_when_the_connection_broke() {
+    // An invalid head: the first request's response had begun.
+    let mut conn = Connection::default();
+    let first = two_gets(&mut conn);
+    conn.consume_transmit(first);
+    let evs = respond(&mut conn, b"HTTP/1.1 200 OK\r\nBad Field\r\n\r\n");
+    assert!(
+        matches!(evs.last(), Some(Err(Error::InvalidResponse { .. }))),
+        "{:?}",
+        summary(&evs)
+    );
+    let lost = conn.unanswered();
+    let fates: Vec<(u64, Fate)> = lost
+        .unanswered()
+        .iter()
+        .map(|u| (u.id.as_u64(), u.fate))
+        .collect();
+    assert_eq!(fates, [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]);
+    assert_eq!(lost.response_started().map(|id| id.as_u64()), Some(0));
+
+    // A read timeout: nothing of a response arrived.
+    let mut conn =
+        Connection::new(Config::default().with_read_timeout(Some(Duration::from_secs(1))));
+    let first = two_gets(&mut conn);
+    conn.consume_transmit(first);
+    let start = Instant::from_elapsed(Duration::ZERO);
+    let deadline = conn.poll_timeout(start).expect("a read deadline runs");
+    let _ = conn.handle_timeout(deadline);
+    assert!(
+        matches!(conn.error(), Some(Error::TimedOut(Timeout::Read))),
+        "{:?}",
+        conn.error()
+    );
+    let lost = conn.unanswered();
+    let fates: Vec<(u64, Fate)> = lost
+        .unanswered()
+        .iter()
+        .map(|u| (u.id.as_u64(), u.fate))
+        .collect();
+    assert_eq!(fates, [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]);
+    assert_eq!(lost.response_started(), None);
 }
 
 // ----- read_into gives the same events as receive ---------------------------------------
