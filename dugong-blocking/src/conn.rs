@@ -895,7 +895,7 @@ impl Link {
     }
 
     /// Shuts down the sending direction and drops the transport.
-    fn shut_down(&mut self) {
+    pub(crate) fn shut_down(&mut self) {
         let _ = self.io.shutdown_write();
         self.io = Box::new(Disconnected);
         self.session.note("disconnected");

@@ -127,6 +127,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod client;
 mod conn;
 mod split;
 #[cfg(feature = "tls")]
@@ -134,6 +135,7 @@ mod tls;
 mod transport;
 
 pub use builder::Builder;
+pub use client::{Client, ClientResponse, Pending};
 pub use conn::{BodyReader, BodyWriter, Connection};
 pub use dugong_net::{
     Window, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_BYTES,
@@ -148,5 +150,6 @@ pub use transport::{Blocking, Interest, Ready, Tcp, Transport, Waiter};
 
 #[cfg(feature = "http")]
 pub use dugong_net::http_interop;
+pub use dugong_net::pool::PoolConfig;
 pub use dugong_net::{self, Error, ErrorKind, Phase, Proxy, Scheme, Url};
 pub use dugong_proto::{self, Body, Bytes, Config, Headers, RequestId, Response};

@@ -316,6 +316,49 @@ impl SendHalf {
     }
 }
 
+/// A look at a split connection's state from outside its halves, for the
+/// pool: never waits (the shared lock is never held while waiting).
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    shared: Arc<Shared>,
+}
+
+impl Probe {
+    /// The fates of the requests in flight (as the state machine tells).
+    pub(crate) fn unanswered(&self) -> dugong_proto::Closed {
+        self.shared.lock().session().proto().unanswered()
+    }
+
+    /// (usable for a new request, its window has room).
+    pub(crate) fn load(&self) -> (bool, bool) {
+        let link = self.shared.lock();
+        (link.session().is_usable(), link.session().has_room())
+    }
+
+    /// Shuts the transport down: the halves' calls fail from now on.
+    pub(crate) fn shut_down(&self) {
+        self.shared.lock().shut_down();
+        self.shared.sent.notify_all();
+        self.shared.read.notify_all();
+    }
+}
+
+impl SendHalf {
+    /// A [`Probe`] of this connection.
+    pub(crate) fn probe(&self) -> Probe {
+        Probe {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl RecvHalf {
+    /// True while the body of the current response is unread.
+    pub(crate) fn body_pending(&self) -> bool {
+        self.reader.in_body()
+    }
+}
+
 impl Drop for SendHalf {
     fn drop(&mut self) {
         self.shared.sender_gone.store(true, Ordering::SeqCst);

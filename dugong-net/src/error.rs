@@ -106,6 +106,13 @@ pub enum Error {
     /// Another I/O error of the transport.
     #[error("i/o error: {0}")]
     Io(Arc<io::Error>),
+
+    /// A resending client gave up on a request: the last try's error and
+    /// the account of every try ([`resend::GaveUp`](crate::resend::GaveUp)).
+    /// [`kind`](Error::kind), [`is_temporary`](Error::is_temporary) and
+    /// [`closed`](Error::closed) answer for the last try's error.
+    #[error("{0}")]
+    GaveUp(Box<crate::resend::GaveUp>),
 }
 
 /// What the connection was doing when a deadline passed.
@@ -206,6 +213,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         use dugong_proto::ErrorKind as P;
         match self {
+            Error::GaveUp(gave_up) => gave_up.last.kind(),
             Error::Protocol(e) => match e.kind() {
                 P::Closed => ErrorKind::Closed,
                 P::Invalid => ErrorKind::Invalid,
@@ -235,6 +243,7 @@ impl Error {
     /// [`Closed`] says were not processed are safe to resend blindly.
     pub fn is_temporary(&self) -> bool {
         match self {
+            Error::GaveUp(gave_up) => gave_up.last.is_temporary(),
             Error::Protocol(e) => matches!(
                 e.kind(),
                 dugong_proto::ErrorKind::Closed | dugong_proto::ErrorKind::TimedOut
@@ -251,6 +260,7 @@ impl Error {
     pub fn closed(&self) -> Option<&Closed> {
         match self {
             Error::Protocol(dugong_proto::Error::ConnectionClosed(closed)) => Some(closed),
+            Error::GaveUp(gave_up) => gave_up.last.closed(),
             _ => None,
         }
     }

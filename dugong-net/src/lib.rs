@@ -40,6 +40,7 @@ mod error;
 #[cfg(feature = "http")]
 pub mod http_interop;
 mod message;
+pub mod pool;
 mod proxy;
 mod request;
 pub mod resend;

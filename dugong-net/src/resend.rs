@@ -70,6 +70,15 @@ pub enum Verdict {
     MayHaveBeenProcessed,
     /// No: its body was streamed and cannot be produced again.
     BodyNotReplayable,
+    /// No: it never reached the server, but the error is not one that
+    /// another try can mend (a host that does not exist, a TLS failure, a
+    /// mistake in the request).
+    NotTemporary,
+    /// No: it was sent again as often as the per-request limit allows.
+    LimitReached,
+    /// No: the client's [`RetryBudget`] is spent (the server fails too
+    /// often).
+    BudgetSpent,
 }
 
 impl Verdict {
@@ -88,6 +97,9 @@ impl core::fmt::Display for Verdict {
                 "not resent: it may have been processed and is not idempotent"
             }
             Verdict::BodyNotReplayable => "not resent: its body cannot be sent again",
+            Verdict::NotTemporary => "not resent: the error is not temporary",
+            Verdict::LimitReached => "not resent: sent again as often as allowed",
+            Verdict::BudgetSpent => "not resent: the retry budget is spent",
         })
     }
 }
@@ -205,6 +217,264 @@ impl Default for Backoff {
             base: Duration::from_millis(50),
             max: Duration::from_secs(2),
         }
+    }
+}
+
+/// The header field by which a caller marks a non-idempotent request as
+/// safe to repeat (the IETF httpapi draft's `Idempotency-Key`): the server
+/// recognises a repeat by its key.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// True if `name` is [`IDEMPOTENCY_KEY`] (compared as field names are,
+/// ignoring ASCII case).
+pub fn marks_idempotent(name: &str) -> bool {
+    name.eq_ignore_ascii_case(IDEMPOTENCY_KEY)
+}
+
+/// What became of one try of a request when its connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Lost {
+    /// It never reached a connection: connecting failed, or the connection
+    /// was already dead when the request was to be queued on it.
+    NotSent,
+    /// It was queued on the connection; the core tells its [`Fate`].
+    Fate(Fate),
+    /// Its response had begun to arrive ([`Closed::response_started`]).
+    ///
+    /// [`Closed::response_started`]: dugong_proto::Closed::response_started
+    ResponseStarted,
+}
+
+impl Lost {
+    /// The fate of request `id` among the requests a dead connection left
+    /// unanswered (from [`dugong_proto::Connection::unanswered`] or the
+    /// error's [`Closed`](dugong_proto::Closed)); [`Lost::NotSent`] if it
+    /// is not among them (it was never queued).
+    pub fn of(id: dugong_proto::RequestId, closed: &dugong_proto::Closed) -> Lost {
+        if closed.response_started() == Some(id) {
+            return Lost::ResponseStarted;
+        }
+        closed
+            .unanswered()
+            .iter()
+            .find(|u| u.id == id)
+            .map_or(Lost::NotSent, |u| Lost::Fate(u.fate))
+    }
+}
+
+impl core::fmt::Display for Lost {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Lost::NotSent => f.write_str("not sent"),
+            Lost::Fate(fate) => fate.fmt(f),
+            Lost::ResponseStarted => f.write_str("response started"),
+        }
+    }
+}
+
+/// One failed try of a request, for the [`Account`].
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The connection it was tried on (the pool's number for it), if it got
+    /// one.
+    pub connection: Option<u64>,
+    /// Why the try ended: the error of the connection (or of connecting).
+    pub error: crate::Error,
+    /// What became of the request.
+    pub lost: Lost,
+    /// What was decided.
+    pub verdict: Verdict,
+}
+
+/// Every failed try of one request, oldest first: what a resending client
+/// reports when it gives up ([`crate::Error::GaveUp`]).
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    attempts: Vec<Attempt>,
+}
+
+impl Account {
+    /// The failed tries, oldest first.
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.attempts
+    }
+
+    /// How often the request was sent again.
+    pub fn resends(&self) -> usize {
+        self.attempts
+            .iter()
+            .filter(|a| a.verdict.is_resend())
+            .count()
+    }
+}
+
+impl core::fmt::Display for Account {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} tr{}",
+            self.attempts.len(),
+            if self.attempts.len() == 1 { "y" } else { "ies" }
+        )?;
+        for (i, a) in self.attempts.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            match a.connection {
+                Some(c) => write!(f, "connection {c}: ")?,
+                None => f.write_str("connecting: ")?,
+            }
+            write!(f, "{} ({}), {}", a.error, a.lost, a.verdict)?;
+        }
+        Ok(())
+    }
+}
+
+/// What to do after a failed try.
+#[derive(Debug, Clone)]
+pub enum Next {
+    /// Send the request again, after waiting this long.
+    Resend(Duration),
+    /// Give up: the error for the caller ([`crate::Error::GaveUp`], naming
+    /// every try).
+    GiveUp(crate::Error),
+}
+
+/// The resend decisions for one request, try after try: the request's
+/// [`judge`]ment, the per-request limit, the client's [`RetryBudget`] and
+/// the [`Backoff`], with the [`Account`] of every try.
+///
+/// A try that was [not processed](Fate::NotProcessed) on a connection that
+/// had answered other requests (a server closing a connection it announced
+/// or timed out: the normal end of a keep-alive connection) is resent at
+/// once and counts against neither limit, since the server never saw it
+/// and the pool made progress; every other resend counts against both and
+/// waits for the backoff, or at once after a close.
+///
+/// ```
+/// use dugong_net::dugong_proto::Fate;
+/// use dugong_net::resend::{Lost, Next, RetryBudget, Tracker};
+/// use dugong_net::{Error, ErrorKind};
+///
+/// let mut budget = RetryBudget::default();
+/// let mut post = Tracker::new("POST", false, true, 2);
+/// let timeout = Error::TimedOut(dugong_net::Phase::Reading);
+/// // Written, then no answer: a POST may have been processed.
+/// match post.failed(Some(1), timeout, Lost::Fate(Fate::MaybeProcessed), false, &mut budget, 0.5) {
+///     Next::GiveUp(error) => assert_eq!(error.kind(), ErrorKind::TimedOut),
+///     Next::Resend(_) => unreachable!(),
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    method: String,
+    marked_idempotent: bool,
+    replayable: bool,
+    limit: u32,
+    counted: u32,
+    backoff: Backoff,
+    account: Account,
+}
+
+impl Tracker {
+    /// The decisions for a request with this `method`, `marked_idempotent`
+    /// or not (see [`judge`]), with a `replayable` body or not, sent again
+    /// at most `limit` counted times ([`DEFAULT_RESENDS_PER_REQUEST`]).
+    pub fn new(method: &str, marked_idempotent: bool, replayable: bool, limit: u32) -> Tracker {
+        Tracker {
+            method: method.to_owned(),
+            marked_idempotent,
+            replayable,
+            limit,
+            counted: 0,
+            backoff: Backoff::default(),
+            account: Account::default(),
+        }
+    }
+
+    /// The same with another backoff.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Backoff) -> Tracker {
+        self.backoff = backoff;
+        self
+    }
+
+    /// A try failed on `connection` (`None`: while connecting) with
+    /// `error`, the request `lost` so; `progress`: the connection answered
+    /// at least one request before it failed. `unit` is a random number in
+    /// `[0, 1)` for the backoff's jitter. Takes a token from `budget` for a
+    /// counted resend.
+    pub fn failed(
+        &mut self,
+        connection: Option<u64>,
+        error: crate::Error,
+        lost: Lost,
+        progress: bool,
+        budget: &mut RetryBudget,
+        unit: f64,
+    ) -> Next {
+        let verdict = match lost {
+            Lost::NotSent if error.is_temporary() => Verdict::Resend,
+            Lost::NotSent => Verdict::NotTemporary,
+            Lost::ResponseStarted => Verdict::ResponseStarted,
+            Lost::Fate(fate) => judge(fate, &self.method, self.marked_idempotent, self.replayable),
+        };
+        let free = progress && lost == Lost::Fate(Fate::NotProcessed);
+        let verdict = match verdict {
+            Verdict::Resend if !free && self.counted >= self.limit => Verdict::LimitReached,
+            Verdict::Resend if !free && !budget.may_retry() => Verdict::BudgetSpent,
+            other => other,
+        };
+        let closed = error.closed().is_some();
+        self.account.attempts.push(Attempt {
+            connection,
+            error: error.clone(),
+            lost,
+            verdict,
+        });
+        if !verdict.is_resend() {
+            return Next::GiveUp(crate::Error::GaveUp(Box::new(GaveUp {
+                last: error,
+                account: std::mem::take(&mut self.account),
+            })));
+        }
+        if free {
+            return Next::Resend(Duration::ZERO);
+        }
+        self.counted += 1;
+        budget.on_retry();
+        let wait = if closed {
+            Duration::ZERO
+        } else {
+            self.backoff.delay(self.counted, unit)
+        };
+        Next::Resend(wait)
+    }
+
+    /// How often the request was sent again so far.
+    pub fn resends(&self) -> usize {
+        self.account.resends()
+    }
+
+    /// The tries so far.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+}
+
+/// The error of a request a resending client gave up on: the last try's
+/// error and the [`Account`] of every try.
+#[derive(Debug, Clone)]
+pub struct GaveUp {
+    /// The last try's error: [`crate::Error::kind`] and
+    /// [`closed`](crate::Error::closed) answer for it.
+    pub last: crate::Error,
+    /// Every try, oldest first.
+    pub account: Account,
+}
+
+impl core::fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} (after {})", self.last, self.account)
     }
 }
 
@@ -339,5 +609,242 @@ mod tests {
             max: Duration::from_secs(60),
         };
         assert_eq!(huge.delay(40, 1.0), Duration::from_secs(60));
+    }
+
+    fn refused() -> crate::Error {
+        crate::Error::Connect {
+            addr: "127.0.0.1:1".into(),
+            source: std::sync::Arc::new(std::io::ErrorKind::ConnectionRefused.into()),
+        }
+    }
+
+    fn not_found() -> crate::Error {
+        crate::Error::HostNotFound {
+            host: "x.invalid".into(),
+        }
+    }
+
+    fn timed_out() -> crate::Error {
+        crate::Error::TimedOut(crate::Phase::Reading)
+    }
+
+    fn closed() -> crate::Error {
+        crate::Error::closed_while_sending()
+    }
+
+    /// What `Tracker::failed` decides, try after try, as (verdict, wait
+    /// in ms or None for giving up).
+    fn run(
+        tracker: &mut Tracker,
+        budget: &mut RetryBudget,
+        tries: &[(crate::Error, Lost, bool)],
+    ) -> Vec<(Verdict, Option<u64>)> {
+        tries
+            .iter()
+            .map(|(error, lost, progress)| {
+                let next = tracker.failed(Some(7), error.clone(), *lost, *progress, budget, 1.0);
+                match next {
+                    Next::Resend(wait) => {
+                        let verdict = tracker.account().attempts().last().map(|a| a.verdict);
+                        (
+                            verdict.expect("the try is in the account"),
+                            Some(wait.as_millis() as u64),
+                        )
+                    }
+                    Next::GiveUp(e) => {
+                        assert_eq!(e.kind(), error.kind());
+                        let Error::GaveUp(g) = e else {
+                            panic!("not GaveUp: {e}")
+                        };
+                        (g.account.attempts().last().expect("tries").verdict, None)
+                    }
+                }
+            })
+            .collect()
+    }
+
+    use crate::Error;
+    use Verdict::*;
+
+    #[test]
+    fn tracker_decides_try_after_try() {
+        let nope = Lost::NotSent;
+        let maybe = Lost::Fate(Fate::MaybeProcessed);
+        let not = Lost::Fate(Fate::NotProcessed);
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(
+            &str,
+            Tracker,
+            Vec<(Error, Lost, bool)>,
+            Vec<(Verdict, Option<u64>)>,
+        )> = vec![
+            (
+                "connect refused: backoff, then the limit",
+                Tracker::new("POST", false, true, 2),
+                vec![
+                    (refused(), nope, false),
+                    (refused(), nope, false),
+                    (refused(), nope, false),
+                ],
+                vec![
+                    (Resend, Some(50)),
+                    (Resend, Some(100)),
+                    (LimitReached, None),
+                ],
+            ),
+            (
+                "host not found: at once",
+                Tracker::new("GET", false, true, 2),
+                vec![(not_found(), nope, false)],
+                vec![(NotTemporary, None)],
+            ),
+            (
+                "a GET unanswered after a close: resent at once, counted",
+                Tracker::new("GET", false, true, 1),
+                vec![(closed(), maybe, true), (closed(), maybe, true)],
+                vec![(Resend, Some(0)), (LimitReached, None)],
+            ),
+            (
+                "a GET timed out: backoff",
+                Tracker::new("GET", false, true, 2),
+                vec![(timed_out(), maybe, false)],
+                vec![(Resend, Some(50))],
+            ),
+            (
+                "a POST that may have been processed: never",
+                Tracker::new("POST", false, true, 2),
+                vec![(closed(), maybe, true)],
+                vec![(MayHaveBeenProcessed, None)],
+            ),
+            (
+                "a POST with an Idempotency-Key: resent",
+                Tracker::new("POST", true, true, 2),
+                vec![(closed(), maybe, true)],
+                vec![(Resend, Some(0))],
+            ),
+            (
+                "not processed on a connection that made progress: free",
+                Tracker::new("POST", false, true, 1),
+                vec![
+                    (closed(), not, true),
+                    (closed(), not, true),
+                    (closed(), not, true),
+                ],
+                vec![(Resend, Some(0)), (Resend, Some(0)), (Resend, Some(0))],
+            ),
+            (
+                "not processed without progress: counted",
+                Tracker::new("POST", false, true, 1),
+                vec![(closed(), not, false), (closed(), not, false)],
+                vec![(Resend, Some(0)), (LimitReached, None)],
+            ),
+            (
+                "not processed, streamed body: never",
+                Tracker::new("POST", false, false, 2),
+                vec![(closed(), not, true)],
+                vec![(BodyNotReplayable, None)],
+            ),
+            (
+                "response started: never",
+                Tracker::new("GET", false, true, 2),
+                vec![(closed(), Lost::ResponseStarted, true)],
+                vec![(ResponseStarted, None)],
+            ),
+        ];
+        for (what, mut tracker, tries, expected) in cases {
+            let mut budget = RetryBudget::default();
+            assert_eq!(run(&mut tracker, &mut budget, &tries), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn tracker_stops_when_the_budget_is_spent_and_free_resends_cost_nothing() {
+        let mut budget = RetryBudget::new(2, 0);
+        let mut a = Tracker::new("GET", false, true, 5);
+        let maybe = Lost::Fate(Fate::MaybeProcessed);
+        let not = Lost::Fate(Fate::NotProcessed);
+        assert_eq!(
+            run(
+                &mut a,
+                &mut budget,
+                &[
+                    (closed(), not, true),
+                    (closed(), maybe, true),
+                    (closed(), maybe, true)
+                ]
+            ),
+            [(Resend, Some(0)), (Resend, Some(0)), (BudgetSpent, None)]
+        );
+        assert_eq!(budget.tokens_milli(), 1000);
+    }
+
+    #[test]
+    fn gave_up_names_every_try() {
+        let mut budget = RetryBudget::default();
+        let mut t = Tracker::new("GET", false, true, 1);
+        assert!(matches!(
+            t.failed(None, refused(), Lost::NotSent, false, &mut budget, 0.0),
+            Next::Resend(_)
+        ));
+        let Next::GiveUp(error) = t.failed(
+            Some(3),
+            timed_out(),
+            Lost::Fate(Fate::MaybeProcessed),
+            false,
+            &mut budget,
+            0.0,
+        ) else {
+            panic!("expected to give up")
+        };
+        assert_eq!(error.kind(), crate::ErrorKind::TimedOut);
+        assert!(error.is_temporary());
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "timed out while reading (after 2 tries: connecting: could not connect"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("connection 3: timed out while reading (no response, may have been processed), not resent: sent again as often as allowed"), "{text}");
+        let Error::GaveUp(g) = error else {
+            unreachable!()
+        };
+        assert_eq!(g.account.resends(), 1);
+        assert_eq!(g.account.attempts().len(), 2);
+    }
+
+    #[test]
+    fn lost_of_finds_the_request() {
+        use dugong_proto::{Body, Connection};
+        let mut conn = Connection::default();
+        let a = conn
+            .send_request("GET", "/a", [("Host", "h")], Body::Empty)
+            .unwrap();
+        let first = conn.transmit_len() as usize;
+        let b = conn
+            .send_request("GET", "/b", [("Host", "h")], Body::Empty)
+            .unwrap();
+        conn.consume_transmit(first);
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap();
+        let lost = conn.unanswered();
+        assert_eq!(Lost::of(a, &lost), Lost::ResponseStarted);
+        assert_eq!(Lost::of(b, &lost), Lost::Fate(Fate::NotProcessed));
+        // A request of another connection is not among them.
+        let mut other = Connection::default();
+        let ids: Vec<_> = (0..3)
+            .map(|_| {
+                other
+                    .send_request("GET", "/", [("Host", "h")], Body::Empty)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(Lost::of(ids[2], &lost), Lost::NotSent);
+    }
+
+    #[test]
+    fn idempotency_key_marks() {
+        assert!(marks_idempotent("idempotency-key"));
+        assert!(marks_idempotent("Idempotency-Key"));
+        assert!(!marks_idempotent("Idempotency"));
     }
 }

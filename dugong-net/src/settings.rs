@@ -143,12 +143,24 @@ impl PerConnection {
     /// both adapters): the builder's origin as `Host`, the trace opened
     /// with that said, and no reconnecting (there is nothing to dial).
     pub fn over_caller_transport(settings: &Settings) -> PerConnection {
-        let origin = settings.origin();
+        let (about, host) = match settings.try_origin() {
+            Ok(origin) => (origin.to_string(), origin.authority()),
+            // A host no URL can hold: the caller's transport does not care;
+            // the `Host` field is the host and port as given.
+            Err(_) => {
+                let authority = format!("{}:{}", settings.host, settings.port);
+                (authority.clone(), authority)
+            }
+        };
         let trace =
-            settings.open_trace(&format!("connection to {origin} over a caller's transport"));
+            settings.open_trace(&format!("connection to {about} over a caller's transport"));
         PerConnection {
+            host: Some(host),
+            trace,
+            extras: RequestExtras::none(),
             reconnect: false,
-            ..PerConnection::for_origin(&origin, trace)
+            #[cfg(feature = "tls")]
+            tls_info: None,
         }
     }
 
@@ -247,6 +259,20 @@ impl Settings {
         let mut settings = Settings::new(url.host(), url.port());
         settings.scheme = url.scheme();
         settings
+    }
+
+    /// These settings for another origin: the scheme, host and port of
+    /// `url`, everything else (timeouts, limits, TLS configuration, proxy,
+    /// trace) as here; a server name set here is dropped (it named the old
+    /// host).
+    pub fn for_origin(&self, url: &Url) -> Settings {
+        Settings {
+            scheme: url.scheme(),
+            host: url.host().to_ascii_lowercase(),
+            port: url.port(),
+            server_name: None,
+            ..self.clone()
+        }
     }
 
     /// Use TLS.
@@ -391,20 +417,41 @@ impl Settings {
     }
 
     /// The server's scheme, host and port as a URL.
-    pub fn origin(&self) -> Url {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] if the host is not one a URL can hold (a name
+    /// with a forbidden character, or an IPv4-like name out of range such
+    /// as `999.1.1.1`), or the port is 0.
+    pub fn try_origin(&self) -> Result<Url, Error> {
         let host = if self.host.contains(':') && !self.host.starts_with('[') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        // Invariant: scheme, bracketed host and port always make a URL.
         Url::parse(&format!(
             "{}://{}:{}/",
             self.scheme.as_str(),
             host,
             self.port
         ))
-        .expect("a URL made of a scheme, a host and a port parses")
+    }
+
+    /// The server's scheme, host and port as a URL.
+    ///
+    /// # Panics
+    ///
+    /// If [`try_origin`](Self::try_origin) fails: a host a URL cannot hold
+    /// (the caller's input, never the network's).
+    #[deprecated(
+        since = "0.1.1",
+        note = "use try_origin, which returns an error instead of panicking"
+    )]
+    pub fn origin(&self) -> Url {
+        match self.try_origin() {
+            Ok(origin) => origin,
+            Err(error) => panic!("{error}"),
+        }
     }
 
     /// Decides the proxy (from the settings or the environment) and so
@@ -412,9 +459,10 @@ impl Settings {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidUrl`] for a bad proxy variable.
+    /// [`Error::InvalidUrl`] for a bad proxy variable, or a host or port no
+    /// URL can hold ([`try_origin`](Self::try_origin)).
     pub fn route(&self) -> Result<Route, Error> {
-        let origin = self.origin();
+        let origin = self.try_origin()?;
         let proxy = match &self.proxy {
             ProxyChoice::None => None,
             ProxyChoice::Given(p) => Some(p.clone()),
@@ -494,8 +542,10 @@ macro_rules! builder_settings_methods {
         }
 
         /// Use TLS (with the default configuration: certificates verified
-        /// against the webpki-roots store, unless
-        /// [`tls_config`](Self::tls_config) gives another).
+        /// against the system's trust store, or `SSL_CERT_FILE` /
+        /// `SSL_CERT_DIR`, read once per process; see
+        /// `dugong_net::tls::default_config`), unless
+        /// [`tls_config`](Self::tls_config) gives another.
         pub fn https(mut self) -> Self {
             self.settings.set_https();
             self
@@ -632,4 +682,46 @@ macro_rules! builder_settings_methods {
             self
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_no_url_can_hold_is_an_error_not_a_panic() {
+        for (host, port) in [
+            ("999.1.1.1", 80),
+            ("foo.123", 80),
+            ("xn--a", 80),
+            ("example.com", 0),
+        ] {
+            let settings = Settings::new(host, port);
+            let error = settings.try_origin().unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Usage, "{host}:{port}");
+            assert!(settings.route().is_err(), "{host}:{port}");
+            // Over a caller's transport the host is only the Host field.
+            let per = PerConnection::over_caller_transport(&settings);
+            assert_eq!(per.host.as_deref(), Some(&*format!("{host}:{port}")));
+        }
+        let settings = Settings::new("Example.COM", 8080);
+        assert_eq!(
+            settings.try_origin().unwrap().authority(),
+            "example.com:8080"
+        );
+    }
+
+    #[test]
+    fn for_origin_keeps_everything_but_the_origin() {
+        let mut template = Settings::new("a.example", 80);
+        template.set_timeout(Duration::from_secs(3));
+        template.set_server_name("a.example");
+        let other = template.for_origin(&Url::parse("https://B.example:8443/x").unwrap());
+        assert_eq!(
+            (other.scheme(), other.host(), other.port()),
+            (Scheme::Https, "b.example", 8443)
+        );
+        assert_eq!(other.timeout(), Some(Duration::from_secs(3)));
+        assert_eq!(other.server_name(), "b.example");
+    }
 }

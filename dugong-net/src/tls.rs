@@ -1,7 +1,41 @@
 //! TLS settings with rustls: verification on by default against the
-//! webpki-roots (Mozilla) root store, or the caller's own `ClientConfig`.
+//! system's trust store, or the caller's own `ClientConfig`.
+//!
+//! The system's trust store is read with rustls-native-certs: the
+//! platform's roots (the CA bundle and directory OpenSSL would use on
+//! Linux and other Unix systems, the keychains on macOS, the certificate
+//! store on Windows), or, when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set,
+//! only the certificates there, as OpenSSL-based tools do. `SSL_CERT_FILE`
+//! names a PEM file of any number of certificates; `SSL_CERT_DIR` names
+//! directories (separated by `:`, or `;` on Windows) whose files are all
+//! read as PEM, whatever their names (so both `openssl rehash` directories
+//! and plain `*.pem` files work).
+//!
+//! [`default_config`] reads the store once per process (a CA bundle is a
+//! few hundred kilobytes to parse); [`system_config`] and [`system_roots`]
+//! read it afresh each time, so changes to the environment take effect.
+//!
+//! With the `webpki-roots` cargo feature, Mozilla's roots (compiled in) are
+//! used when the system's trust store yields no certificate at all, for
+//! hosts without one. They are a fallback, not an addition: a trust store
+//! that is there, or a bundle named by `SSL_CERT_FILE`, is trusted as it
+//! is, so narrowing the roots on purpose keeps working.
+//!
+//! Without any root, a configuration still builds, and every handshake then
+//! fails with a certificate error from rustls (`UnknownIssuer`); the reason
+//! is logged with `tracing` when the store is read.
 
-use std::sync::Arc;
+// Why rustls-native-certs and not rustls-platform-verifier: the platform
+// verifier hands verification to the OS on macOS and Windows, which ignore
+// `SSL_CERT_FILE` and `SSL_CERT_DIR` there, and it builds a verifier rather
+// than a root store, so it cannot count what it trusts or fall back to
+// webpki-roots. rustls-native-certs (0.8) reads the variables itself on
+// every platform and the OS stores otherwise, and the roots it returns are
+// verified by rustls's own webpki verifier, the same on all three systems.
+// The price: OS-specific trust settings (distrust, name constraints added
+// by the OS, revocation) are not applied.
+
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::ClientConfig;
 use rustls::pki_types::pem::PemObject;
@@ -27,15 +61,81 @@ fn config_with(roots: RootCertStore) -> Result<Arc<ClientConfig>, Error> {
     Ok(Arc::new(config))
 }
 
-/// The default client configuration: certificates and host names verified
-/// against the webpki-roots root store (Mozilla's), ALPN `http/1.1`.
-pub fn default_config() -> Arc<ClientConfig> {
-    let roots = RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+/// A configuration with `roots` that cannot fail to build.
+fn infallible_config(roots: RootCertStore) -> Arc<ClientConfig> {
     // Invariant: ring supports both default TLS versions, so building with
     // the safe defaults cannot fail.
     config_with(roots).expect("the ring provider supports the default TLS versions")
+}
+
+/// The default client configuration: certificates and host names verified
+/// against the system's trust store (see the [module docs](self)), ALPN
+/// `http/1.1`. This is what a connection uses unless the caller gives its
+/// own configuration.
+///
+/// The store is read on the first call and the configuration kept for the
+/// life of the process: later changes to the store or to `SSL_CERT_FILE`
+/// and `SSL_CERT_DIR` are not seen. Use [`system_config`] for a
+/// configuration read afresh.
+pub fn default_config() -> Arc<ClientConfig> {
+    static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    Arc::clone(DEFAULT.get_or_init(system_config))
+}
+
+/// A client configuration like [`default_config`]'s, but with the system's
+/// trust store read now (as [`system_roots`] does), not cached: changes to
+/// `SSL_CERT_FILE`, `SSL_CERT_DIR` or the store itself since the last call
+/// take effect. Reading the store can take milliseconds; keep the result
+/// rather than calling this per connection.
+pub fn system_config() -> Arc<ClientConfig> {
+    infallible_config(system_roots())
+}
+
+/// The roots of the system's trust store, read now (see the
+/// [module docs](self)), for callers that build their own `ClientConfig`
+/// (with a client certificate, say) on the system's roots.
+///
+/// A certificate that cannot be read or parsed is skipped and logged (with
+/// `tracing`); the others are still used. Without the `webpki-roots`
+/// feature the store can be empty; with it, Mozilla's roots are returned
+/// when the system yields none.
+pub fn system_roots() -> RootCertStore {
+    roots_from(rustls_native_certs::load_native_certs())
+}
+
+/// The root store made of what rustls-native-certs loaded, logging what it
+/// was, and falling back to webpki-roots (with that feature) if empty.
+fn roots_from(loaded: rustls_native_certs::CertificateResult) -> RootCertStore {
+    for error in &loaded.errors {
+        tracing::warn!("system trust store: {error}");
+    }
+    let mut roots = RootCertStore::empty();
+    let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
+    if ignored > 0 {
+        tracing::warn!("system trust store: {ignored} certificates ignored (not usable as roots)");
+    }
+    if added > 0 {
+        tracing::debug!(
+            "system trust store: {added} root certificates loaded ({} errors)",
+            loaded.errors.len()
+        );
+        return roots;
+    }
+    #[cfg(feature = "webpki-roots")]
+    {
+        tracing::debug!(
+            "system trust store: no root certificate; using the {} webpki-roots (Mozilla) roots",
+            webpki_roots::TLS_SERVER_ROOTS.len()
+        );
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    #[cfg(not(feature = "webpki-roots"))]
+    tracing::warn!(
+        "system trust store: no root certificate found; every TLS handshake with the default \
+         configuration will fail certificate verification (set SSL_CERT_FILE or SSL_CERT_DIR, \
+         give a configuration of your own, or enable dugong's `webpki-roots` feature)"
+    );
+    roots
 }
 
 /// A client configuration that trusts only the certificates in `pem` (one
@@ -130,6 +230,30 @@ mod tests {
     fn default_config_has_roots_and_alpn() {
         let config = default_config();
         assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        // Read once: the same configuration every time.
+        assert!(Arc::ptr_eq(&config, &default_config()));
+    }
+
+    #[test]
+    fn an_empty_system_store_still_makes_a_config() {
+        let roots = roots_from(rustls_native_certs::CertificateResult::default());
+        #[cfg(not(feature = "webpki-roots"))]
+        assert!(roots.is_empty());
+        #[cfg(feature = "webpki-roots")]
+        assert_eq!(roots.len(), webpki_roots::TLS_SERVER_ROOTS.len());
+        let config = infallible_config(roots);
+        assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn unparsable_system_certificates_are_skipped() {
+        let mut loaded = rustls_native_certs::CertificateResult::default();
+        loaded.certs.push(CertificateDer::from(vec![0x30, 0x00]));
+        let roots = roots_from(loaded);
+        #[cfg(not(feature = "webpki-roots"))]
+        assert!(roots.is_empty());
+        #[cfg(feature = "webpki-roots")]
+        assert!(!roots.is_empty());
     }
 
     #[test]

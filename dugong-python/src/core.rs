@@ -107,7 +107,10 @@ impl Core {
         trace: Option<std::path::PathBuf>,
     ) -> PyResult<Core> {
         let mut settings = Settings::new(host, port);
-        let mut per = PerConnection::for_origin(&settings.origin(), None);
+        let origin = settings
+            .try_origin()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let mut per = PerConnection::for_origin(&origin, None);
         if let Some((proxy_host, proxy_port)) = proxy {
             let proxy_host = if proxy_host.contains(':') && !proxy_host.starts_with('[') {
                 format!("[{proxy_host}]") // an IPv6 literal

@@ -13,6 +13,7 @@
 //! | [`Proxy`] | the `tinyproxy` binary: absolute-form forwarding and `CONNECT` tunnels |
 //! | [`SilentServer`] | accepts connections and never answers |
 //! | [`ScriptServer`] | plays a script of raw sends, drips, pauses, reads, closes and resets |
+//! | [`FaultServer`] | counts the requests it receives and fails connections on a plan (closes, cut heads and bodies, resets) |
 //!
 //! The external programs ([`Nginx`], [`Proxy`]) may be missing on a
 //! developer's machine: their `start` returns `None` then, and tests skip
@@ -23,6 +24,7 @@
 
 mod canned;
 mod examples;
+mod fault;
 mod hostile;
 mod hyper_server;
 mod nginx;
@@ -34,6 +36,7 @@ mod util;
 
 pub use canned::{rss_kib, CannedServer};
 pub use examples::example;
+pub use fault::{answer_body, Fault, FaultServer, Received};
 pub use hostile::{hostile_cases, panic_message, HostileCase, Outcome, AT_ONCE, HOSTILE_TIMEOUT};
 pub use hyper_server::{body_byte, expected_body, unrelated_ca_pem, HyperServer, TlsServer};
 pub use nginx::Nginx;

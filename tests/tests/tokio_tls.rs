@@ -79,7 +79,8 @@ async fn unrelated_and_default_roots_fail_with_tls() {
         assert_eq!(error.kind(), ErrorKind::Tls, "{error}");
         assert!(matches!(error, Error::Tls(_)));
         assert!(!error.is_temporary());
-        // The default roots (webpki-roots) do not know the test CA either.
+        // The default roots (the system's trust store) do not know the test CA
+        // either.
         let error = Builder::new("localhost", server.port())
             .https()
             .no_trace()

@@ -1,0 +1,1023 @@
+//! [`Client`]: a pool of pipelined connections per origin that resends
+//! exactly the requests that are safe to resend after a connection dies.
+//!
+//! Each connection is [split](crate::Connection::split): one thread at a
+//! time queues a request on the sending half, and the thread whose response
+//! is next reads it on the receiving half, so requests from many threads
+//! are pipelined on one connection while earlier responses are read. The
+//! decisions (which connection, when to open one, what to resend, how long
+//! to wait) are `dugong_net`'s [`pool`](dugong_net::pool) and
+//! [`resend`](dugong_net::resend); this module holds the locks and waits.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dugong_net::pool::{self, Choice, Key, Load, PoolConfig};
+use dugong_net::resend::{self, Lost, Next, RetryBudget, Tracker};
+use dugong_net::{Error, Settings, Url};
+use dugong_proto::{Body, Closed, HeaderField, Headers, Response};
+
+use crate::split::{Probe, RecvHalf, SendHalf};
+use crate::Builder;
+
+/// How much of an unread body dropping a [`ClientResponse`] reads away to
+/// keep its connection; past this, the connection is closed instead (the
+/// requests behind it are resent where safe).
+const DISCARD_LIMIT: usize = 256 * 1024;
+
+/// A blocking HTTP/1.1 client: up to
+/// [`max_per_origin`](PoolConfig::max_per_origin) connections per origin
+/// (4 by default), each pipelining up to [`depth`](PoolConfig::depth)
+/// requests (16), idle ones closed after
+/// [`idle_timeout`](PoolConfig::idle_timeout) (90 s). Clones share the
+/// pool; it is `Send + Sync`, so threads can share one.
+///
+/// When a connection dies with requests unanswered, each is sent again on
+/// another connection if and only if that is safe, in the order they were
+/// sent:
+/// - one the server cannot have processed ([`Fate::NotProcessed`]: behind
+///   a response that announced the close, or never written whole) always;
+/// - one it may have processed ([`Fate::MaybeProcessed`]) only if its
+///   method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or it
+///   carries an `Idempotency-Key` field;
+/// - never one whose response had begun to arrive.
+///
+/// Connecting that fails for a temporary reason (refused, reset, timed out)
+/// is tried again, with exponential backoff and jitter. Each request is
+/// sent again at most [`resends_per_request`](PoolConfig::resends_per_request)
+/// times (2) for failures, and all of them draw on one
+/// [`budget`](PoolConfig::budget) per client (a token bucket), so a
+/// failing server is not hammered; a request the server provably never saw
+/// on a connection that answered others is resent without counting. When
+/// the client gives up, the error is [`Error::GaveUp`], naming every try.
+///
+/// [`Fate::NotProcessed`]: dugong_proto::Fate::NotProcessed
+/// [`Fate::MaybeProcessed`]: dugong_proto::Fate::MaybeProcessed
+///
+/// ```no_run
+/// use dugong_blocking::{Body, Client};
+///
+/// let client = Client::new();
+/// let mut response = client.get("http://127.0.0.1:8080/notes")?;
+/// println!("{} {:?}", response.status(), response.read_all()?);
+///
+/// let response = client.request(
+///     "PUT",
+///     "http://127.0.0.1:8080/notes/1",
+///     [("Content-Type", "text/plain")],
+///     Body::from("hello"),
+/// )?;
+/// println!("{} (sent again {} times)", response.status(), response.resends());
+/// # Ok::<(), dugong_blocking::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    config: PoolConfig,
+    origins: Mutex<HashMap<Key, Vec<Arc<Slot>>>>,
+    /// Signalled when a connection gains room, closes or finishes opening.
+    changed: Condvar,
+    budget: Mutex<RetryBudget>,
+    next_connection: AtomicU64,
+    random: AtomicU64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .field("connections", &self.connections())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client::new()
+    }
+}
+
+impl Client {
+    /// A client with the default pool settings and the default connection
+    /// settings of [`Builder`] (no timeouts, TLS with the default roots, no
+    /// proxy).
+    pub fn new() -> Client {
+        Client::with_settings(&Builder::new("localhost", 80), PoolConfig::default())
+    }
+
+    /// A client whose connections are made as `builder` makes them
+    /// (timeouts, limits, TLS configuration, proxy, trace); its host and
+    /// port are not used: each request's URL names its origin.
+    pub fn with_settings(builder: &Builder, config: PoolConfig) -> Client {
+        let seed = Instant::now().elapsed().as_nanos() as u64 ^ std::process::id() as u64;
+        Client {
+            inner: Arc::new(Inner {
+                settings: builder.settings().clone(),
+                budget: Mutex::new(config.budget.clone()),
+                config,
+                origins: Mutex::new(HashMap::new()),
+                changed: Condvar::new(),
+                next_connection: AtomicU64::new(1),
+                random: AtomicU64::new(seed | 1),
+            }),
+        }
+    }
+
+    /// A `GET` of `url`.
+    ///
+    /// # Errors
+    ///
+    /// As [`request`](Self::request).
+    pub fn get(&self, url: &str) -> Result<ClientResponse, Error> {
+        self.request("GET", url, [] as [(&str, &str); 0], Body::Empty)
+    }
+
+    /// Sends a request and reads its response head, resending it as the
+    /// type's documentation says. The connection adds `Host`; a body is
+    /// sent whole ([`Body::Empty`] or [`Body::Full`], so it can be sent
+    /// again); an `Idempotency-Key` field marks a request safe to repeat.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] for a URL that is not `http` or `https`;
+    /// [`Error::Usage`] for a streamed body ([`Body::Sized`],
+    /// [`Body::Chunked`]); [`Error::GaveUp`] when the request failed and
+    /// was not (or no longer) sent again: its [`kind`](Error::kind) is the
+    /// last try's, and it lists every try.
+    pub fn request<I>(
+        &self,
+        method: &str,
+        url: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<ClientResponse, Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        let request = Prepared::new(method, url, headers, body, &self.inner.settings)?;
+        self.start_prepared(Prepared {
+            waits_for_room: true,
+            ..request
+        })?
+        .wait()
+    }
+
+    /// The number of open (or opening) connections, over all origins.
+    pub fn connections(&self) -> usize {
+        self.inner.lock_origins().values().map(Vec::len).sum()
+    }
+
+    /// The pool settings.
+    pub fn config(&self) -> &PoolConfig {
+        &self.inner.config
+    }
+
+    /// Sends a request without waiting for its response: pipelining from
+    /// one thread. [`Pending::wait`] reads the response head (resending as
+    /// [`request`](Self::request) does). Wait for pending responses in the
+    /// order they were started: a response is read only after every
+    /// earlier one on its connection (dropping a [`Pending`] waits for its
+    /// response and drops it). When every connection is at the depth and
+    /// no more may be opened, the request goes deeper on the least loaded
+    /// one (waiting for room would wait for this thread to read).
+    ///
+    /// ```no_run
+    /// use dugong_blocking::{Body, Client};
+    ///
+    /// let client = Client::new();
+    /// let pending = (0..10)
+    ///     .map(|i| client.start("GET", &format!("http://127.0.0.1:8080/item/{i}"), [("Accept", "*/*")], Body::Empty))
+    ///     .collect::<Result<Vec<_>, _>>()?;
+    /// for p in pending {
+    ///     let mut response = p.wait()?;
+    ///     println!("{} {} bytes", response.status(), response.read_all()?.len());
+    /// }
+    /// # Ok::<(), dugong_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`request`](Self::request), for what happens before the request
+    /// is written (connecting).
+    pub fn start<I>(
+        &self,
+        method: &str,
+        url: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<Pending, Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        let request = Prepared::new(method, url, headers, body, &self.inner.settings)?;
+        self.start_prepared(request)
+    }
+
+    fn start_prepared(&self, request: Prepared) -> Result<Pending, Error> {
+        let config = &self.inner.config;
+        let tracker = Tracker::new(
+            &request.method,
+            request.marked_idempotent,
+            true,
+            config.resends_per_request,
+        )
+        .with_backoff(config.backoff);
+        let mut pending = Pending {
+            inner: Arc::clone(&self.inner),
+            request,
+            tracker,
+            sent: None,
+            turn: None,
+        };
+        pending.send()?;
+        Ok(pending)
+    }
+}
+
+/// A request sent by [`Client::start`] whose response is not read yet.
+pub struct Pending {
+    inner: Arc<Inner>,
+    request: Prepared,
+    tracker: Tracker,
+    /// The connection it was sent on and its id there.
+    sent: Option<(Arc<Slot>, u64)>,
+    /// Held while this request is resent: the next request of the same
+    /// dead connection waits for it, so resends keep their order.
+    turn: Option<ResendTurn>,
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("method", &self.request.method)
+            .field("url", &self.request.url)
+            .field("connection", &self.sent.as_ref().map(|(slot, _)| slot.id))
+            .field("resends", &self.tracker.resends())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pending {
+    /// Waits for the response head (the requests before it on its
+    /// connection must be read first); resends the request as the
+    /// [`Client`] documentation says when its connection dies.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::request`].
+    pub fn wait(mut self) -> Result<ClientResponse, Error> {
+        loop {
+            let Some((slot, id)) = self.sent.take() else {
+                return Err(Error::Usage("the request was not sent"));
+            };
+            match slot.read_head(id) {
+                Ok(head) => {
+                    lock(&self.inner.budget).on_success();
+                    return Ok(ClientResponse::new(
+                        Arc::clone(&self.inner),
+                        slot,
+                        id,
+                        head,
+                        self.tracker.resends(),
+                    ));
+                }
+                Err(failure) => {
+                    self.decide(failure)?;
+                    self.send()?;
+                }
+            }
+        }
+    }
+
+    /// Sends the request on a connection of the pool, trying again while
+    /// that fails in a way that may be tried again.
+    fn send(&mut self) -> Result<(), Error> {
+        loop {
+            let failure = match self.inner.acquire(&self.request) {
+                Err(error) => Failure {
+                    connection: None,
+                    error,
+                    lost: Lost::NotSent,
+                    progress: false,
+                    turn: None,
+                },
+                Ok(slot) => match slot.send(&self.request) {
+                    Ok(id) => {
+                        self.sent = Some((slot, id));
+                        // Queued: the next resend of the dead connection
+                        // may go.
+                        drop(self.turn.take());
+                        return Ok(());
+                    }
+                    Err(failure) => failure,
+                },
+            };
+            self.decide(failure)?;
+        }
+    }
+
+    /// Asks the tracker what to do after `failure`; waits before a resend.
+    fn decide(&mut self, failure: Failure) -> Result<(), Error> {
+        let unit = self.inner.random_unit();
+        let next = self.tracker.failed(
+            failure.connection,
+            failure.error,
+            failure.lost,
+            failure.progress,
+            &mut lock(&self.inner.budget),
+            unit,
+        );
+        if failure.turn.is_some() {
+            self.turn = failure.turn;
+        }
+        match next {
+            Next::Resend(wait) => {
+                tracing::debug!(method = %self.request.method, url = %self.request.url, ?wait, "dugong: resending");
+                if !wait.is_zero() {
+                    std::thread::sleep(wait);
+                }
+                Ok(())
+            }
+            Next::GiveUp(error) => Err(error),
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // Its response must be read for the ones behind it to be read.
+        if let Some((slot, id)) = self.sent.take() {
+            if let Ok(head) = slot.read_head(id) {
+                drop(ClientResponse::new(
+                    Arc::clone(&self.inner),
+                    slot,
+                    id,
+                    head,
+                    0,
+                ));
+            }
+        }
+    }
+}
+
+/// A request held whole, so it can be sent again.
+struct Prepared {
+    method: String,
+    url: Url,
+    key: Key,
+    settings: Settings,
+    fields: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Option<Bytes>,
+    marked_idempotent: bool,
+    /// Sent by `request` (which waits for its response at once): wait for
+    /// a connection with room. `start` does not (see [`Inner::acquire`]).
+    waits_for_room: bool,
+}
+
+impl Prepared {
+    fn new<I>(
+        method: &str,
+        url: &str,
+        headers: I,
+        body: Body,
+        template: &Settings,
+    ) -> Result<Prepared, Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        let url = Url::parse(url)?;
+        let settings = template.for_origin(&url);
+        let key = Key::of(&settings.route()?);
+        let body = match body {
+            Body::Empty => None,
+            Body::Full(bytes) => Some(bytes),
+            _ => {
+                return Err(Error::Usage(
+                    "the client sends whole bodies (Body::Empty or Body::Full), which it can send again",
+                ))
+            }
+        };
+        let fields: Vec<(Vec<u8>, Vec<u8>)> = headers
+            .into_iter()
+            .map(|f| (f.name().to_vec(), f.value().to_vec()))
+            .collect();
+        let marked_idempotent = fields
+            .iter()
+            .any(|(name, _)| std::str::from_utf8(name).is_ok_and(resend::marks_idempotent));
+        Ok(Prepared {
+            method: method.to_owned(),
+            url,
+            key,
+            settings,
+            fields,
+            body,
+            marked_idempotent,
+            waits_for_room: false,
+        })
+    }
+
+    fn body(&self) -> Body {
+        self.body.clone().map_or(Body::Empty, Body::Full)
+    }
+}
+
+/// Why one try failed, and what it leaves to do.
+struct Failure {
+    connection: Option<u64>,
+    error: Error,
+    lost: Lost,
+    progress: bool,
+    turn: Option<ResendTurn>,
+}
+
+impl Inner {
+    fn lock_origins(&self) -> MutexGuard<'_, HashMap<Key, Vec<Arc<Slot>>>> {
+        lock(&self.origins)
+    }
+
+    /// A random number in `[0, 1)` for the backoff's jitter (xorshift).
+    fn random_unit(&self) -> f64 {
+        let mut x = self.random.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random.store(x, Ordering::Relaxed);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The connection for the next try of `request`: one with room, or a
+    /// new one, or (every one full) the first to get room.
+    fn acquire(&self, request: &Prepared) -> Result<Arc<Slot>, Error> {
+        let mut origins = self.lock_origins();
+        loop {
+            let slots = origins.entry(request.key.clone()).or_default();
+            let closing = prune(slots, &self.config);
+            let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
+            match pool::choose(&loads, &self.config) {
+                Choice::Use(i) => return Ok(Arc::clone(&slots[i])),
+                Choice::Open => {
+                    let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
+                    let slot = Arc::new(Slot::new(id));
+                    slots.push(Arc::clone(&slot));
+                    drop(origins);
+                    close_all(closing);
+                    return self.open(request, slot);
+                }
+                Choice::Wait => {
+                    // Pipelining from one thread: waiting for room would
+                    // wait for this thread to read. Go deeper on the least
+                    // loaded connection instead.
+                    if !request.waits_for_room {
+                        let spare = loads
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, l)| l.usable && !l.connecting)
+                            .min_by_key(|(i, l)| (l.pending, *i));
+                        if let Some((i, _)) = spare {
+                            return Ok(Arc::clone(&slots[i]));
+                        }
+                    }
+                    drop(origins);
+                    close_all(closing);
+                    origins = self.lock_origins();
+                    // The timeout only guards against a missed signal.
+                    origins = self
+                        .changed
+                        .wait_timeout(origins, Duration::from_millis(50))
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+
+    /// Opens the connection of a new slot (without holding the pool's
+    /// lock); a slot that fails to open is removed.
+    fn open(&self, request: &Prepared, slot: Arc<Slot>) -> Result<Arc<Slot>, Error> {
+        let builder = Builder::from_settings(request.settings.clone());
+        let opened = builder.connect().and_then(|conn| {
+            conn.split()
+                .map_err(|_| Error::Usage("the connection's transport cannot be split"))
+        });
+        let result = match opened {
+            Ok((send, recv)) => {
+                slot.install(send, recv);
+                Ok(Arc::clone(&slot))
+            }
+            Err(error) => {
+                let mut origins = self.lock_origins();
+                if let Some(slots) = origins.get_mut(&request.key) {
+                    slots.retain(|s| !Arc::ptr_eq(s, &slot));
+                }
+                Err(error)
+            }
+        };
+        self.changed.notify_all();
+        result
+    }
+}
+
+/// Takes out of `slots` the connections to close: dead ones, ones that
+/// take no new request and have nothing pending, and idle ones past the
+/// idle timeout. Closed by the caller after it lets the pool's lock go.
+fn prune(slots: &mut Vec<Arc<Slot>>, config: &PoolConfig) -> Vec<Arc<Slot>> {
+    let mut closing = Vec::new();
+    slots.retain(|slot| {
+        let order = slot.lock_order();
+        if order.dead.is_some() {
+            // Its threads still hold it while they learn their fates; it
+            // closes when the last lets go.
+            return false;
+        }
+        let idle = order.pending == 0 && !order.connecting;
+        let keep = !(idle
+            && (!slot.load_of(&order).usable || pool::expired(order.idle_since.elapsed(), config)));
+        drop(order);
+        if !keep {
+            closing.push(Arc::clone(slot));
+        }
+        keep
+    });
+    closing
+}
+
+fn close_all(slots: Vec<Arc<Slot>>) {
+    for slot in slots {
+        slot.close();
+    }
+}
+
+/// One connection of the pool.
+struct Slot {
+    id: u64,
+    send: Mutex<Option<SendHalf>>,
+    recv: Mutex<Option<RecvHalf>>,
+    probe: OnceLock<Probe>,
+    order: Mutex<Order>,
+    /// Signalled when the next response may be read, or the connection
+    /// died, or a resend's turn passed.
+    turn: Condvar,
+}
+
+/// Who reads next on a connection, and whether it died.
+#[derive(Debug)]
+struct Order {
+    connecting: bool,
+    /// Requests queued whose response is not read to its end.
+    pending: usize,
+    /// The id of the request whose response is read next.
+    next: u64,
+    /// Responses read to their end.
+    answered: u64,
+    dead: Option<Death>,
+    /// Requests of a dead connection with an id below this were resent or
+    /// given up: the next may go.
+    resent_below: u64,
+    idle_since: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct Death {
+    error: Error,
+    lost: Closed,
+}
+
+impl Slot {
+    fn new(id: u64) -> Slot {
+        Slot {
+            id,
+            send: Mutex::new(None),
+            recv: Mutex::new(None),
+            probe: OnceLock::new(),
+            order: Mutex::new(Order {
+                connecting: true,
+                pending: 0,
+                next: 0,
+                answered: 0,
+                dead: None,
+                resent_below: 0,
+                idle_since: Instant::now(),
+            }),
+            turn: Condvar::new(),
+        }
+    }
+
+    fn lock_order(&self) -> MutexGuard<'_, Order> {
+        lock(&self.order)
+    }
+
+    fn install(&self, send: SendHalf, recv: RecvHalf) {
+        let _ = self.probe.set(send.probe());
+        *lock(&self.send) = Some(send);
+        *lock(&self.recv) = Some(recv);
+        let mut order = self.lock_order();
+        order.connecting = false;
+        order.idle_since = Instant::now();
+    }
+
+    fn load(&self) -> Load {
+        let order = self.lock_order();
+        self.load_of(&order)
+    }
+
+    fn load_of(&self, order: &Order) -> Load {
+        let (usable, has_room) = match self.probe.get() {
+            Some(probe) if order.dead.is_none() => probe.load(),
+            _ => (false, false),
+        };
+        Load {
+            pending: order.pending,
+            usable,
+            has_room,
+            connecting: order.connecting,
+        }
+    }
+
+    /// Queues `request` and writes it; its id on this connection.
+    fn send(self: &Arc<Self>, request: &Prepared) -> Result<u64, Failure> {
+        let mut guard = lock(&self.send);
+        let not_sent = |error| Failure {
+            connection: Some(self.id),
+            error,
+            lost: Lost::NotSent,
+            progress: self.lock_order().answered > 0,
+            turn: None,
+        };
+        let dead = self.lock_order().dead.as_ref().map(|d| d.error.clone());
+        if let Some(error) = dead {
+            return Err(not_sent(error));
+        }
+        let Some(half) = guard.as_mut() else {
+            return Err(not_sent(Error::Usage(dugong_net::session::DISCONNECTED)));
+        };
+        let queued = half.queue_request(
+            &request.method,
+            request.url.target(),
+            &request.fields,
+            request.body(),
+        );
+        let id = match queued {
+            Ok(id) => id.as_u64(),
+            // Refused before it was queued: a mistake in the request (not
+            // temporary, so not tried again), or a connection that stopped
+            // taking requests since it was chosen (tried elsewhere).
+            Err(error) => {
+                drop(guard);
+                return Err(not_sent(error));
+            }
+        };
+        self.lock_order().pending += 1;
+        // A write that fails does not decide the request's fate: the server
+        // may have answered what it got, and the receiving side reads those
+        // answers, then learns from the state machine what became of the
+        // rest.
+        if let Err(error) = half.flush() {
+            tracing::debug!(connection = self.id, %error, "dugong: pooled write failed");
+        }
+        Ok(id)
+    }
+
+    /// Waits for the turn of request `id`, then reads its final response
+    /// head.
+    fn read_head(self: &Arc<Self>, id: u64) -> Result<Response, Failure> {
+        {
+            let mut order = self.lock_order();
+            while order.next != id && order.dead.is_none() {
+                order = self.turn.wait(order).unwrap_or_else(|p| p.into_inner());
+            }
+            if order.dead.is_some() {
+                drop(order);
+                return Err(self.lost_by_id(id));
+            }
+        }
+        let mut guard = lock(&self.recv);
+        let result = match guard.as_mut() {
+            Some(half) => read_final_head(half),
+            None => Err(Error::Usage(dugong_net::session::DISCONNECTED)),
+        };
+        match result {
+            Ok(head) => {
+                let body_pending = guard.as_ref().is_some_and(RecvHalf::body_pending);
+                drop(guard);
+                if !body_pending {
+                    self.answered(id);
+                }
+                Ok(head)
+            }
+            Err(error) => {
+                drop(guard);
+                self.die(error);
+                Err(self.lost_by_id(id))
+            }
+        }
+    }
+
+    /// The response to `id` was read to its end: the next may be read.
+    fn answered(&self, id: u64) {
+        let mut order = self.lock_order();
+        if order.next == id {
+            order.next = id + 1;
+            order.pending = order.pending.saturating_sub(1);
+            order.answered += 1;
+            if order.pending == 0 {
+                order.idle_since = Instant::now();
+            }
+        }
+        drop(order);
+        self.turn.notify_all();
+    }
+
+    /// The connection died with `error`: every request still waiting on it
+    /// learns its fate.
+    fn die(&self, error: Error) {
+        let mut order = self.lock_order();
+        if order.dead.is_some() {
+            return;
+        }
+        let lost = match error.closed() {
+            Some(closed) => closed.clone(),
+            None => self.probe.get().map(Probe::unanswered).unwrap_or_default(),
+        };
+        tracing::debug!(connection = self.id, %error, %lost, "dugong: pooled connection died");
+        // The request whose response had begun is not resent: the resends
+        // start behind it.
+        let front = lost.unanswered().first().map(|u| u.id.as_u64());
+        order.resent_below = match (front, lost.response_started()) {
+            (Some(front), Some(started)) if started.as_u64() == front => front + 1,
+            (Some(front), _) => front,
+            (None, _) => order.next,
+        };
+        order.dead = Some(Death { error, lost });
+        drop(order);
+        self.turn.notify_all();
+    }
+
+    /// What became of request `id` on this dead connection, once the
+    /// requests before it were resent (or given up).
+    fn lost_by_id(self: &Arc<Self>, id: u64) -> Failure {
+        let mut order = self.lock_order();
+        while order.resent_below < id {
+            order = self.turn.wait(order).unwrap_or_else(|p| p.into_inner());
+        }
+        let death = order
+            .dead
+            .clone()
+            .expect("only a dead connection is asked what it lost");
+        let progress = order.answered > 0;
+        order.pending = order.pending.saturating_sub(1);
+        drop(order);
+        let lost = death
+            .lost
+            .unanswered()
+            .iter()
+            .find(|u| u.id.as_u64() == id)
+            .map(|u| Lost::of(u.id, &death.lost))
+            .unwrap_or(Lost::NotSent);
+        Failure {
+            connection: Some(self.id),
+            error: death.error,
+            lost,
+            progress,
+            turn: Some(ResendTurn {
+                slot: Arc::clone(self),
+                id,
+            }),
+        }
+    }
+
+    fn close(&self) {
+        if let Some(probe) = self.probe.get() {
+            probe.shut_down();
+        }
+        let send = lock(&self.send).take();
+        let recv = lock(&self.recv).take();
+        drop((send, recv));
+    }
+}
+
+/// The turn of a resent request of a dead connection: the next one waits
+/// until this is dropped (once the request is queued elsewhere, or given
+/// up).
+struct ResendTurn {
+    slot: Arc<Slot>,
+    id: u64,
+}
+
+impl Drop for ResendTurn {
+    fn drop(&mut self) {
+        let mut order = self.slot.lock_order();
+        order.resent_below = order.resent_below.max(self.id + 1);
+        drop(order);
+        self.slot.turn.notify_all();
+    }
+}
+
+/// Reads heads until a final one (a `100 Continue` for a whole body is
+/// passed over).
+fn read_final_head(half: &mut RecvHalf) -> Result<Response, Error> {
+    loop {
+        let head = half.read_response()?;
+        if head.status() != 100 {
+            return Ok(head);
+        }
+    }
+}
+
+/// A response of a [`Client`]: the head, and the body read from the pooled
+/// connection. Reading the body to its end (or dropping the response) lets
+/// the next response on that connection be read; a body left unread is
+/// read away up to 256 KiB, past that the connection is closed (and the
+/// requests behind it resent where safe).
+pub struct ClientResponse {
+    inner: Arc<Inner>,
+    slot: Arc<Slot>,
+    id: u64,
+    head: Response,
+    done: bool,
+    resends: usize,
+}
+
+impl fmt::Debug for ClientResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientResponse")
+            .field("head", &self.head)
+            .field("connection", &self.slot.id)
+            .field("done", &self.done)
+            .field("resends", &self.resends)
+            .finish()
+    }
+}
+
+impl ClientResponse {
+    fn new(
+        inner: Arc<Inner>,
+        slot: Arc<Slot>,
+        id: u64,
+        head: Response,
+        resends: usize,
+    ) -> ClientResponse {
+        let done = slot.lock_order().next > id;
+        ClientResponse {
+            inner,
+            slot,
+            id,
+            head,
+            done,
+            resends,
+        }
+    }
+
+    /// The response head.
+    pub fn head(&self) -> &Response {
+        &self.head
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.head.status()
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &Headers {
+        self.head.headers()
+    }
+
+    /// How often the request was sent again before this response came.
+    pub fn resends(&self) -> usize {
+        self.resends
+    }
+
+    /// The pool's number for the connection the response came on.
+    pub fn connection(&self) -> u64 {
+        self.slot.id
+    }
+
+    /// Reads body bytes into `buf`; `Ok(0)` at the end of the body.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::read_body`](crate::Connection::read_body): a body
+    /// cut short is an error ([`ErrorKind::Closed`](crate::ErrorKind::Closed)),
+    /// never a short `Ok`; the request is not resent (its response had
+    /// begun).
+    pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        self.with_half(|half| half.read_body(buf), |n| *n == 0)
+    }
+
+    /// Reads the next piece of the body as it arrived; `None` at the end.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub fn read_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        self.with_half(RecvHalf::read_chunk, Option::is_none)
+    }
+
+    /// Reads the rest of the body, bounded by
+    /// [`Builder::max_read_all`] (16 MiB by default).
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body); [`Error::BodyTooLarge`] past the
+    /// bound.
+    pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        self.with_half(RecvHalf::read_all, |_| true)
+    }
+
+    /// Reads the rest of the body and drops it.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_body`](Self::read_body).
+    pub fn discard(&mut self) -> Result<(), Error> {
+        while self.read_chunk()?.is_some() {}
+        Ok(())
+    }
+
+    /// The trailer fields of a chunked body, once it is read to its end.
+    pub fn trailers(&self) -> Option<Headers> {
+        lock(&self.slot.recv).as_ref().and_then(RecvHalf::trailers)
+    }
+
+    fn with_half<T>(
+        &mut self,
+        read: impl FnOnce(&mut RecvHalf) -> Result<T, Error>,
+        ends: impl FnOnce(&T) -> bool,
+    ) -> Result<T, Error> {
+        let mut guard = lock(&self.slot.recv);
+        let result = match guard.as_mut() {
+            Some(half) => read(half),
+            None => Err(Error::Usage(dugong_net::session::DISCONNECTED)),
+        };
+        drop(guard);
+        match &result {
+            Ok(value) if ends(value) => self.finish(),
+            Ok(_) => {}
+            Err(error) => {
+                self.done = true;
+                self.slot.die(error.clone());
+                self.inner.changed.notify_all();
+            }
+        }
+        result
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.slot.answered(self.id);
+        self.inner.changed.notify_all();
+    }
+}
+
+impl io::Read for ClientResponse {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.read_body(buf)?)
+    }
+}
+
+impl Drop for ClientResponse {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut read = 0;
+        while read <= DISCARD_LIMIT {
+            match self.read_chunk() {
+                Ok(Some(piece)) => read += piece.len(),
+                Ok(None) | Err(_) => return,
+            }
+        }
+        self.done = true;
+        self.slot.die(Error::Usage(
+            "a response body was dropped unread; its connection was closed",
+        ));
+        if let Some(probe) = self.slot.probe.get() {
+            probe.shut_down();
+        }
+        self.inner.changed.notify_all();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves its state consistent before it can
+    // panic; carry on after a panic elsewhere.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,351 @@
+//! dugong-blocking's pooled `Client`: many threads against hyper, and the
+//! resend rules against a server that fails connections on a plan and
+//! counts what it received.
+
+use std::time::Duration;
+
+use dugong_blocking::dugong_net::resend::Verdict;
+use dugong_blocking::{Body, Builder, Client, Error, ErrorKind, PoolConfig};
+use dugong_tests::{answer_body, expected_body, refused_addr, Fault, FaultServer, HyperServer};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn client(config: PoolConfig) -> Client {
+    Client::with_settings(&Builder::new("localhost", 80).timeout(TIMEOUT), config)
+}
+
+fn config(max_per_origin: usize, depth: usize) -> PoolConfig {
+    let mut config = PoolConfig::default();
+    config.max_per_origin = max_per_origin;
+    config.depth = depth;
+    config
+}
+
+#[test]
+fn many_threads_share_a_pool_against_hyper() {
+    let server = HyperServer::start();
+    let client = client(PoolConfig::default());
+    std::thread::scope(|s| {
+        for t in 0..8u64 {
+            let (client, server) = (client.clone(), &server);
+            s.spawn(move || {
+                for i in 0..40u64 {
+                    let n = (t * 997 + i * 131) % 5000;
+                    let mut response = client
+                        .get(&server.url(&format!("/size/{n}")))
+                        .expect("response");
+                    assert_eq!(response.status(), 200);
+                    assert_eq!(response.read_all().expect("body"), expected_body(n));
+                }
+            });
+        }
+    });
+    assert!(
+        client.connections() <= 4,
+        "{} connections",
+        client.connections()
+    );
+    assert_eq!(server.requests(), 320);
+}
+
+#[test]
+fn one_thread_pipelines_up_to_the_depth() {
+    let server = FaultServer::start(vec![], 1);
+    let client = client(config(2, 4));
+    let pending: Vec<_> = (0..12)
+        .map(|i| {
+            client
+                .start(
+                    "GET",
+                    &server.url(&format!("/{i}")),
+                    [("Accept", "*/*")],
+                    Body::Empty,
+                )
+                .expect("sent")
+        })
+        .collect();
+    // 12 requests, depth 4, at most 2 connections: 4 on each, then the
+    // rest deeper (one thread cannot wait for room it must make itself).
+    for (i, p) in pending.into_iter().enumerate() {
+        let mut response = p.wait().expect("response");
+        let body = response.read_all().expect("body");
+        assert_eq!(body, answer_body("GET", &format!("/{i}")).as_bytes());
+    }
+    let connections: std::collections::BTreeSet<usize> =
+        server.received().iter().map(|r| r.connection).collect();
+    assert_eq!(connections.len(), 2);
+}
+
+/// What became of one request of the fault matrix.
+#[derive(Debug, PartialEq, Eq)]
+enum Got {
+    /// Its response, whole, after this many resends.
+    Answer(usize),
+    /// Its head, then an error reading the body.
+    CutBody,
+    /// The client gave up with this verdict on the last try.
+    GaveUp(Verdict),
+}
+
+/// Sends GET, POST, GET, POST, ... (`n` of them) pipelined on one
+/// connection of a server whose first connection ends with `fault`, and
+/// reads the answers in order.
+fn run_matrix_case(fault: Fault, n: usize) -> (Vec<Got>, FaultServer) {
+    let server = FaultServer::start(vec![fault], n);
+    let client = client(config(1, 16));
+    let method = |i: usize| if i % 2 == 0 { "GET" } else { "POST" };
+    let pending: Vec<_> = (0..n)
+        .map(|i| {
+            let body = if method(i) == "POST" {
+                Body::from("data")
+            } else {
+                Body::Empty
+            };
+            client
+                .start(
+                    method(i),
+                    &server.url(&format!("/{i}")),
+                    [("Accept", "*/*")],
+                    body,
+                )
+                .expect("sent")
+        })
+        .collect();
+    let got = pending
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| match p.wait() {
+            Ok(mut response) => match response.read_all() {
+                Ok(body) => {
+                    assert_eq!(body, answer_body(method(i), &format!("/{i}")).as_bytes());
+                    Got::Answer(response.resends())
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+                    Got::CutBody
+                }
+            },
+            Err(Error::GaveUp(g)) => {
+                let last = g.account.attempts().last().expect("a try");
+                Got::GaveUp(last.verdict)
+            }
+            Err(e) => panic!("request {i}: {e}"),
+        })
+        .collect();
+    (got, server)
+}
+
+#[test]
+fn fault_matrix_resends_exactly_what_is_safe() {
+    use Got::*;
+    use Verdict::*;
+    let cases: Vec<(&str, Fault, Vec<Got>)> = vec![
+        (
+            "close after 2, announced: the rest not processed, all resent",
+            Fault::CloseAfter {
+                answered: 2,
+                announce: true,
+            },
+            vec![
+                Answer(0),
+                Answer(0),
+                Answer(1),
+                Answer(1),
+                Answer(1),
+                Answer(1),
+            ],
+        ),
+        (
+            "close after 2, not announced: GETs resent, POSTs may have been processed",
+            Fault::CloseAfter {
+                answered: 2,
+                announce: false,
+            },
+            vec![
+                Answer(0),
+                Answer(0),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+        (
+            "body cut: that one errs, the rest as above",
+            Fault::CutBody { answered: 2 },
+            vec![
+                Answer(0),
+                Answer(0),
+                CutBody,
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+        (
+            "head cut: that one is never resent, the rest as above",
+            Fault::CutHead { answered: 2 },
+            vec![
+                Answer(0),
+                Answer(0),
+                GaveUp(ResponseStarted),
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+        (
+            "close before answering anything",
+            Fault::CloseAfter {
+                answered: 0,
+                announce: false,
+            },
+            vec![
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+    ];
+    for (what, fault, expected) in cases {
+        let n = expected.len();
+        let (got, server) = run_matrix_case(fault, n);
+        assert_eq!(got, expected, "{what}");
+        // The server saw each request once, and again only when resent.
+        for (i, g) in got.iter().enumerate() {
+            let times = server.count(&format!("/{i}"));
+            let expected_times = match g {
+                Answer(resends) => 1 + resends,
+                CutBody | GaveUp(_) => 1,
+            };
+            assert_eq!(times, expected_times, "{what}: request {i}");
+        }
+    }
+}
+
+#[test]
+fn a_reset_never_duplicates_a_post_that_may_have_been_processed() {
+    for _ in 0..3 {
+        let (got, server) = run_matrix_case(Fault::Reset { answered: 2 }, 6);
+        for (i, g) in got.iter().enumerate() {
+            let times = server.count(&format!("/{i}"));
+            match g {
+                Got::Answer(resends) => assert_eq!(times, 1 + resends, "request {i}: {got:?}"),
+                Got::CutBody | Got::GaveUp(_) => assert_eq!(times, 1, "request {i}: {got:?}"),
+            }
+            if i % 2 == 1 {
+                assert!(
+                    times <= 1 || matches!(g, Got::Answer(_)),
+                    "POST {i} twice: {got:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn an_idempotency_key_makes_a_post_resendable() {
+    let server = FaultServer::start(
+        vec![Fault::CloseAfter {
+            answered: 0,
+            announce: false,
+        }],
+        1,
+    );
+    let client = client(config(1, 16));
+    let mut response = client
+        .request(
+            "POST",
+            &server.url("/keyed"),
+            [("Idempotency-Key", "8e0b")],
+            Body::from("x"),
+        )
+        .expect("resent");
+    assert_eq!(response.resends(), 1);
+    assert_eq!(response.read_all().expect("body"), b"POST /keyed");
+    assert_eq!(server.count("/keyed"), 2);
+}
+
+#[test]
+fn connect_failures_are_retried_then_reported_with_every_try() {
+    let client = client(PoolConfig::default());
+    let error = client
+        .get(&format!("http://{}/", refused_addr()))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Io);
+    let Error::GaveUp(g) = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(g.account.attempts().len(), 3, "{error}");
+    assert_eq!(g.account.resends(), 2);
+    assert!(error.to_string().contains("3 tries"), "{error}");
+
+    let error = client.get("http://no-such-host.invalid/").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::HostNotFound);
+    let Error::GaveUp(g) = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(
+        g.account.attempts().len(),
+        1,
+        "not temporary: not tried again"
+    );
+}
+
+#[test]
+fn idle_connections_are_closed_and_streamed_bodies_refused() {
+    let server = FaultServer::start(vec![], 1);
+    let mut config = PoolConfig::default();
+    config.idle_timeout = Duration::from_millis(50);
+    let client = client(config);
+    client
+        .get(&server.url("/a"))
+        .expect("first")
+        .read_all()
+        .expect("body");
+    std::thread::sleep(Duration::from_millis(120));
+    client
+        .get(&server.url("/b"))
+        .expect("second")
+        .read_all()
+        .expect("body");
+    let connections: Vec<usize> = server.received().iter().map(|r| r.connection).collect();
+    assert_eq!(connections, [0, 1], "the idle connection was closed");
+    assert_eq!(client.connections(), 1);
+
+    let error = client
+        .request(
+            "PUT",
+            &server.url("/s"),
+            [("Accept", "*/*")],
+            Body::Sized(3),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Usage);
+}
+
+#[test]
+fn a_dropped_unread_response_lets_the_next_one_through() {
+    let server = HyperServer::start();
+    let client = client(config(1, 16));
+    let first = client
+        .start(
+            "GET",
+            &server.url("/size/100000"),
+            [("Accept", "*/*")],
+            Body::Empty,
+        )
+        .expect("sent");
+    let second = client
+        .start(
+            "GET",
+            &server.url("/size/10"),
+            [("Accept", "*/*")],
+            Body::Empty,
+        )
+        .expect("sent");
+    drop(first.wait().expect("head"));
+    let mut response = second.wait().expect("second");
+    assert_eq!(response.read_all().expect("body"), expected_body(10));
+}
