@@ -17,10 +17,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, Key, Load, PoolConfig};
+use dugong_net::pool::{self, Choice, Key, Load, PoolConfig, Turns};
 use dugong_net::resend::{self, Lost, Next, RetryBudget, Tracker};
 use dugong_net::{Error, Settings, Url};
-use dugong_proto::{Body, Closed, HeaderField, Headers, Response};
+use dugong_proto::{Body, HeaderField, Headers, Response};
 
 use crate::split::{Probe, RecvHalf, SendHalf};
 use crate::Builder;
@@ -530,22 +530,17 @@ impl Inner {
 /// take no new request and have nothing pending, and idle ones past the
 /// idle timeout. Closed by the caller after it lets the pool's lock go.
 fn prune(slots: &mut Vec<Arc<Slot>>, config: &PoolConfig) -> Vec<Arc<Slot>> {
+    let now = Instant::now();
     let mut closing = Vec::new();
     slots.retain(|slot| {
-        let order = slot.lock_order();
-        if order.dead.is_some() {
-            // Its threads still hold it while they learn their fates; it
-            // closes when the last lets go.
-            return false;
-        }
-        let idle = order.pending == 0 && !order.connecting;
-        let keep = !(idle
-            && (!slot.load_of(&order).usable || pool::expired(order.idle_since.elapsed(), config)));
-        drop(order);
-        if !keep {
+        let (usable, _) = slot.session_load();
+        let retire = slot.lock_turns().retire(usable, now, config);
+        // A dead one is only let go: its waiting requests still hold it
+        // while they learn their fates.
+        if retire && slot.lock_turns().death().is_none() {
             closing.push(Arc::clone(slot));
         }
-        keep
+        !retire
     });
     closing
 }
@@ -562,33 +557,10 @@ struct Slot {
     send: Mutex<Option<SendHalf>>,
     recv: Mutex<Option<RecvHalf>>,
     probe: OnceLock<Probe>,
-    order: Mutex<Order>,
+    turns: Mutex<Turns>,
     /// Signalled when the next response may be read, or the connection
     /// died, or a resend's turn passed.
     turn: Condvar,
-}
-
-/// Who reads next on a connection, and whether it died.
-#[derive(Debug)]
-struct Order {
-    connecting: bool,
-    /// Requests queued whose response is not read to its end.
-    pending: usize,
-    /// The id of the request whose response is read next.
-    next: u64,
-    /// Responses read to their end.
-    answered: u64,
-    dead: Option<Death>,
-    /// Requests of a dead connection with an id below this were resent or
-    /// given up: the next may go.
-    resent_below: u64,
-    idle_since: Instant,
-}
-
-#[derive(Debug, Clone)]
-struct Death {
-    error: Error,
-    lost: Closed,
 }
 
 impl Slot {
@@ -598,48 +570,30 @@ impl Slot {
             send: Mutex::new(None),
             recv: Mutex::new(None),
             probe: OnceLock::new(),
-            order: Mutex::new(Order {
-                connecting: true,
-                pending: 0,
-                next: 0,
-                answered: 0,
-                dead: None,
-                resent_below: 0,
-                idle_since: Instant::now(),
-            }),
+            turns: Mutex::new(Turns::new(Instant::now())),
             turn: Condvar::new(),
         }
     }
 
-    fn lock_order(&self) -> MutexGuard<'_, Order> {
-        lock(&self.order)
+    fn lock_turns(&self) -> MutexGuard<'_, Turns> {
+        lock(&self.turns)
     }
 
     fn install(&self, send: SendHalf, recv: RecvHalf) {
         let _ = self.probe.set(send.probe());
         *lock(&self.send) = Some(send);
         *lock(&self.recv) = Some(recv);
-        let mut order = self.lock_order();
-        order.connecting = false;
-        order.idle_since = Instant::now();
+        self.lock_turns().connected(Instant::now());
+    }
+
+    /// What the session says: (takes new requests, window has room).
+    fn session_load(&self) -> (bool, bool) {
+        self.probe.get().map_or((false, false), Probe::load)
     }
 
     fn load(&self) -> Load {
-        let order = self.lock_order();
-        self.load_of(&order)
-    }
-
-    fn load_of(&self, order: &Order) -> Load {
-        let (usable, has_room) = match self.probe.get() {
-            Some(probe) if order.dead.is_none() => probe.load(),
-            _ => (false, false),
-        };
-        Load {
-            pending: order.pending,
-            usable,
-            has_room,
-            connecting: order.connecting,
-        }
+        let (usable, has_room) = self.session_load();
+        self.lock_turns().load(usable, has_room)
     }
 
     /// Queues `request` and writes it; its id on this connection.
@@ -649,10 +603,10 @@ impl Slot {
             connection: Some(self.id),
             error,
             lost: Lost::NotSent,
-            progress: self.lock_order().answered > 0,
+            progress: self.lock_turns().progress(),
             turn: None,
         };
-        let dead = self.lock_order().dead.as_ref().map(|d| d.error.clone());
+        let dead = self.lock_turns().death().map(|d| d.error.clone());
         if let Some(error) = dead {
             return Err(not_sent(error));
         }
@@ -675,7 +629,7 @@ impl Slot {
                 return Err(not_sent(error));
             }
         };
-        self.lock_order().pending += 1;
+        self.lock_turns().queued();
         // A write that fails does not decide the request's fate: the server
         // may have answered what it got, and the receiving side reads those
         // answers, then learns from the state machine what became of the
@@ -689,104 +643,70 @@ impl Slot {
     /// Waits for the turn of request `id`, then reads its final response
     /// head.
     fn read_head(self: &Arc<Self>, id: u64) -> Result<Response, Failure> {
-        {
-            let mut order = self.lock_order();
-            while order.next != id && order.dead.is_none() {
-                order = self.turn.wait(order).unwrap_or_else(|p| p.into_inner());
-            }
-            if order.dead.is_some() {
-                drop(order);
-                return Err(self.lost_by_id(id));
-            }
+        let mut turns = self.lock_turns();
+        while !turns.may_read(id) {
+            turns = self.turn.wait(turns).unwrap_or_else(|p| p.into_inner());
+        }
+        let dead = turns.death().is_some();
+        drop(turns);
+        if dead {
+            return Err(self.fated(id));
         }
         let mut guard = lock(&self.recv);
         let result = match guard.as_mut() {
             Some(half) => read_final_head(half),
             None => Err(Error::Usage(dugong_net::session::DISCONNECTED)),
         };
+        let body_pending = guard.as_ref().is_some_and(RecvHalf::body_pending);
+        drop(guard);
         match result {
             Ok(head) => {
-                let body_pending = guard.as_ref().is_some_and(RecvHalf::body_pending);
-                drop(guard);
                 if !body_pending {
                     self.answered(id);
                 }
                 Ok(head)
             }
             Err(error) => {
-                drop(guard);
                 self.die(error);
-                Err(self.lost_by_id(id))
+                Err(self.fated(id))
             }
         }
     }
 
     /// The response to `id` was read to its end: the next may be read.
     fn answered(&self, id: u64) {
-        let mut order = self.lock_order();
-        if order.next == id {
-            order.next = id + 1;
-            order.pending = order.pending.saturating_sub(1);
-            order.answered += 1;
-            if order.pending == 0 {
-                order.idle_since = Instant::now();
-            }
-        }
-        drop(order);
+        self.lock_turns().answered(id, Instant::now());
         self.turn.notify_all();
     }
 
     /// The connection died with `error`: every request still waiting on it
     /// learns its fate.
     fn die(&self, error: Error) {
-        let mut order = self.lock_order();
-        if order.dead.is_some() {
-            return;
-        }
         let lost = match error.closed() {
             Some(closed) => closed.clone(),
             None => self.probe.get().map(Probe::unanswered).unwrap_or_default(),
         };
         tracing::debug!(connection = self.id, %error, %lost, "dugong: pooled connection died");
-        // The request whose response had begun is not resent: the resends
-        // start behind it.
-        let front = lost.unanswered().first().map(|u| u.id.as_u64());
-        order.resent_below = match (front, lost.response_started()) {
-            (Some(front), Some(started)) if started.as_u64() == front => front + 1,
-            (Some(front), _) => front,
-            (None, _) => order.next,
-        };
-        order.dead = Some(Death { error, lost });
-        drop(order);
+        self.lock_turns().die(error, lost);
         self.turn.notify_all();
     }
 
     /// What became of request `id` on this dead connection, once the
     /// requests before it were resent (or given up).
-    fn lost_by_id(self: &Arc<Self>, id: u64) -> Failure {
-        let mut order = self.lock_order();
-        while order.resent_below < id {
-            order = self.turn.wait(order).unwrap_or_else(|p| p.into_inner());
+    fn fated(self: &Arc<Self>, id: u64) -> Failure {
+        let mut turns = self.lock_turns();
+        while !turns.may_resend(id) {
+            turns = self.turn.wait(turns).unwrap_or_else(|p| p.into_inner());
         }
-        let death = order
-            .dead
-            .clone()
+        let fated = turns
+            .fated(id)
             .expect("only a dead connection is asked what it lost");
-        let progress = order.answered > 0;
-        order.pending = order.pending.saturating_sub(1);
-        drop(order);
-        let lost = death
-            .lost
-            .unanswered()
-            .iter()
-            .find(|u| u.id.as_u64() == id)
-            .map(|u| Lost::of(u.id, &death.lost))
-            .unwrap_or(Lost::NotSent);
+        drop(turns);
         Failure {
             connection: Some(self.id),
-            error: death.error,
-            lost,
-            progress,
+            error: fated.error,
+            lost: fated.lost,
+            progress: fated.progress,
             turn: Some(ResendTurn {
                 slot: Arc::clone(self),
                 id,
@@ -814,9 +734,7 @@ struct ResendTurn {
 
 impl Drop for ResendTurn {
     fn drop(&mut self) {
-        let mut order = self.slot.lock_order();
-        order.resent_below = order.resent_below.max(self.id + 1);
-        drop(order);
+        self.slot.lock_turns().resent(self.id);
         self.slot.turn.notify_all();
     }
 }
@@ -865,7 +783,7 @@ impl ClientResponse {
         head: Response,
         resends: usize,
     ) -> ClientResponse {
-        let done = slot.lock_order().next > id;
+        let done = slot.lock_turns().is_answered(id);
         ClientResponse {
             inner,
             slot,

@@ -140,6 +140,190 @@ impl Key {
     }
 }
 
+/// Who reads next on one pooled connection, and what its death left: the
+/// bookkeeping a pool keeps per connection, without I/O, locks or clock
+/// (the caller passes the time in). Request ids are the connection's own
+/// ([`RequestId::as_u64`](dugong_proto::RequestId::as_u64)), so responses
+/// are read in id order.
+///
+/// ```
+/// use std::time::Instant;
+/// use dugong_net::pool::Turns;
+///
+/// let mut turns = Turns::new(Instant::now());
+/// turns.connected(Instant::now());
+/// turns.queued();
+/// turns.queued();
+/// assert!(turns.may_read(0) && !turns.may_read(1));
+/// turns.answered(0, Instant::now());
+/// assert!(turns.may_read(1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Turns {
+    connecting: bool,
+    pending: usize,
+    next: u64,
+    answered: u64,
+    dead: Option<Death>,
+    resent_below: u64,
+    idle_since: std::time::Instant,
+}
+
+/// What a dead connection left: the error that killed it and the fates of
+/// the requests it had not answered.
+#[derive(Debug, Clone)]
+pub struct Death {
+    /// The error.
+    pub error: crate::Error,
+    /// The requests without a complete response, and their fates.
+    pub lost: dugong_proto::Closed,
+}
+
+/// What one request of a dead connection learns: its error, what became
+/// of it, and whether the connection answered any request first.
+#[derive(Debug, Clone)]
+pub struct Fated {
+    /// The error that killed the connection.
+    pub error: crate::Error,
+    /// What became of the request.
+    pub lost: crate::resend::Lost,
+    /// The connection answered at least one request before it died.
+    pub progress: bool,
+}
+
+impl Turns {
+    /// A connection being opened.
+    pub fn new(now: std::time::Instant) -> Turns {
+        Turns {
+            connecting: true,
+            pending: 0,
+            next: 0,
+            answered: 0,
+            dead: None,
+            resent_below: 0,
+            idle_since: now,
+        }
+    }
+
+    /// It is open.
+    pub fn connected(&mut self, now: std::time::Instant) {
+        self.connecting = false;
+        self.idle_since = now;
+    }
+
+    /// A request was queued on it.
+    pub fn queued(&mut self) {
+        self.pending += 1;
+    }
+
+    /// True when the response to `id` may be read (every earlier one was
+    /// read), or the connection died (then ask [`fated`](Self::fated)).
+    pub fn may_read(&self, id: u64) -> bool {
+        self.next == id || self.dead.is_some()
+    }
+
+    /// True once the response to `id` was read to its end.
+    pub fn is_answered(&self, id: u64) -> bool {
+        self.next > id
+    }
+
+    /// The response to `id` was read to its end: the next may be read.
+    pub fn answered(&mut self, id: u64, now: std::time::Instant) {
+        if self.next == id {
+            self.next = id + 1;
+            self.pending = self.pending.saturating_sub(1);
+            self.answered += 1;
+            if self.pending == 0 {
+                self.idle_since = now;
+            }
+        }
+    }
+
+    /// The connection died with `error`, leaving `lost`; false if it had
+    /// died already (the first death counts). The request whose response
+    /// had begun is not resent, so resends start behind it.
+    pub fn die(&mut self, error: crate::Error, lost: dugong_proto::Closed) -> bool {
+        if self.dead.is_some() {
+            return false;
+        }
+        let front = lost.unanswered().first().map(|u| u.id.as_u64());
+        self.resent_below = match (front, lost.response_started()) {
+            (Some(front), Some(started)) if started.as_u64() == front => front + 1,
+            (Some(front), _) => front,
+            (None, _) => self.next,
+        };
+        self.dead = Some(Death { error, lost });
+        true
+    }
+
+    /// Its death, if it died.
+    pub fn death(&self) -> Option<&Death> {
+        self.dead.as_ref()
+    }
+
+    /// True when request `id` of the dead connection may be resent: every
+    /// request before it was resent or given up ([`resent`](Self::resent)),
+    /// so resends keep their order.
+    pub fn may_resend(&self, id: u64) -> bool {
+        self.resent_below >= id
+    }
+
+    /// Request `id` was queued elsewhere, or given up: the next may go.
+    pub fn resent(&mut self, id: u64) {
+        self.resent_below = self.resent_below.max(id + 1);
+    }
+
+    /// What request `id` learns of the connection's death (it no longer
+    /// counts as pending); `None` while the connection lives.
+    pub fn fated(&mut self, id: u64) -> Option<Fated> {
+        let death = self.dead.as_ref()?;
+        let lost = death
+            .lost
+            .unanswered()
+            .iter()
+            .find(|u| u.id.as_u64() == id)
+            .map_or(crate::resend::Lost::NotSent, |u| {
+                crate::resend::Lost::of(u.id, &death.lost)
+            });
+        let fated = Fated {
+            error: death.error.clone(),
+            lost,
+            progress: self.answered > 0,
+        };
+        self.pending = self.pending.saturating_sub(1);
+        Some(fated)
+    }
+
+    /// True if the connection answered at least one request.
+    pub fn progress(&self) -> bool {
+        self.answered > 0
+    }
+
+    /// How [`choose`] sees the connection, given what its session says:
+    /// it takes new requests (`usable`), its window has room.
+    pub fn load(&self, usable: bool, has_room: bool) -> Load {
+        let alive = self.dead.is_none() && !self.connecting;
+        Load {
+            pending: self.pending,
+            usable: usable && alive,
+            has_room: has_room && alive,
+            connecting: self.connecting,
+        }
+    }
+
+    /// True if the pool should let the connection go now: it died (its
+    /// waiting requests still hold it and learn their fates), or nothing
+    /// is pending and it takes no new request (`usable` false) or was idle
+    /// past the idle timeout.
+    pub fn retire(&self, usable: bool, now: std::time::Instant, config: &PoolConfig) -> bool {
+        if self.dead.is_some() {
+            return true;
+        }
+        let idle = self.pending == 0 && !self.connecting;
+        idle && (!usable || expired(now.saturating_duration_since(self.idle_since), config))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +424,85 @@ mod tests {
         let config = PoolConfig::default();
         assert!(!expired(Duration::from_secs(89), &config));
         assert!(expired(Duration::from_secs(90), &config));
+    }
+
+    #[test]
+    fn turns_order_reads_and_resends() {
+        let now = std::time::Instant::now();
+        let config = PoolConfig::default();
+        let mut turns = Turns::new(now);
+        assert_eq!(turns.load(true, true).connecting, true);
+        assert!(!turns.retire(true, now, &config), "opening");
+        turns.connected(now);
+        for _ in 0..4 {
+            turns.queued();
+        }
+        assert!(turns.may_read(0) && !turns.may_read(1));
+        turns.answered(1, now);
+        assert!(turns.may_read(0), "answering out of turn changes nothing");
+        assert!(!turns.is_answered(0));
+        turns.answered(0, now);
+        assert!(turns.may_read(1) && turns.progress() && turns.is_answered(0));
+        assert_eq!(turns.load(true, true).pending, 3);
+        assert!(turns.fated(1).is_none(), "alive");
+
+        // Request 1's head had begun; 2 and 3 were written.
+        let mut conn = dugong_proto::Connection::default();
+        let ids: Vec<_> = (0..4)
+            .map(|_| {
+                conn.send_request("GET", "/", [("Host", "h")], dugong_proto::Body::Empty)
+                    .unwrap()
+            })
+            .collect();
+        let n = conn.transmit_len() as usize;
+        conn.consume_transmit(n);
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 2")
+            .unwrap();
+        while let Ok(Some(_)) = conn.poll_event() {}
+        let lost = conn.unanswered();
+        assert_eq!(lost.response_started(), Some(ids[1]));
+        assert!(turns.die(crate::Error::closed_while_sending(), lost.clone()));
+        assert!(
+            !turns.die(crate::Error::closed_while_sending(), lost),
+            "the first death counts"
+        );
+        assert!(turns.may_read(3), "the dead wake every reader");
+        assert!(turns.retire(true, now, &config));
+        assert_eq!(turns.load(true, true).usable, false);
+        // Resends start behind the started one, in order.
+        assert!(turns.may_resend(2) && !turns.may_resend(3));
+        let fated = turns.fated(1).unwrap();
+        assert_eq!(fated.lost, crate::resend::Lost::ResponseStarted);
+        assert!(fated.progress);
+        let fated = turns.fated(2).unwrap();
+        assert_eq!(
+            fated.lost,
+            crate::resend::Lost::Fate(dugong_proto::Fate::MaybeProcessed)
+        );
+        turns.resent(2);
+        assert!(turns.may_resend(3));
+        assert_eq!(turns.fated(9).unwrap().lost, crate::resend::Lost::NotSent);
+    }
+
+    #[test]
+    fn idle_and_closing_connections_retire() {
+        let now = std::time::Instant::now();
+        let config = PoolConfig::default();
+        let mut turns = Turns::new(now);
+        turns.connected(now);
+        assert!(!turns.retire(true, now, &config));
+        assert!(
+            turns.retire(false, now, &config),
+            "closing, nothing pending"
+        );
+        assert!(
+            turns.retire(true, now + Duration::from_secs(90), &config),
+            "idle too long"
+        );
+        turns.queued();
+        assert!(
+            !turns.retire(false, now + Duration::from_secs(900), &config),
+            "pending"
+        );
     }
 }
