@@ -431,7 +431,7 @@ mod tests {
         let now = std::time::Instant::now();
         let config = PoolConfig::default();
         let mut turns = Turns::new(now);
-        assert_eq!(turns.load(true, true).connecting, true);
+        assert!(turns.load(true, true).connecting);
         assert!(!turns.retire(true, now, &config), "opening");
         turns.connected(now);
         for _ in 0..4 {
@@ -468,7 +468,7 @@ mod tests {
         );
         assert!(turns.may_read(3), "the dead wake every reader");
         assert!(turns.retire(true, now, &config));
-        assert_eq!(turns.load(true, true).usable, false);
+        assert!(!turns.load(true, true).usable);
         // Resends start behind the started one, in order.
         assert!(turns.may_resend(2) && !turns.may_resend(3));
         let fated = turns.fated(1).unwrap();
