@@ -463,7 +463,10 @@ impl Inner {
             let closing = prune(slots, &self.config);
             let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
             match pool::choose(&loads, &self.config) {
-                Choice::Use(i) => return Ok(Arc::clone(&slots[i])),
+                Choice::Use(i) => {
+                    slots[i].lock_turns().reserve();
+                    return Ok(Arc::clone(&slots[i]));
+                }
                 Choice::Open => {
                     let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
                     let slot = Arc::new(Slot::new(id));
@@ -483,6 +486,7 @@ impl Inner {
                             .filter(|(_, l)| l.usable && !l.connecting)
                             .min_by_key(|(i, l)| (l.pending, *i));
                         if let Some((i, _)) = spare {
+                            slots[i].lock_turns().reserve();
                             return Ok(Arc::clone(&slots[i]));
                         }
                     }
@@ -511,6 +515,7 @@ impl Inner {
         let result = match opened {
             Ok((send, recv)) => {
                 slot.install(send, recv);
+                slot.lock_turns().reserve();
                 Ok(Arc::clone(&slot))
             }
             Err(error) => {
@@ -596,21 +601,37 @@ impl Slot {
         self.lock_turns().load(usable, has_room)
     }
 
-    /// Queues `request` and writes it; its id on this connection.
+    /// Queues `request` (on a connection [`Inner::acquire`] reserved for
+    /// it) and writes it; its id on this connection.
     fn send(self: &Arc<Self>, request: &Prepared) -> Result<u64, Failure> {
         let mut guard = lock(&self.send);
-        let not_sent = |error| Failure {
-            connection: Some(self.id),
-            error,
-            lost: Lost::NotSent,
-            progress: self.lock_turns().progress(),
-            turn: None,
+        let not_sent = |error: Error| {
+            // The connection stopped taking requests between the choice and
+            // the queueing (its server announced the close, closed, or the
+            // pool closed it): the request never reached it.
+            let gone = !self.session_load().0;
+            let mut turns = self.lock_turns();
+            turns.unreserve();
+            let gone = gone || turns.death().is_some();
+            Failure {
+                connection: Some(self.id),
+                error: if gone {
+                    Error::closed_while_sending()
+                } else {
+                    error
+                },
+                lost: Lost::NotSent,
+                progress: turns.progress(),
+                turn: None,
+            }
         };
         let dead = self.lock_turns().death().map(|d| d.error.clone());
         if let Some(error) = dead {
+            drop(guard);
             return Err(not_sent(error));
         }
         let Some(half) = guard.as_mut() else {
+            drop(guard);
             return Err(not_sent(Error::Usage(dugong_net::session::DISCONNECTED)));
         };
         let queued = half.queue_request(
@@ -629,7 +650,6 @@ impl Slot {
                 return Err(not_sent(error));
             }
         };
-        self.lock_turns().queued();
         // A write that fails does not decide the request's fate: the server
         // may have answered what it got, and the receiving side reads those
         // answers, then learns from the state machine what became of the

@@ -211,9 +211,22 @@ impl Turns {
         self.idle_since = now;
     }
 
-    /// A request was queued on it.
-    pub fn queued(&mut self) {
+    /// A request was given this connection (call it while choosing, under
+    /// the pool's lock, so the connection is not retired before the request
+    /// is queued): it counts as pending from now on.
+    pub fn reserve(&mut self) {
         self.pending += 1;
+    }
+
+    /// The request given this connection was not queued after all.
+    pub fn unreserve(&mut self) {
+        self.pending = self.pending.saturating_sub(1);
+    }
+
+    /// A request was queued on it (counts as pending; the same as
+    /// [`reserve`](Self::reserve)).
+    pub fn queued(&mut self) {
+        self.reserve();
     }
 
     /// True when the response to `id` may be read (every earlier one was

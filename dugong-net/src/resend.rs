@@ -343,12 +343,16 @@ pub enum Next {
 /// [`judge`]ment, the per-request limit, the client's [`RetryBudget`] and
 /// the [`Backoff`], with the [`Account`] of every try.
 ///
-/// A try that was [not processed](Fate::NotProcessed) on a connection that
-/// had answered other requests (a server closing a connection it announced
+/// A try that was [not processed](Fate::NotProcessed) (or not even queued
+/// because the connection had just closed) on a connection that had
+/// answered other requests (a server closing a connection it announced
 /// or timed out: the normal end of a keep-alive connection) is resent at
 /// once and counts against neither limit, since the server never saw it
-/// and the pool made progress; every other resend counts against both and
-/// waits for the backoff, or at once after a close.
+/// and the pool made progress. Every other resend counts against the
+/// per-request limit, and waits for the backoff (at once after a close);
+/// it draws on the client's budget only when the connection answered
+/// nothing before it failed (or never opened): the budget guards against
+/// a server that fails everything, not against connections that end.
 ///
 /// ```
 /// use dugong_net::dugong_proto::Fate;
@@ -402,7 +406,7 @@ impl Tracker {
     /// `error`, the request `lost` so; `progress`: the connection answered
     /// at least one request before it failed. `unit` is a random number in
     /// `[0, 1)` for the backoff's jitter. Takes a token from `budget` for a
-    /// counted resend.
+    /// counted resend after a connection that made no progress.
     pub fn failed(
         &mut self,
         connection: Option<u64>,
@@ -418,10 +422,17 @@ impl Tracker {
             Lost::ResponseStarted => Verdict::ResponseStarted,
             Lost::Fate(fate) => judge(fate, &self.method, self.marked_idempotent, self.replayable),
         };
-        let free = progress && lost == Lost::Fate(Fate::NotProcessed);
+        // Provably never processed, on a connection that answered others
+        // (so each such resend follows progress, and they cannot loop).
+        let never_seen = lost == Lost::Fate(Fate::NotProcessed)
+            || (lost == Lost::NotSent && error.kind() == crate::ErrorKind::Closed);
+        let free = progress && never_seen;
+        // The budget guards a server that fails everything: a connection
+        // that answered others before it died is not that.
+        let budgeted = !free && !progress;
         let verdict = match verdict {
             Verdict::Resend if !free && self.counted >= self.limit => Verdict::LimitReached,
-            Verdict::Resend if !free && !budget.may_retry() => Verdict::BudgetSpent,
+            Verdict::Resend if budgeted && !budget.may_retry() => Verdict::BudgetSpent,
             other => other,
         };
         let closed = error.closed().is_some();
@@ -441,7 +452,9 @@ impl Tracker {
             return Next::Resend(Duration::ZERO);
         }
         self.counted += 1;
-        budget.on_retry();
+        if budgeted {
+            budget.on_retry();
+        }
         let wait = if closed {
             Duration::ZERO
         } else {
@@ -763,19 +776,31 @@ mod tests {
         let mut a = Tracker::new("GET", false, true, 5);
         let maybe = Lost::Fate(Fate::MaybeProcessed);
         let not = Lost::Fate(Fate::NotProcessed);
+        let tries = [
+            // Free: not processed, after progress.
+            (closed(), not, true),
+            // Counted, but after progress: no token.
+            (closed(), maybe, true),
+            // No progress: a token each, until half the bucket is gone.
+            (closed(), maybe, false),
+            (closed(), maybe, false),
+        ];
         assert_eq!(
-            run(
-                &mut a,
-                &mut budget,
-                &[
-                    (closed(), not, true),
-                    (closed(), maybe, true),
-                    (closed(), maybe, true)
-                ]
-            ),
-            [(Resend, Some(0)), (Resend, Some(0)), (BudgetSpent, None)]
+            run(&mut a, &mut budget, &tries),
+            [
+                (Resend, Some(0)),
+                (Resend, Some(0)),
+                (Resend, Some(0)),
+                (BudgetSpent, None)
+            ]
         );
         assert_eq!(budget.tokens_milli(), 1000);
+        // Connect failures draw on it too.
+        let mut b = Tracker::new("GET", false, true, 5);
+        assert_eq!(
+            run(&mut b, &mut budget, &[(refused(), Lost::NotSent, false)]),
+            [(BudgetSpent, None)]
+        );
     }
 
     #[test]
