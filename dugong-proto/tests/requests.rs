@@ -1499,6 +1499,15 @@ fate_cases! {
     } => [(0, Fate::BodyIncomplete), (1, Fate::MaybeProcessed)];
 }
 
+/// Each unanswered request's id and fate.
+fn fates(closed: &dugong_proto::Closed) -> Vec<(u64, Fate)> {
+    closed
+        .unanswered()
+        .iter()
+        .map(|u| (u.id.as_u64(), u.fate))
+        .collect()
+}
+
 /// Two GETs written whole, then `input` from the server and the end of
 /// stream: which request's response had begun to arrive.
 fn started_after(input: &[u8]) -> Option<u64> {
@@ -1589,12 +1598,7 @@ fn unanswered_keeps_the_fates_from_when_the_connection_broke() {
         summary(&evs)
     );
     let lost = conn.unanswered();
-    let fates: Vec<(u64, Fate)> = lost
-        .unanswered()
-        .iter()
-        .map(|u| (u.id.as_u64(), u.fate))
-        .collect();
-    assert_eq!(fates, [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]);
+    assert_eq!(fates(&lost), [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]);
     assert_eq!(lost.response_started().map(|id| id.as_u64()), Some(0));
 
     // A read timeout: nothing of a response arrived.
@@ -1611,12 +1615,7 @@ fn unanswered_keeps_the_fates_from_when_the_connection_broke() {
         conn.error()
     );
     let lost = conn.unanswered();
-    let fates: Vec<(u64, Fate)> = lost
-        .unanswered()
-        .iter()
-        .map(|u| (u.id.as_u64(), u.fate))
-        .collect();
-    assert_eq!(fates, [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]);
+    assert_eq!(fates(&lost), [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]);
     assert_eq!(lost.response_started(), None);
 }
 
