@@ -1,11 +1,11 @@
 //! nginx (Debian's `nginx-light`) as a real-world peer.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Component, Path};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::util::{free_port, temp_dir, which, Supervised};
+use crate::util::{free_port, temp_dir, which, write_files, Supervised};
 
 /// How long nginx may take to accept connections after it is started.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
@@ -48,24 +48,10 @@ impl Nginx {
         for _ in 0..START_ATTEMPTS {
             let dir = temp_dir("dugong-nginx-");
             let base = dir.path().to_owned();
-            let root = base.join("root");
             for sub in ["root/upload", "root/small", "tmp"] {
                 std::fs::create_dir_all(base.join(sub)).expect("create nginx directories");
             }
-            for (path, content) in files {
-                let relative = Path::new(path);
-                assert!(
-                    relative
-                        .components()
-                        .all(|component| matches!(component, Component::Normal(_))),
-                    "Nginx::start: file path {path:?} must be relative, without `..`"
-                );
-                let target = root.join(relative);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).expect("create a document directory");
-                }
-                std::fs::write(&target, content).expect("write a document");
-            }
+            write_files(&base.join("root"), files, "Nginx::start");
             let port = free_port();
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             let config = config(&base, port);

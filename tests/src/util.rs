@@ -4,14 +4,16 @@
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
 /// The environment variable that makes missing peer programs (nginx,
-/// tinyproxy) a test failure instead of a skip; see [`require_peer`].
+/// tinyproxy, Apache httpd, lighttpd, haproxy, squid) a test failure
+/// instead of a skip; see [`require_peer`].
 pub const REQUIRE_PEERS_ENV: &str = "DUGONG_REQUIRE_PEERS";
 
 /// Returns a loopback TCP port that was free a moment ago.
@@ -110,13 +112,136 @@ macro_rules! peer_or_skip {
     };
 }
 
+/// Writes `files` (pairs of a relative path such as `"a.txt"` or
+/// `"dir/b.json"`, and its content) under `root`, creating directories as
+/// needed; `server` names the caller in the panic for a path that is not
+/// relative or has `..`.
+///
+/// Directories get mode `0o755` and files `0o644` whatever the umask, so a
+/// server that switched to an unprivileged user (see
+/// [`unprivileged_account`]) can read them.
+pub(crate) fn write_files(root: &Path, files: &[(&str, &[u8])], server: &str) {
+    std::fs::create_dir_all(root).expect("create a document root");
+    set_mode(root, 0o755);
+    for (path, content) in files {
+        let relative = Path::new(path);
+        assert!(
+            relative
+                .components()
+                .all(|component| matches!(component, Component::Normal(_))),
+            "{server}: file path {path:?} must be relative, without `..`"
+        );
+        let target = root.join(relative);
+        let mut dir = root.to_owned();
+        for component in relative.parent().into_iter().flat_map(Path::components) {
+            dir.push(component);
+            std::fs::create_dir_all(&dir).expect("create a document directory");
+            set_mode(&dir, 0o755);
+        }
+        std::fs::write(&target, content).expect("write a document");
+        set_mode(&target, 0o644);
+    }
+}
+
+/// Sets the permission bits of `path` (panics on failure: the path was
+/// just created by the caller).
+pub(crate) fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
+}
+
+/// A user account and its primary group, by name, for the `User`/`Group`
+/// (Apache), `server.username` (lighttpd) or `cache_effective_user`
+/// (squid) settings of a server started as root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Account {
+    /// The user name, such as `www-data`.
+    pub(crate) user: String,
+    /// The name of the user's primary group, such as `www-data`.
+    pub(crate) group: String,
+}
+
+/// Whether this process runs as root, by `id -u` (false if `id` fails).
+pub(crate) fn running_as_root() -> bool {
+    static ROOT: OnceLock<bool> = OnceLock::new();
+    *ROOT.get_or_init(|| {
+        Command::new("id")
+            .arg("-u")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .is_ok_and(|output| output.status.success() && output.stdout.trim_ascii() == b"0")
+    })
+}
+
+/// The account a server started by root should switch to: `None` when
+/// this process does not run as root (the server then keeps the current
+/// user), otherwise the first of `candidates` (such as `["www-data",
+/// "nobody"]`) found in `/etc/passwd` whose primary group is in
+/// `/etc/group`.
+///
+/// Such a server may write its logs and pid file as that user: the caller
+/// makes the temporary directory writable by everyone (mode `0o777`, with
+/// [`set_mode`]) when this returns `Some`. The temporary directory's
+/// parents must be searchable by that user, as `/tmp` is.
+///
+/// # Panics
+///
+/// When running as root and none of `candidates` exists.
+pub(crate) fn unprivileged_account(candidates: &[&str]) -> Option<Account> {
+    if !running_as_root() {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    // name:password:id:... in both files; the primary gid is passwd's 4th.
+    let field = |line: &str, n: usize| line.split(':').nth(n).map(str::to_owned);
+    for candidate in candidates {
+        let Some(gid) = passwd
+            .lines()
+            .find(|line| field(line, 0).as_deref() == Some(*candidate))
+            .and_then(|line| field(line, 3))
+        else {
+            continue;
+        };
+        if let Some(name) = group
+            .lines()
+            .find(|line| field(line, 2).as_deref() == Some(gid.as_str()))
+            .and_then(|line| field(line, 0))
+        {
+            return Some(Account {
+                user: (*candidate).to_owned(),
+                group: name,
+            });
+        }
+    }
+    panic!("running as root, and none of the accounts {candidates:?} exists to run a server as");
+}
+
+/// How a [`Supervised`] program is stopped on drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// `SIGKILL` at once: for programs that run as one process.
+    Kill,
+    /// `SIGTERM`, then `SIGKILL` if the program has not exited within
+    /// [`TERM_TIMEOUT`]: for programs whose children survive their parent's
+    /// `SIGKILL` (Apache httpd's worker processes), which stop them when
+    /// asked to.
+    Term,
+}
+
+/// How long a program stopped with [`Stop::Term`] may take to exit.
+const TERM_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// An external server program running in its own temporary directory; it
-/// is killed and reaped on drop, then the directory is removed.
+/// is stopped (see [`Stop`]) and reaped on drop, then the directory is
+/// removed.
 #[derive(Debug)]
 pub(crate) struct Supervised {
     child: Child,
     addr: SocketAddr,
-    // Dropped after the child is killed (fields drop after `Drop::drop`).
+    stop: Stop,
+    // Dropped after the child is stopped (fields drop after `Drop::drop`).
     dir: TempDir,
 }
 
@@ -124,8 +249,8 @@ impl Supervised {
     /// Starts `command` (whose output goes to `output.log` in `dir`) and
     /// waits up to `timeout` until `addr` accepts connections.
     ///
-    /// On failure the program is killed and the error carries its output and
-    /// the contents of `logs` (paths of log files it may have written).
+    /// On failure the program is stopped and the error carries its output
+    /// and the contents of `logs` (paths of log files it may have written).
     ///
     /// What accepts must be the program itself: a `GET` on the accepted
     /// connection must be answered with `server` (its `Server` field's
@@ -133,12 +258,26 @@ impl Supervised {
     /// the port in the meantime fails the start, and the caller tries again
     /// on another port.
     pub(crate) fn start(
+        command: Command,
+        dir: TempDir,
+        addr: SocketAddr,
+        logs: &[PathBuf],
+        timeout: Duration,
+        server: &str,
+    ) -> Result<Supervised, String> {
+        Supervised::start_with(command, dir, addr, logs, timeout, server, Stop::Kill)
+    }
+
+    /// Like [`start`](Supervised::start), stopping the program the `stop`
+    /// way (also when the start fails).
+    pub(crate) fn start_with(
         mut command: Command,
         dir: TempDir,
         addr: SocketAddr,
         logs: &[PathBuf],
         timeout: Duration,
         server: &str,
+        stop: Stop,
     ) -> Result<Supervised, String> {
         let output_path = dir.path().join("output.log");
         let output = File::create(&output_path).map_err(|e| format!("create output.log: {e}"))?;
@@ -152,7 +291,12 @@ impl Supervised {
         let child = command
             .spawn()
             .map_err(|e| format!("spawn {command:?}: {e}"))?;
-        let mut supervised = Supervised { child, addr, dir };
+        let mut supervised = Supervised {
+            child,
+            addr,
+            stop,
+            dir,
+        };
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = supervised.child.try_wait() {
@@ -194,7 +338,40 @@ impl Supervised {
         self.dir.path()
     }
 
-    fn logs(&self, logs: &[PathBuf]) -> String {
+    /// Sends `SIGTERM` (with the shell's `kill`: the standard library only
+    /// sends `SIGKILL`, and the workspace forbids `unsafe`) and waits up to
+    /// [`TERM_TIMEOUT`] for the program to exit; returns whether it did
+    /// (and was reaped).
+    fn terminate(&mut self) -> bool {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return true;
+        }
+        let sent = Command::new("sh")
+            .arg("-c")
+            .arg("kill -TERM \"$1\"")
+            .arg("sh")
+            .arg(self.child.id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !sent {
+            return false;
+        }
+        let deadline = Instant::now() + TERM_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The program's output (`output.log`) and the contents of `logs`, for
+    /// a failure message.
+    pub(crate) fn logs(&self, logs: &[PathBuf]) -> String {
         let mut text = String::new();
         for path in std::iter::once(self.dir.path().join("output.log")).chain(logs.iter().cloned())
         {
@@ -232,7 +409,11 @@ fn answered_by(mut stream: TcpStream, server: &str) -> bool {
 
 impl Drop for Supervised {
     fn drop(&mut self) {
-        // SIGKILL: both programs run in the foreground as one process.
+        if self.stop == Stop::Term && self.terminate() {
+            return;
+        }
+        // SIGKILL: the program runs in the foreground as one process (or
+        // did not stop when asked to).
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -93,7 +93,7 @@ enum Got {
 fn run_matrix_case(fault: Fault, n: usize) -> (Vec<Got>, FaultServer) {
     let server = FaultServer::start(vec![fault], n);
     let client = client(config(1, 16));
-    let method = |i: usize| if i % 2 == 0 { "GET" } else { "POST" };
+    let method = |i: usize| if i.is_multiple_of(2) { "GET" } else { "POST" };
     let pending: Vec<_> = (0..n)
         .map(|i| {
             let body = if method(i) == "POST" {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use dugong_tests::{
     body_byte, expected_body, free_port, peer_or_skip, refused_addr, require_peer, temp_dir,
-    unrelated_ca_pem, which, HyperServer, Nginx, Proxy, ScriptServer, SilentServer, Step,
-    TlsServer,
+    unrelated_ca_pem, which, Apache, Haproxy, HyperServer, Lighttpd, Nginx, Proxy, ScriptServer,
+    SilentServer, Squid, Step, TlsServer,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -674,6 +674,164 @@ fn tinyproxy_forwards_and_tunnels() {
     let response = tls_get(stream, tls.ca_der().to_vec(), "localhost").expect("TLS in tunnel");
     assert_eq!(response.body, expected_body(10));
     assert_eq!(tls.requests(), 1);
+}
+
+/// Sends a `PUT` head expecting `100 Continue`, with a body of `length`
+/// bytes announced (and not sent).
+fn put_expecting_continue(conn: &mut Conn<TcpStream>, host: &str, target: &str, length: usize) {
+    conn.send(
+        format!(
+            "PUT {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+}
+
+#[test]
+fn apache_static_files_and_expect_continue() {
+    let apache = peer_or_skip!(
+        Apache::start(&[("a.txt", b"hello apache"), ("empty.bin", b"")]),
+        "apache2"
+    );
+    let host = apache.addr().to_string();
+    assert_eq!(apache.url("/a.txt"), format!("http://{host}/a.txt"));
+    assert_eq!(
+        std::fs::read(apache.root().join("a.txt")).unwrap(),
+        b"hello apache"
+    );
+    let mut conn = Conn::new(connect(apache.addr()));
+
+    let response = get(&mut conn, &host, "GET", "/a.txt");
+    assert_eq!(response.status, 200, "{response:?}\n{}", apache.log());
+    assert_eq!(response.body, b"hello apache");
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    assert!(response
+        .header("server")
+        .is_some_and(|s| s.starts_with("Apache/2.4")));
+    // No Content-Length on a HEAD of an empty file; a GET has one.
+    let response = get(&mut conn, &host, "HEAD", "/empty.bin");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-length"), None, "{response:?}");
+    let response = get(&mut conn, &host, "GET", "/empty.bin");
+    assert_eq!(response.header("content-length"), Some("0"));
+
+    // PUT of a static file: 100 Continue before the body, 405 after it,
+    // and the connection stays.
+    put_expecting_continue(&mut conn, &host, "/a.txt", 5);
+    let (status, head) = conn.head();
+    assert_eq!((status, head.as_str()), (100, "HTTP/1.1 100 Continue"));
+    conn.send(b"12345");
+    let response = conn.response("PUT");
+    assert_eq!(response.status, 405, "{response:?}");
+    assert!(response.header("allow").is_some_and(|a| a.contains("GET")));
+    assert_eq!(get(&mut conn, &host, "GET", "/a.txt").body, b"hello apache");
+
+    // Over LimitRequestBody: 413 at once, no 100, a body delimited by the
+    // close.
+    let mut conn = Conn::new(connect(apache.addr()));
+    put_expecting_continue(&mut conn, &host, "/small/x", 50);
+    let response = conn.response("PUT");
+    assert_eq!(response.status, 413, "{response:?}");
+    assert_eq!(response.header("connection"), Some("close"));
+    assert_eq!(response.header("content-length"), None);
+}
+
+#[test]
+fn lighttpd_static_files_cgi_upload_and_refusal() {
+    let lighttpd = peer_or_skip!(Lighttpd::start(&[("a.txt", b"hello lighttpd")]), "lighttpd");
+    let host = lighttpd.addr().to_string();
+    assert_eq!(lighttpd.url("/a.txt"), format!("http://{host}/a.txt"));
+    assert!(lighttpd.root().join("cgi/upload.sh").is_file());
+    let mut conn = Conn::new(connect(lighttpd.addr()));
+
+    let response = get(&mut conn, &host, "GET", "/a.txt");
+    assert_eq!(response.status, 200, "{response:?}\n{}", lighttpd.log());
+    assert_eq!(response.body, b"hello lighttpd");
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    let response = get(&mut conn, &host, "HEAD", "/a.txt");
+    assert_eq!(response.header("content-length"), Some("14"));
+
+    // The CGI script: 100 Continue before the body, 201 after it.
+    put_expecting_continue(&mut conn, &host, "/cgi/upload.sh", 5);
+    let (status, _) = conn.head();
+    assert_eq!(status, 100);
+    conn.send(b"12345");
+    let response = conn.response("PUT");
+    assert_eq!(response.status, 201, "{response:?}\n{}", lighttpd.log());
+    assert_eq!(response.body, b"received 5 bytes\n");
+
+    // PUT of a static file: 501 at once, no 100, then the close.
+    put_expecting_continue(&mut conn, &host, "/a.txt", 5);
+    let response = conn.response("PUT");
+    assert_eq!(response.status, 501, "{response:?}");
+    assert_eq!(response.header("connection"), Some("close"));
+    conn.expect_eof();
+}
+
+#[test]
+fn haproxy_forwards_to_its_origin() {
+    let origin = HyperServer::start();
+    let haproxy = peer_or_skip!(Haproxy::start(origin.addr()), "haproxy");
+    assert_eq!(haproxy.origin(), origin.addr());
+    let host = haproxy.addr().to_string();
+    assert_eq!(haproxy.url("/x"), format!("http://{host}/x"));
+    let mut conn = Conn::new(connect(haproxy.addr()));
+
+    // The start probe is haproxy's own answer.
+    let response = get(&mut conn, &host, "GET", "/dugong-start-probe");
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (200, "haproxy")
+    );
+    // Pipelined, to the origin.
+    conn.send(
+        format!(
+            "GET /size/10 HTTP/1.1\r\nHost: {host}\r\n\r\nHEAD /size/20 HTTP/1.1\r\nHost: {host}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let response = conn.response("GET");
+    assert_eq!(response.status, 200, "{response:?}\n{}", haproxy.log());
+    assert_eq!(response.body, expected_body(10));
+    let response = conn.response("HEAD");
+    assert_eq!(response.header("content-length"), Some("20"));
+    assert_eq!(origin.requests(), 2);
+}
+
+#[test]
+fn squid_forwards_to_its_origin_only() {
+    let origin = HyperServer::start();
+    let squid = peer_or_skip!(Squid::start(origin.addr()), "squid");
+    assert_eq!(squid.origin(), origin.addr());
+    assert_eq!(squid.url(), format!("http://{}", squid.addr()));
+    let mut conn = Conn::new(connect(squid.addr()));
+
+    let absolute = |path: &str| format!("http://{}{path}", origin.authority());
+    conn.send(
+        format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+            absolute("/size/10"),
+            origin.authority()
+        )
+        .as_bytes(),
+    );
+    let response = conn.response("GET");
+    assert_eq!(response.status, 200, "{response:?}\n{}", squid.log());
+    assert_eq!(response.body, expected_body(10));
+    assert!(
+        response
+            .header("via")
+            .is_some_and(|via| via.contains("dugong-squid")),
+        "{response:?}"
+    );
+    assert_eq!(origin.requests(), 1);
+
+    // Another port of the same host is refused by squid itself.
+    let other = format!("127.0.0.1:{}", refused_addr().port());
+    conn.send(format!("GET http://{other}/ HTTP/1.1\r\nHost: {other}\r\n\r\n").as_bytes());
+    let response = conn.response("GET");
+    assert_eq!(response.status, 403, "{response:?}");
+    assert_eq!(origin.requests(), 1);
 }
 
 #[test]
