@@ -944,12 +944,13 @@ impl Drop for ClientResponse {
             }
         }
         self.done = true;
-        self.slot.die(Error::Usage(
-            "a response body was dropped unread; its connection was closed",
-        ));
+        // Shut first, so nothing is queued on it after the fates are taken.
         if let Some(probe) = self.slot.probe.get() {
             probe.shut_down();
         }
+        self.slot.die(Error::Usage(
+            "a response body was dropped unread; its connection was closed",
+        ));
         self.inner.changed.notify_all();
     }
 }

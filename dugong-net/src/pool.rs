@@ -298,8 +298,14 @@ impl Turns {
             .map_or(crate::resend::Lost::NotSent, |u| {
                 crate::resend::Lost::of(u.id, &death.lost)
             });
+        // A request the death does not name was queued after it: it never
+        // reached the server (and may go elsewhere).
+        let error = match lost {
+            crate::resend::Lost::NotSent => crate::Error::closed_while_sending(),
+            _ => death.error.clone(),
+        };
         let fated = Fated {
-            error: death.error.clone(),
+            error,
             lost,
             progress: self.answered > 0,
         };
@@ -494,7 +500,12 @@ mod tests {
         );
         turns.resent(2);
         assert!(turns.may_resend(3));
-        assert_eq!(turns.fated(9).unwrap().lost, crate::resend::Lost::NotSent);
+        let late = turns.fated(9).unwrap();
+        assert_eq!(late.lost, crate::resend::Lost::NotSent);
+        assert!(
+            late.error.is_temporary(),
+            "queued after the death: try elsewhere"
+        );
     }
 
     #[test]

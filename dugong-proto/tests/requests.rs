@@ -1598,7 +1598,10 @@ fn unanswered_keeps_the_fates_from_when_the_connection_broke() {
         summary(&evs)
     );
     let lost = conn.unanswered();
-    assert_eq!(fates(&lost), [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]);
+    assert_eq!(
+        fates(&lost),
+        [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]
+    );
     assert_eq!(lost.response_started().map(|id| id.as_u64()), Some(0));
 
     // A read timeout: nothing of a response arrived.
@@ -1615,7 +1618,10 @@ fn unanswered_keeps_the_fates_from_when_the_connection_broke() {
         conn.error()
     );
     let lost = conn.unanswered();
-    assert_eq!(fates(&lost), [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]);
+    assert_eq!(
+        fates(&lost),
+        [(0, Fate::MaybeProcessed), (1, Fate::NotProcessed)]
+    );
     assert_eq!(lost.response_started(), None);
 }
 

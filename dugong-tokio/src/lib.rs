@@ -42,6 +42,19 @@
 //!   receiver asks for.
 //! - [`Connection::pipeline`] sends an iterator of [`Request`]s and yields
 //!   their [`FullResponse`]s in order, keeping up to N in flight.
+//! - [`Client`] is a pool of split connections per origin for many tasks
+//!   (4 connections × depth 16 by default): `client.get(url).await?` or
+//!   `client.request(method, url, headers, body).await?` gives a
+//!   [`ClientResponse`], and [`Client::start`] pipelines from one task
+//!   ([`Pending::wait`]). When a connection dies with requests unanswered,
+//!   each is resent on another connection if and only if that is safe
+//!   (never processed; or idempotent, or marked with an `Idempotency-Key`;
+//!   never once its response began), in order, within a per-request limit
+//!   and a client-wide budget, with backoff; the decisions are
+//!   [`dugong_net::pool`]'s and [`dugong_net::resend`]'s, shared with
+//!   `dugong-blocking`. A response dropped with its body unread, or a
+//!   [`Pending`] dropped before its head was read, breaks its connection
+//!   (a drop cannot wait): read or discard bodies to reuse connections.
 //!
 //! # Example
 //!
@@ -192,6 +205,7 @@
 
 mod body;
 mod builder;
+mod client;
 mod conn;
 mod pipeline;
 mod recv;
@@ -203,6 +217,7 @@ mod transport;
 
 pub use body::{BodyReader, BodyStream, BodyWriter};
 pub use builder::Builder;
+pub use client::{Client, ClientResponse, Pending};
 pub use conn::Connection;
 pub use dugong_net::{FullResponse, Request};
 pub use dugong_net::{
@@ -216,6 +231,7 @@ pub use transport::Transport;
 
 #[cfg(feature = "http")]
 pub use dugong_net::http_interop;
+pub use dugong_net::pool::PoolConfig;
 #[cfg(feature = "tls")]
 pub use dugong_net::tls::TlsInfo;
 pub use dugong_net::{self, Error, ErrorKind, Phase, Proxy, Scheme, Url};

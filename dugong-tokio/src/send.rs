@@ -21,7 +21,7 @@ use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, RequestId};
 use tokio::io::{AsyncWrite, WriteHalf};
 
-use crate::shared::{ReadAhead, Shared, Timer, WriteQueued};
+use crate::shared::{Probe, ReadAhead, Shared, Timer, WriteQueued};
 use crate::transport::Transport;
 
 /// How many segments one vectored write passes.
@@ -276,6 +276,11 @@ impl<T: Transport> SendHalf<T> {
         I: IntoIterator<Item: HeaderField>,
     {
         self.shared.lock().session.queue_finish(trailers)
+    }
+
+    /// A [`Probe`] of this connection, for the pool.
+    pub(crate) fn probe(&self) -> Probe {
+        Probe::new(Arc::clone(&self.shared))
     }
 
     /// True while the caller owes body bytes of the request being sent.

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Waker};
 
 use dugong_net::session::Session;
@@ -169,6 +169,44 @@ impl Core {
             .flatten()
         {
             waker.wake();
+        }
+    }
+}
+
+/// A look at a split connection's state from outside its halves, for the
+/// pooled [`Client`](crate::Client): each call takes the shared lock
+/// briefly and never waits.
+pub(crate) struct Probe {
+    shared: Arc<Shared>,
+}
+
+impl Probe {
+    pub(crate) fn new(shared: Arc<Shared>) -> Probe {
+        Probe { shared }
+    }
+
+    /// The fates of the requests in flight, as the state machine tells.
+    pub(crate) fn unanswered(&self) -> dugong_proto::Closed {
+        self.shared.lock().session.proto().unanswered()
+    }
+
+    /// (takes a new request, its pipelining window has room), after the
+    /// deadlines due now.
+    pub(crate) fn load(&self) -> (bool, bool) {
+        let mut core = self.shared.lock();
+        self.shared.tick(&mut core);
+        (core.session.is_usable(), core.session.has_room())
+    }
+
+    /// Breaks the connection with `error` (unless it is broken already)
+    /// and wakes both halves: their calls fail from now on, and nothing
+    /// more can be queued.
+    pub(crate) fn shut_down(&self, error: Error) {
+        let mut core = self.shared.lock();
+        if core.session.broken().is_none() {
+            self.shared.fail(&mut core, error);
+        } else {
+            core.wake_both();
         }
     }
 }

@@ -1,0 +1,541 @@
+//! dugong-tokio's pooled `Client`: many tasks against hyper, and the
+//! resend rules against a server that fails connections on a plan and
+//! counts what it received (the same cases, and the same outcomes, as
+//! `blocking_client.rs`), and what dropping a response or a pending
+//! request does.
+
+use std::future::Future;
+use std::time::Duration;
+
+use dugong_tests::{answer_body, expected_body, refused_addr, Fault, FaultServer, HyperServer};
+use dugong_tokio::dugong_net::resend::Verdict;
+use dugong_tokio::{Body, Builder, Client, Error, ErrorKind, Pending, PoolConfig};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every test runs under this bound, so a hang is a failure, not a stuck
+/// run.
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn bounded<F: Future>(test: F) -> F::Output {
+    tokio::time::timeout(LIMIT, test)
+        .await
+        .expect("the test did not finish in time")
+}
+
+fn client(config: PoolConfig) -> Client {
+    Client::with_settings(&Builder::new("localhost", 80).timeout(TIMEOUT), config)
+}
+
+fn config(max_per_origin: usize, depth: usize) -> PoolConfig {
+    let mut config = PoolConfig::default();
+    config.max_per_origin = max_per_origin;
+    config.depth = depth;
+    config
+}
+
+/// GET for even `i`, POST (with a body) for odd.
+fn method(i: usize) -> &'static str {
+    if i.is_multiple_of(2) {
+        "GET"
+    } else {
+        "POST"
+    }
+}
+
+/// Starts GET, POST, GET, POST, ... (`n` of them) against `server`, for
+/// `/0`, `/1`, ...
+async fn start_mixed(client: &Client, server: &FaultServer, n: usize) -> Vec<Pending> {
+    let mut pending = Vec::new();
+    for i in 0..n {
+        let body = if method(i) == "POST" {
+            Body::from("data")
+        } else {
+            Body::Empty
+        };
+        let p = client
+            .start(
+                method(i),
+                &server.url(&format!("/{i}")),
+                [("Accept", "*/*")],
+                body,
+            )
+            .await
+            .expect("sent");
+        pending.push(p);
+    }
+    pending
+}
+
+#[test]
+fn the_client_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Client>();
+    send::<Pending>();
+    send::<dugong_tokio::ClientResponse>();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_tasks_share_a_pool_against_hyper() {
+    bounded(async {
+        let server = HyperServer::start();
+        let client = client(PoolConfig::default());
+        let tasks: Vec<_> = (0..8u64)
+            .map(|t| {
+                let client = client.clone();
+                let base = server.url("");
+                tokio::spawn(async move {
+                    for i in 0..40u64 {
+                        let n = (t * 997 + i * 131) % 5000;
+                        let mut response = client
+                            .get(&format!("{base}/size/{n}"))
+                            .await
+                            .expect("response");
+                        assert_eq!(response.status(), 200);
+                        assert_eq!(response.read_all().await.expect("body"), expected_body(n));
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task");
+        }
+        assert!(
+            client.connections() <= 4,
+            "{} connections",
+            client.connections()
+        );
+        assert_eq!(server.requests(), 320);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_task_pipelines_up_to_the_depth() {
+    bounded(async {
+        let server = FaultServer::start(vec![], 1);
+        let client = client(config(2, 4));
+        let mut pending = Vec::new();
+        for i in 0..12 {
+            let p = client
+                .start(
+                    "GET",
+                    &server.url(&format!("/{i}")),
+                    [("Accept", "*/*")],
+                    Body::Empty,
+                )
+                .await
+                .expect("sent");
+            pending.push(p);
+        }
+        // 12 requests, depth 4, at most 2 connections: 4 on each, then the
+        // rest deeper (one task cannot wait for room it must make itself).
+        for (i, p) in pending.into_iter().enumerate() {
+            let mut response = p.wait().await.expect("response");
+            let body = response.read_all().await.expect("body");
+            assert_eq!(body, answer_body("GET", &format!("/{i}")).as_bytes());
+        }
+        let connections: std::collections::BTreeSet<usize> =
+            server.received().iter().map(|r| r.connection).collect();
+        assert_eq!(connections.len(), 2);
+        assert_eq!(client.connections(), 2);
+    })
+    .await;
+}
+
+/// What became of one request of the fault matrix.
+#[derive(Debug, PartialEq, Eq)]
+enum Got {
+    /// Its response, whole, after this many resends.
+    Answer(usize),
+    /// Its head, then an error reading the body.
+    CutBody,
+    /// The client gave up with this verdict on the last try.
+    GaveUp(Verdict),
+}
+
+/// Reads the answers to `pending` (made by [`start_mixed`], from request
+/// `first` on) in order.
+async fn outcomes(pending: Vec<Pending>, first: usize) -> Vec<Got> {
+    let mut got = Vec::new();
+    for (i, p) in (first..).zip(pending) {
+        got.push(match p.wait().await {
+            Ok(mut response) => match response.read_all().await {
+                Ok(body) => {
+                    assert_eq!(body, answer_body(method(i), &format!("/{i}")).as_bytes());
+                    Got::Answer(response.resends())
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+                    Got::CutBody
+                }
+            },
+            Err(Error::GaveUp(g)) => {
+                let last = g.account.attempts().last().expect("a try");
+                Got::GaveUp(last.verdict)
+            }
+            Err(e) => panic!("request {i}: {e}"),
+        });
+    }
+    got
+}
+
+/// Sends GET, POST, GET, POST, ... (`n` of them) pipelined on one
+/// connection of a server whose first connection ends with `fault`, and
+/// reads the answers in order.
+async fn run_matrix_case(fault: Fault, n: usize) -> (Vec<Got>, FaultServer) {
+    let server = FaultServer::start(vec![fault], n);
+    let client = client(config(1, 16));
+    let pending = start_mixed(&client, &server, n).await;
+    (outcomes(pending, 0).await, server)
+}
+
+/// The server saw each request once, and again only when it was resent.
+fn assert_counts(what: &str, got: &[Got], server: &FaultServer) {
+    for (i, g) in got.iter().enumerate() {
+        let times = server.count(&format!("/{i}"));
+        let expected_times = match g {
+            Got::Answer(resends) => 1 + resends,
+            Got::CutBody | Got::GaveUp(_) => 1,
+        };
+        assert_eq!(times, expected_times, "{what}: request {i}: {got:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_matrix_resends_exactly_what_is_safe() {
+    use Got::*;
+    use Verdict::*;
+    let cases: Vec<(&str, Fault, Vec<Got>)> = vec![
+        (
+            "close after 2, announced: the rest not processed, all resent",
+            Fault::CloseAfter {
+                answered: 2,
+                announce: true,
+            },
+            vec![
+                Answer(0),
+                Answer(0),
+                Answer(1),
+                Answer(1),
+                Answer(1),
+                Answer(1),
+            ],
+        ),
+        (
+            "close after 2, not announced: GETs resent, POSTs may have been processed",
+            Fault::CloseAfter {
+                answered: 2,
+                announce: false,
+            },
+            vec![
+                Answer(0),
+                Answer(0),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+        (
+            "body cut: that one errs, the rest as above",
+            Fault::CutBody { answered: 2 },
+            vec![
+                Answer(0),
+                Answer(0),
+                CutBody,
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+        (
+            "head cut: that one is never resent, the rest as above",
+            Fault::CutHead { answered: 2 },
+            vec![
+                Answer(0),
+                Answer(0),
+                GaveUp(ResponseStarted),
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+        (
+            "close before answering anything",
+            Fault::CloseAfter {
+                answered: 0,
+                announce: false,
+            },
+            vec![
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+    ];
+    bounded(async {
+        for (what, fault, expected) in cases {
+            let n = expected.len();
+            let (got, server) = run_matrix_case(fault, n).await;
+            assert_eq!(got, expected, "{what}");
+            assert_counts(what, &got, &server);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_never_duplicates_a_post_that_may_have_been_processed() {
+    bounded(async {
+        for _ in 0..3 {
+            let (got, server) = run_matrix_case(Fault::Reset { answered: 2 }, 6).await;
+            assert_counts("reset", &got, &server);
+            for (i, g) in got.iter().enumerate() {
+                if i % 2 == 1 {
+                    let times = server.count(&format!("/{i}"));
+                    assert!(
+                        times <= 1 || matches!(g, Got::Answer(_)),
+                        "POST {i} twice: {got:?}"
+                    );
+                }
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_post_resendable() {
+    bounded(async {
+        let server = FaultServer::start(
+            vec![Fault::CloseAfter {
+                answered: 0,
+                announce: false,
+            }],
+            1,
+        );
+        let client = client(config(1, 16));
+        let mut response = client
+            .request(
+                "POST",
+                &server.url("/keyed"),
+                [("Idempotency-Key", "8e0b")],
+                Body::from("x"),
+            )
+            .await
+            .expect("resent");
+        assert_eq!(response.resends(), 1);
+        assert_eq!(response.read_all().await.expect("body"), b"POST /keyed");
+        assert_eq!(server.count("/keyed"), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connect_failures_are_retried_then_reported_with_every_try() {
+    bounded(async {
+        let client = client(PoolConfig::default());
+        let error = client
+            .get(&format!("http://{}/", refused_addr()))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Io);
+        let Error::GaveUp(g) = &error else {
+            panic!("{error}")
+        };
+        assert_eq!(g.account.attempts().len(), 3, "{error}");
+        assert_eq!(g.account.resends(), 2);
+        assert!(error.to_string().contains("3 tries"), "{error}");
+        assert_eq!(client.connections(), 0, "failed openings are removed");
+
+        let error = client
+            .get("http://no-such-host.invalid/")
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::HostNotFound);
+        let Error::GaveUp(g) = &error else {
+            panic!("{error}")
+        };
+        assert_eq!(
+            g.account.attempts().len(),
+            1,
+            "not temporary: not tried again"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed_and_streamed_bodies_refused() {
+    bounded(async {
+        let server = FaultServer::start(vec![], 1);
+        let mut config = PoolConfig::default();
+        config.idle_timeout = Duration::from_millis(50);
+        let client = client(config);
+        client
+            .get(&server.url("/a"))
+            .await
+            .expect("first")
+            .read_all()
+            .await
+            .expect("body");
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        client
+            .get(&server.url("/b"))
+            .await
+            .expect("second")
+            .read_all()
+            .await
+            .expect("body");
+        let connections: Vec<usize> = server.received().iter().map(|r| r.connection).collect();
+        assert_eq!(connections, [0, 1], "the idle connection was closed");
+        assert_eq!(client.connections(), 1);
+
+        let error = client
+            .request(
+                "PUT",
+                &server.url("/s"),
+                [("Accept", "*/*")],
+                Body::Sized(3),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Usage);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dropped_unread_response_lets_the_next_one_through() {
+    bounded(async {
+        let server = HyperServer::start();
+        let client = client(config(1, 16));
+        let first = client
+            .start(
+                "GET",
+                &server.url("/size/100000"),
+                [("Accept", "*/*")],
+                Body::Empty,
+            )
+            .await
+            .expect("sent");
+        let second = client
+            .start(
+                "GET",
+                &server.url("/size/10"),
+                [("Accept", "*/*")],
+                Body::Empty,
+            )
+            .await
+            .expect("sent");
+        let first = first.wait().await.expect("head");
+        let broken = first.connection();
+        // A drop cannot read the rest: the connection breaks, and the GET
+        // behind it (written, unanswered: it may have been processed, and
+        // is idempotent) is sent again on a new connection.
+        drop(first);
+        let mut response = second.wait().await.expect("second");
+        assert_eq!(response.read_all().await.expect("body"), expected_body(10));
+        assert_eq!(response.resends(), 1);
+        assert_ne!(response.connection(), broken);
+        assert_eq!(client.connections(), 1, "the broken one was let go");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dropped_response_never_duplicates_a_post_behind_it() {
+    bounded(async {
+        let server = FaultServer::start(vec![], 3);
+        let client = client(config(1, 16));
+        let mut pending = start_mixed(&client, &server, 3).await.into_iter();
+        let first = pending.next().expect("GET /0");
+        // Its head is read, its body not.
+        drop(first.wait().await.expect("head"));
+        let got = outcomes(pending.collect(), 1).await;
+        assert_eq!(
+            got,
+            [Got::GaveUp(Verdict::MayHaveBeenProcessed), Got::Answer(1)]
+        );
+        assert_eq!(server.count("/0"), 1);
+        assert_eq!(server.count("/1"), 1, "the POST was not sent again");
+        assert_eq!(server.count("/2"), 2, "the GET was");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dropped_pending_breaks_its_connection_and_the_rest_is_resent_in_order() {
+    bounded(async {
+        let server = FaultServer::start(vec![], 4);
+        let client = client(config(1, 16));
+        let mut pending = start_mixed(&client, &server, 4).await;
+        // Dropped unwaited: /1 (a POST). The GET before it and the
+        // requests behind it learn that their connection is gone.
+        let behind = pending.split_off(2);
+        let dropped = pending.pop().expect("POST /1");
+        let first = pending.pop().expect("GET /0");
+        drop(dropped);
+        let mut response = first.wait().await.expect("GET /0 again");
+        assert_eq!(response.read_all().await.expect("body"), b"GET /0");
+        assert_eq!(response.resends(), 1);
+        let mut got = Vec::new();
+        for p in behind {
+            got.push(match p.wait().await {
+                Ok(mut response) => {
+                    response.discard().await.expect("body");
+                    Got::Answer(response.resends())
+                }
+                Err(Error::GaveUp(g)) => Got::GaveUp(g.account.attempts()[0].verdict),
+                Err(e) => panic!("{e}"),
+            });
+        }
+        assert_eq!(
+            got,
+            [Got::Answer(1), Got::GaveUp(Verdict::MayHaveBeenProcessed)],
+            "/2 (GET) resent, /3 (POST) not"
+        );
+        let counts: Vec<usize> = (0..4).map(|i| server.count(&format!("/{i}"))).collect();
+        assert_eq!(counts, [2, 1, 2, 1]);
+        let received = server.received();
+        let again: Vec<&str> = received
+            .iter()
+            .filter(|r| r.connection == 1)
+            .map(|r| r.target.as_str())
+            .collect();
+        assert_eq!(again, ["/0", "/2"], "resent in order");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cancelled_wait_breaks_its_connection_like_a_drop() {
+    bounded(async {
+        // It waits for a third request, then answers after 100 ms idle.
+        let server = FaultServer::start(vec![], 3);
+        let client = client(config(1, 16));
+        let mut pending = start_mixed(&client, &server, 2).await.into_iter();
+        let first = pending.next().expect("GET /0");
+        let second = pending.next().expect("POST /1");
+        // A wait that cannot finish at once, given up at the first poll.
+        let cancelled = tokio::time::timeout(Duration::ZERO, first.wait()).await;
+        assert!(cancelled.is_err(), "the answer cannot be there yet");
+        match second.wait().await {
+            Err(Error::GaveUp(g)) => assert_eq!(
+                g.account.attempts()[0].verdict,
+                Verdict::MayHaveBeenProcessed
+            ),
+            other => panic!("{other:?}"),
+        }
+        // The pool goes on with a new connection.
+        let mut response = client.get(&server.url("/after")).await.expect("after");
+        assert_eq!(response.read_all().await.expect("body"), b"GET /after");
+        assert_eq!(response.resends(), 0);
+        let counts: Vec<usize> = ["/0", "/1"].iter().map(|t| server.count(t)).collect();
+        assert_eq!(counts, [1, 1], "neither was sent again");
+    })
+    .await;
+}
