@@ -17,9 +17,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, Key, Load, PoolConfig, Turns};
-use dugong_net::resend::{self, Lost, Next, RetryBudget, Tracker};
-use dugong_net::{Error, Settings, Url};
+use dugong_net::pool::{self, Choice, Jitter, Key, Load, PoolConfig, Replayable, Turns};
+use dugong_net::resend::{Lost, Next, RetryBudget, Tracker};
+use dugong_net::{Error, Settings};
 use dugong_proto::{Body, HeaderField, Headers, Response};
 
 use crate::split::{Probe, RecvHalf, SendHalf};
@@ -88,7 +88,7 @@ struct Inner {
     changed: Condvar,
     budget: Mutex<RetryBudget>,
     next_connection: AtomicU64,
-    random: AtomicU64,
+    jitter: Jitter,
 }
 
 impl fmt::Debug for Client {
@@ -118,7 +118,6 @@ impl Client {
     /// (timeouts, limits, TLS configuration, proxy, trace); its host and
     /// port are not used: each request's URL names its origin.
     pub fn with_settings(builder: &Builder, config: PoolConfig) -> Client {
-        let seed = Instant::now().elapsed().as_nanos() as u64 ^ std::process::id() as u64;
         Client {
             inner: Arc::new(Inner {
                 settings: builder.settings().clone(),
@@ -127,7 +126,7 @@ impl Client {
                 origins: Mutex::new(HashMap::new()),
                 changed: Condvar::new(),
                 next_connection: AtomicU64::new(1),
-                random: AtomicU64::new(seed | 1),
+                jitter: Jitter::new(),
             }),
         }
     }
@@ -163,12 +162,8 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = Prepared::new(method, url, headers, body, &self.inner.settings)?;
-        self.start_prepared(Prepared {
-            waits_for_room: true,
-            ..request
-        })?
-        .wait()
+        let request = Replayable::new(method, url, headers, body, &self.inner.settings)?;
+        self.start_replayable(request, true)?.wait()
     }
 
     /// The number of open (or opening) connections, over all origins.
@@ -218,22 +213,23 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = Prepared::new(method, url, headers, body, &self.inner.settings)?;
-        self.start_prepared(request)
+        let request = Replayable::new(method, url, headers, body, &self.inner.settings)?;
+        self.start_replayable(request, false)
     }
 
-    fn start_prepared(&self, request: Prepared) -> Result<Pending, Error> {
-        let config = &self.inner.config;
-        let tracker = Tracker::new(
-            &request.method,
-            request.marked_idempotent,
-            true,
-            config.resends_per_request,
-        )
-        .with_backoff(config.backoff);
+    /// Sends `request`; `waits_for_room`: wait for a connection with room
+    /// (`request`, which waits for its response at once) or not (`start`,
+    /// see [`Inner::acquire`]).
+    fn start_replayable(
+        &self,
+        request: Replayable,
+        waits_for_room: bool,
+    ) -> Result<Pending, Error> {
+        let tracker = request.tracker(&self.inner.config);
         let mut pending = Pending {
             inner: Arc::clone(&self.inner),
             request,
+            waits_for_room,
             tracker,
             sent: None,
             turn: None,
@@ -246,7 +242,8 @@ impl Client {
 /// A request sent by [`Client::start`] whose response is not read yet.
 pub struct Pending {
     inner: Arc<Inner>,
-    request: Prepared,
+    request: Replayable,
+    waits_for_room: bool,
     tracker: Tracker,
     /// The connection it was sent on and its id there.
     sent: Option<(Arc<Slot>, u64)>,
@@ -258,8 +255,8 @@ pub struct Pending {
 impl fmt::Debug for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pending")
-            .field("method", &self.request.method)
-            .field("url", &self.request.url)
+            .field("method", &self.request.method())
+            .field("url", self.request.url())
             .field("connection", &self.sent.as_ref().map(|(slot, _)| slot.id))
             .field("resends", &self.tracker.resends())
             .finish_non_exhaustive()
@@ -302,7 +299,7 @@ impl Pending {
     /// that fails in a way that may be tried again.
     fn send(&mut self) -> Result<(), Error> {
         loop {
-            let failure = match self.inner.acquire(&self.request) {
+            let failure = match self.inner.acquire(&self.request, self.waits_for_room) {
                 Err(error) => Failure {
                     connection: None,
                     error,
@@ -327,7 +324,7 @@ impl Pending {
 
     /// Asks the tracker what to do after `failure`; waits before a resend.
     fn decide(&mut self, failure: Failure) -> Result<(), Error> {
-        let unit = self.inner.random_unit();
+        let unit = self.inner.jitter.unit();
         let next = self.tracker.failed(
             failure.connection,
             failure.error,
@@ -341,7 +338,7 @@ impl Pending {
         }
         match next {
             Next::Resend(wait) => {
-                tracing::debug!(method = %self.request.method, url = %self.request.url, ?wait, "dugong: resending");
+                tracing::debug!(method = %self.request.method(), url = %self.request.url(), ?wait, "dugong: resending");
                 if !wait.is_zero() {
                     std::thread::sleep(wait);
                 }
@@ -369,67 +366,6 @@ impl Drop for Pending {
     }
 }
 
-/// A request held whole, so it can be sent again.
-struct Prepared {
-    method: String,
-    url: Url,
-    key: Key,
-    settings: Settings,
-    fields: Vec<(Vec<u8>, Vec<u8>)>,
-    body: Option<Bytes>,
-    marked_idempotent: bool,
-    /// Sent by `request` (which waits for its response at once): wait for
-    /// a connection with room. `start` does not (see [`Inner::acquire`]).
-    waits_for_room: bool,
-}
-
-impl Prepared {
-    fn new<I>(
-        method: &str,
-        url: &str,
-        headers: I,
-        body: Body,
-        template: &Settings,
-    ) -> Result<Prepared, Error>
-    where
-        I: IntoIterator<Item: HeaderField>,
-    {
-        let url = Url::parse(url)?;
-        let settings = template.for_origin(&url);
-        let key = Key::of(&settings.route()?);
-        let body = match body {
-            Body::Empty => None,
-            Body::Full(bytes) => Some(bytes),
-            _ => {
-                return Err(Error::Usage(
-                    "the client sends whole bodies (Body::Empty or Body::Full), which it can send again",
-                ))
-            }
-        };
-        let fields: Vec<(Vec<u8>, Vec<u8>)> = headers
-            .into_iter()
-            .map(|f| (f.name().to_vec(), f.value().to_vec()))
-            .collect();
-        let marked_idempotent = fields
-            .iter()
-            .any(|(name, _)| std::str::from_utf8(name).is_ok_and(resend::marks_idempotent));
-        Ok(Prepared {
-            method: method.to_owned(),
-            url,
-            key,
-            settings,
-            fields,
-            body,
-            marked_idempotent,
-            waits_for_room: false,
-        })
-    }
-
-    fn body(&self) -> Body {
-        self.body.clone().map_or(Body::Empty, Body::Full)
-    }
-}
-
 /// Why one try failed, and what it leaves to do.
 struct Failure {
     connection: Option<u64>,
@@ -444,22 +380,12 @@ impl Inner {
         lock(&self.origins)
     }
 
-    /// A random number in `[0, 1)` for the backoff's jitter (xorshift).
-    fn random_unit(&self) -> f64 {
-        let mut x = self.random.load(Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.random.store(x, Ordering::Relaxed);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     /// The connection for the next try of `request`: one with room, or a
     /// new one, or (every one full) the first to get room.
-    fn acquire(&self, request: &Prepared) -> Result<Arc<Slot>, Error> {
+    fn acquire(&self, request: &Replayable, waits_for_room: bool) -> Result<Arc<Slot>, Error> {
         let mut origins = self.lock_origins();
         loop {
-            let slots = origins.entry(request.key.clone()).or_default();
+            let slots = origins.entry(request.key().clone()).or_default();
             let closing = prune(slots, &self.config);
             let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
             match pool::choose(&loads, &self.config) {
@@ -479,7 +405,7 @@ impl Inner {
                     // Pipelining from one thread: waiting for room would
                     // wait for this thread to read. Go deeper on the least
                     // loaded connection instead.
-                    if !request.waits_for_room {
+                    if !waits_for_room {
                         let spare = loads
                             .iter()
                             .enumerate()
@@ -506,8 +432,8 @@ impl Inner {
 
     /// Opens the connection of a new slot (without holding the pool's
     /// lock); a slot that fails to open is removed.
-    fn open(&self, request: &Prepared, slot: Arc<Slot>) -> Result<Arc<Slot>, Error> {
-        let builder = Builder::from_settings(request.settings.clone());
+    fn open(&self, request: &Replayable, slot: Arc<Slot>) -> Result<Arc<Slot>, Error> {
+        let builder = Builder::from_settings(request.settings().clone());
         let opened = builder.connect().and_then(|conn| {
             conn.split()
                 .map_err(|_| Error::Usage("the connection's transport cannot be split"))
@@ -520,7 +446,7 @@ impl Inner {
             }
             Err(error) => {
                 let mut origins = self.lock_origins();
-                if let Some(slots) = origins.get_mut(&request.key) {
+                if let Some(slots) = origins.get_mut(request.key()) {
                     slots.retain(|s| !Arc::ptr_eq(s, &slot));
                 }
                 Err(error)
@@ -603,7 +529,7 @@ impl Slot {
 
     /// Queues `request` (on a connection [`Inner::acquire`] reserved for
     /// it) and writes it; its id on this connection.
-    fn send(self: &Arc<Self>, request: &Prepared) -> Result<u64, Failure> {
+    fn send(self: &Arc<Self>, request: &Replayable) -> Result<u64, Failure> {
         let mut guard = lock(&self.send);
         let not_sent = |error: Error| {
             // The connection stopped taking requests between the choice and
@@ -635,9 +561,9 @@ impl Slot {
             return Err(not_sent(Error::Usage(dugong_net::session::DISCONNECTED)));
         };
         let queued = half.queue_request(
-            &request.method,
-            request.url.target(),
-            &request.fields,
+            request.method(),
+            request.target(),
+            request.fields(),
             request.body(),
         );
         let id = match queued {

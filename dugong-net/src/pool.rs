@@ -19,6 +19,8 @@
 
 use std::time::Duration;
 
+use dugong_proto::HeaderField;
+
 use crate::resend::{Backoff, RetryBudget, DEFAULT_RESENDS_PER_REQUEST};
 use crate::settings::Route;
 use crate::url::Scheme;
@@ -343,6 +345,160 @@ impl Turns {
     }
 }
 
+/// A request a pool holds whole, so it can send it again: method, URL,
+/// the settings and pool key of its origin, header fields, a whole body
+/// (or none), and whether an `Idempotency-Key` marks it.
+#[derive(Debug, Clone)]
+pub struct Replayable {
+    method: String,
+    url: crate::Url,
+    key: Key,
+    settings: crate::Settings,
+    fields: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Option<bytes::Bytes>,
+    marked_idempotent: bool,
+}
+
+impl Replayable {
+    /// The request `method url` with `headers` and `body`, to be sent with
+    /// `template`'s settings (timeouts, TLS, proxy) to the URL's origin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`](crate::Error::InvalidUrl) for a URL that is not
+    /// `http` or `https` or a bad proxy setting; [`Error::Usage`](crate::Error::Usage)
+    /// for a streamed body ([`Body::Sized`](dugong_proto::Body::Sized),
+    /// [`Body::Chunked`](dugong_proto::Body::Chunked)), which could not be
+    /// sent again.
+    pub fn new<I>(
+        method: &str,
+        url: &str,
+        headers: I,
+        body: dugong_proto::Body,
+        template: &crate::Settings,
+    ) -> Result<Replayable, crate::Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        let url = crate::Url::parse(url)?;
+        let settings = template.for_origin(&url);
+        let key = Key::of(&settings.route()?);
+        let body = match body {
+            dugong_proto::Body::Empty => None,
+            dugong_proto::Body::Full(bytes) => Some(bytes),
+            _ => {
+                return Err(crate::Error::Usage(
+                    "the client sends whole bodies (Body::Empty or Body::Full), which it can send again",
+                ))
+            }
+        };
+        let fields: Vec<(Vec<u8>, Vec<u8>)> = headers
+            .into_iter()
+            .map(|f| (f.name().to_vec(), f.value().to_vec()))
+            .collect();
+        let marked_idempotent = fields
+            .iter()
+            .any(|(name, _)| std::str::from_utf8(name).is_ok_and(crate::resend::marks_idempotent));
+        Ok(Replayable {
+            method: method.to_owned(),
+            url,
+            key,
+            settings,
+            fields,
+            body,
+            marked_idempotent,
+        })
+    }
+
+    /// The method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &crate::Url {
+        &self.url
+    }
+
+    /// The target to send (origin form; a connection through a proxy makes
+    /// it absolute).
+    pub fn target(&self) -> &str {
+        self.url.target()
+    }
+
+    /// The pool key of its origin.
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// The settings of a connection to its origin.
+    pub fn settings(&self) -> &crate::Settings {
+        &self.settings
+    }
+
+    /// The header fields, in order.
+    pub fn fields(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.fields
+    }
+
+    /// The body, as the state machine takes it (the bytes shared, not
+    /// copied).
+    pub fn body(&self) -> dugong_proto::Body {
+        self.body
+            .clone()
+            .map_or(dugong_proto::Body::Empty, dugong_proto::Body::Full)
+    }
+
+    /// A [`Tracker`](crate::resend::Tracker) for its tries, with
+    /// `config`'s limit and backoff.
+    pub fn tracker(&self, config: &PoolConfig) -> crate::resend::Tracker {
+        crate::resend::Tracker::new(
+            &self.method,
+            self.marked_idempotent,
+            true,
+            config.resends_per_request,
+        )
+        .with_backoff(config.backoff)
+    }
+}
+
+/// Random numbers in `[0, 1)` for the backoff's jitter (xorshift64, shared
+/// by threads without a lock; not for anything that needs good
+/// randomness).
+#[derive(Debug)]
+pub struct Jitter {
+    state: std::sync::atomic::AtomicU64,
+}
+
+impl Jitter {
+    /// Seeded from the clock and the process id.
+    pub fn new() -> Jitter {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Jitter {
+            state: std::sync::atomic::AtomicU64::new((nanos ^ u64::from(std::process::id())) | 1),
+        }
+    }
+
+    /// The next number.
+    pub fn unit(&self) -> f64 {
+        use std::sync::atomic::Ordering;
+        let mut x = self.state.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state.store(x, Ordering::Relaxed);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl Default for Jitter {
+    fn default() -> Jitter {
+        Jitter::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,5 +684,57 @@ mod tests {
             !turns.retire(false, now + Duration::from_secs(900), &config),
             "pending"
         );
+    }
+
+    #[test]
+    fn replayable_holds_the_request_whole() {
+        let template = crate::Settings::new("localhost", 80);
+        let r = Replayable::new(
+            "POST",
+            "http://Example.com:8080/a?b=c",
+            [("Idempotency-Key", "k1"), ("Accept", "*/*")],
+            dugong_proto::Body::from("x"),
+            &template,
+        )
+        .unwrap();
+        assert_eq!((r.method(), r.target()), ("POST", "/a?b=c"));
+        assert_eq!(r.settings().host(), "example.com");
+        assert_eq!(r.fields().len(), 2);
+        assert!(matches!(r.body(), dugong_proto::Body::Full(b) if b == "x"));
+        let mut budget = crate::resend::RetryBudget::default();
+        // Marked idempotent: a POST that may have been processed is resent.
+        let next = r.tracker(&PoolConfig::default()).failed(
+            Some(1),
+            crate::Error::closed_while_sending(),
+            crate::resend::Lost::Fate(dugong_proto::Fate::MaybeProcessed),
+            true,
+            &mut budget,
+            0.0,
+        );
+        assert!(matches!(next, crate::resend::Next::Resend(_)));
+        let streamed = Replayable::new(
+            "PUT",
+            "http://h/",
+            [("A", "b")],
+            dugong_proto::Body::Sized(3),
+            &template,
+        );
+        assert_eq!(streamed.unwrap_err().kind(), crate::ErrorKind::Usage);
+        assert!(Replayable::new(
+            "GET",
+            "ftp://h/",
+            [("A", "b")],
+            dugong_proto::Body::Empty,
+            &template
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn jitter_stays_in_the_unit_interval() {
+        let jitter = Jitter::new();
+        let values: Vec<f64> = (0..1000).map(|_| jitter.unit()).collect();
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(values.windows(2).any(|w| w[0] != w[1]));
     }
 }

@@ -25,10 +25,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, Key, Load, PoolConfig, Turns};
-use dugong_net::resend::{self, Lost, Next, RetryBudget, Tracker};
+use dugong_net::pool::{self, Choice, Jitter, Key, Load, PoolConfig, Replayable, Turns};
+use dugong_net::resend::{Lost, Next, RetryBudget, Tracker};
 use dugong_net::session::DISCONNECTED;
-use dugong_net::{Error, Settings, Url};
+use dugong_net::{Error, Settings};
 use dugong_proto::{Body, HeaderField, Headers, Response};
 use tokio::sync::Notify;
 
@@ -135,7 +135,7 @@ struct Inner {
     changed: Arc<Notify>,
     budget: Mutex<RetryBudget>,
     next_connection: AtomicU64,
-    random: AtomicU64,
+    jitter: Jitter,
 }
 
 impl fmt::Debug for Client {
@@ -165,7 +165,6 @@ impl Client {
     /// (timeouts, limits, TLS configuration, proxy, trace); its host and
     /// port are not used: each request's URL names its origin.
     pub fn with_settings(builder: &Builder, config: PoolConfig) -> Client {
-        let seed = Instant::now().elapsed().as_nanos() as u64 ^ std::process::id() as u64;
         Client {
             inner: Arc::new(Inner {
                 settings: builder.settings().clone(),
@@ -174,7 +173,7 @@ impl Client {
                 origins: Mutex::new(HashMap::new()),
                 changed: Arc::new(Notify::new()),
                 next_connection: AtomicU64::new(1),
-                random: AtomicU64::new(seed | 1),
+                jitter: Jitter::new(),
             }),
         }
     }
@@ -222,14 +221,8 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = Prepared::new(method, url, headers, body, &self.inner.settings)?;
-        self.start_prepared(Prepared {
-            waits_for_room: true,
-            ..request
-        })
-        .await?
-        .wait()
-        .await
+        let request = Replayable::new(method, url, headers, body, &self.inner.settings)?;
+        self.start_replayable(request, true).await?.wait().await
     }
 
     /// The number of open (or opening) connections, over all origins.
@@ -288,22 +281,23 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = Prepared::new(method, url, headers, body, &self.inner.settings)?;
-        self.start_prepared(request).await
+        let request = Replayable::new(method, url, headers, body, &self.inner.settings)?;
+        self.start_replayable(request, false).await
     }
 
-    async fn start_prepared(&self, request: Prepared) -> Result<Pending, Error> {
-        let config = &self.inner.config;
-        let tracker = Tracker::new(
-            &request.method,
-            request.marked_idempotent,
-            true,
-            config.resends_per_request,
-        )
-        .with_backoff(config.backoff);
+    /// Sends `request`; `waits_for_room`: wait for a connection with room
+    /// (`request`, which waits for its response at once) or not (`start`,
+    /// see [`Inner::acquire`]).
+    async fn start_replayable(
+        &self,
+        request: Replayable,
+        waits_for_room: bool,
+    ) -> Result<Pending, Error> {
+        let tracker = request.tracker(&self.inner.config);
         let mut pending = Pending {
             inner: Arc::clone(&self.inner),
             request,
+            waits_for_room,
             tracker,
             sent: None,
             turn: None,
@@ -319,7 +313,8 @@ impl Client {
 /// connection (see [`Client`]).
 pub struct Pending {
     inner: Arc<Inner>,
-    request: Prepared,
+    request: Replayable,
+    waits_for_room: bool,
     tracker: Tracker,
     /// The connection it was sent on and its id there, until its response
     /// head is read or its fate learnt.
@@ -332,8 +327,8 @@ pub struct Pending {
 impl fmt::Debug for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pending")
-            .field("method", &self.request.method)
-            .field("url", &self.request.url)
+            .field("method", &self.request.method())
+            .field("url", self.request.url())
             .field("connection", &self.sent.as_ref().map(|(slot, _)| slot.id))
             .field("resends", &self.tracker.resends())
             .finish_non_exhaustive()
@@ -378,7 +373,7 @@ impl Pending {
     /// that fails in a way that may be tried again.
     async fn send(&mut self) -> Result<(), Error> {
         loop {
-            let failure = match self.inner.acquire(&self.request).await {
+            let failure = match self.inner.acquire(&self.request, self.waits_for_room).await {
                 Err(error) => Failure {
                     connection: None,
                     error,
@@ -409,7 +404,7 @@ impl Pending {
             progress,
             turn,
         } = failure;
-        let unit = self.inner.random_unit();
+        let unit = self.inner.jitter.unit();
         let next = {
             let mut budget = lock(&self.inner.budget);
             self.tracker
@@ -420,7 +415,7 @@ impl Pending {
         }
         match next {
             Next::Resend(wait) => {
-                tracing::debug!(method = %self.request.method, url = %self.request.url, ?wait, "dugong: resending");
+                tracing::debug!(method = %self.request.method(), url = %self.request.url(), ?wait, "dugong: resending");
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
@@ -438,67 +433,6 @@ impl Drop for Pending {
         if let Some((slot, id)) = self.sent.take() {
             slot.abandon(id);
         }
-    }
-}
-
-/// A request held whole, so it can be sent again.
-struct Prepared {
-    method: String,
-    url: Url,
-    key: Key,
-    settings: Settings,
-    fields: Vec<(Vec<u8>, Vec<u8>)>,
-    body: Option<Bytes>,
-    marked_idempotent: bool,
-    /// Sent by `request` (which waits for its response at once): wait for
-    /// a connection with room. `start` does not (see [`Inner::acquire`]).
-    waits_for_room: bool,
-}
-
-impl Prepared {
-    fn new<I>(
-        method: &str,
-        url: &str,
-        headers: I,
-        body: Body,
-        template: &Settings,
-    ) -> Result<Prepared, Error>
-    where
-        I: IntoIterator<Item: HeaderField>,
-    {
-        let url = Url::parse(url)?;
-        let settings = template.for_origin(&url);
-        let key = Key::of(&settings.route()?);
-        let body = match body {
-            Body::Empty => None,
-            Body::Full(bytes) => Some(bytes),
-            _ => {
-                return Err(Error::Usage(
-                    "the client sends whole bodies (Body::Empty or Body::Full), which it can send again",
-                ))
-            }
-        };
-        let fields: Vec<(Vec<u8>, Vec<u8>)> = headers
-            .into_iter()
-            .map(|f| (f.name().to_vec(), f.value().to_vec()))
-            .collect();
-        let marked_idempotent = fields
-            .iter()
-            .any(|(name, _)| std::str::from_utf8(name).is_ok_and(resend::marks_idempotent));
-        Ok(Prepared {
-            method: method.to_owned(),
-            url,
-            key,
-            settings,
-            fields,
-            body,
-            marked_idempotent,
-            waits_for_room: false,
-        })
-    }
-
-    fn body(&self) -> Body {
-        self.body.clone().map_or(Body::Empty, Body::Full)
     }
 }
 
@@ -523,19 +457,9 @@ impl Inner {
         lock(&self.origins)
     }
 
-    /// A random number in `[0, 1)` for the backoff's jitter (xorshift).
-    fn random_unit(&self) -> f64 {
-        let mut x = self.random.load(Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.random.store(x, Ordering::Relaxed);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     /// The connection for the next try of `request`, reserved for it: one
     /// with room, or a new one, or (every one full) the first to get room.
-    async fn acquire(&self, request: &Prepared) -> Result<Reserved, Error> {
+    async fn acquire(&self, request: &Replayable, waits_for_room: bool) -> Result<Reserved, Error> {
         loop {
             // Registered before the pool is looked at: a change after the
             // look wakes the wait below.
@@ -543,7 +467,7 @@ impl Inner {
             changed.as_mut().enable();
             let (step, closing) = {
                 let mut origins = self.lock_origins();
-                let slots = origins.entry(request.key.clone()).or_default();
+                let slots = origins.entry(request.key().clone()).or_default();
                 let closing = prune(slots, &self.config);
                 let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
                 let step = match pool::choose(&loads, &self.config) {
@@ -557,7 +481,7 @@ impl Inner {
                     // Pipelining from one task: waiting for room would
                     // wait for this task to read. Go deeper on the least
                     // loaded connection instead.
-                    Choice::Wait if !request.waits_for_room => loads
+                    Choice::Wait if !waits_for_room => loads
                         .iter()
                         .enumerate()
                         .filter(|(_, l)| l.usable && !l.connecting)
@@ -583,14 +507,14 @@ impl Inner {
     /// Opens the connection of a new slot (without holding the pool's
     /// lock), reserved for `request`; a slot that fails to open (or whose
     /// opening is dropped) is removed.
-    async fn open(&self, request: &Prepared, slot: Arc<Slot>) -> Result<Reserved, Error> {
+    async fn open(&self, request: &Replayable, slot: Arc<Slot>) -> Result<Reserved, Error> {
         let mut opening = Opening {
             inner: self,
-            key: &request.key,
+            key: request.key(),
             slot: Some(Arc::clone(&slot)),
         };
         let reserved = Reserved::new(&slot);
-        let builder = Builder::from_settings(request.settings.clone());
+        let builder = Builder::from_settings(request.settings().clone());
         let conn = builder.connect().await?;
         let (send, recv) = conn.split();
         slot.install(send, recv).await;
@@ -763,7 +687,7 @@ impl Slot {
     /// is queued (so a dropped future leaves it to [`Pending`]'s drop).
     async fn send(
         mut reserved: Reserved,
-        request: &Prepared,
+        request: &Replayable,
         sent: &mut Option<(Arc<Slot>, u64)>,
     ) -> Result<(), Failure> {
         let slot = Arc::clone(&reserved.slot);
@@ -774,9 +698,9 @@ impl Slot {
             (None, None) => Err(Error::Usage(DISCONNECTED)),
             (None, Some(half)) => half
                 .queue_request(
-                    &request.method,
-                    request.url.target(),
-                    &request.fields,
+                    request.method(),
+                    request.target(),
+                    request.fields(),
                     request.body(),
                 )
                 .map(|id| id.as_u64()),
