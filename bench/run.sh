@@ -3,7 +3,7 @@
 # paste into README.md: the loopback benchmark pinned to CPU 0 and
 # unpinned, then dugong-proto's head-parsing benchmark (criterion).
 #
-#   bench/run.sh           full run (about 6 minutes after the build: three
+#   bench/run.sh           full run (about 8 minutes after the build: three
 #                          rounds per client, pinned and unpinned), and the
 #                          callgrind instruction counts (bench/callgrind.sh)
 #                          when valgrind is installed
@@ -81,7 +81,7 @@ today=$(date -u +%Y-%m-%d)
 locked() {
     awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
-peers="hyper $(locked hyper), ureq $(locked ureq), httparse $(locked httparse), tokio $(locked tokio), criterion $(locked criterion)"
+peers="hyper $(locked hyper), hyper-util $(locked hyper-util), ureq $(locked ureq), httparse $(locked httparse), tokio $(locked tokio), criterion $(locked criterion)"
 
 # The loopback output without its own machine line (printed once above).
 tables() {
@@ -152,7 +152,7 @@ criterion_tables() {
     echo
     echo "Machine: ${cpu:-unknown CPU}, ${cores} cores; ${rustc_v}; ${today} (UTC); ${peers}. Regenerate with \`bench/run.sh$([ "$quick" -eq 1 ] && echo ' --quick')\`."
     echo
-    echo "### Loopback, one connection per client, server and clients pinned to CPU 0"
+    echo "### Loopback, one connection per client (pooled rows: several), server and clients pinned to CPU 0"
     echo
     tables "$work/pinned.md"
     if [ "$quick" -eq 0 ]; then

@@ -9,9 +9,10 @@ pub(crate) const USAGE: &str = "\
 usage: loopback [--quick] [--json] [--pin CPU] [--only NAME]... [--duration SECS]
                 [--rounds N] [--size small|1mib] [--rss | --no-rss] [--verbose]
 
-Measures HTTP/1.1 clients over one loopback connection each, against an
-in-process server: 100-byte bodies (requests/s) and 1 MiB bodies (MB/s),
-allocations per request, and peak RSS while streaming one huge body.
+Measures HTTP/1.1 clients over one loopback connection each (pooled
+clients: several), against an in-process server: 100-byte bodies
+(requests/s) and 1 MiB bodies (MB/s), allocations per request, and peak
+RSS while streaming one huge body.
 
   --quick          0.2 s per client and size (CI); no RSS run unless --rss
   --json           print one JSON object with every figure instead of tables

@@ -1,13 +1,16 @@
-//! `loopback`: an end-to-end benchmark of HTTP/1.1 clients over one
-//! loopback connection each.
+//! `loopback`: an end-to-end benchmark of HTTP/1.1 clients over loopback
+//! connections (one each, except the pooled clients).
 //!
-//! It starts its own server in-process (a std thread, blocking sockets:
-//! see [`server`]), one answering with 100-byte bodies and one with 1 MiB
-//! bodies, and measures against each the dugong adapters (pipelined and
-//! one at a time), hyper 1.x, ureq 3 and a raw client (pipelined, also
-//! with httparse parsing each head, and one at a time): requests per second, body MB/s, heap allocations per
-//! request in steady state, and the peak RSS while one huge body streams
-//! through dugong's body readers. See `bench/README.md`.
+//! It starts its own server in-process (std threads, one per connection,
+//! blocking sockets: see [`server`]), one answering with 100-byte bodies
+//! and one with 1 MiB bodies, and measures against each the dugong
+//! adapters (pipelined and one at a time), dugong-blocking's pooled
+//! `Client` (4 and 1 connections of depth 16), hyper 1.x, hyper-util's
+//! pooled legacy client (4 connections), ureq 3 and a raw client
+//! (pipelined, also with httparse parsing each head, and one at a time):
+//! requests per second, body MB/s, heap allocations per request in steady
+//! state, and the peak RSS while one huge body streams through dugong's
+//! body readers. See `bench/README.md`.
 //!
 //! ```text
 //! cargo run --release -p dugong-bench --bin loopback -- [--quick] [--json] [--pin CPU] [--only NAME]
@@ -33,7 +36,7 @@ mod window;
 use args::{Options, USAGE};
 use clients::{Ctx, Size, CLIENTS};
 use report::{Outcome, Report, Row};
-use server::Server;
+use server::{ConnRecord, Server};
 
 /// Counts every heap allocation of the process (`stats_alloc`, as
 /// dugong-proto's parse benchmark does).
@@ -176,6 +179,26 @@ fn median(mut runs: Vec<Outcome>, size: Size) -> Outcome {
     runs.swap_remove(mid)
 }
 
+/// How long the first connection of a client run may take to end once
+/// the client returned.
+const FIRST_RECORD_WAIT: Duration = Duration::from_secs(10);
+/// A client's connections have all ended when no further one ends for
+/// this long.
+const MORE_RECORDS_WAIT: Duration = Duration::from_millis(300);
+
+/// What the server saw on every connection of the client run that just
+/// ended: the first record to arrive (waiting up to
+/// [`FIRST_RECORD_WAIT`]), with the counts of any that follow within
+/// [`MORE_RECORDS_WAIT`] of each other added in (a pooled client's other
+/// connections).
+fn client_record(server: &Server) -> Option<ConnRecord> {
+    let mut record = server.next_record(FIRST_RECORD_WAIT)?;
+    while let Some(more) = server.next_record(MORE_RECORDS_WAIT) {
+        record.merge(&more);
+    }
+    Some(record)
+}
+
 /// Runs one client against `server` for one window, printing a progress
 /// line.
 fn run_client(
@@ -197,7 +220,7 @@ fn run_client(
     server.drain_records();
     watchdog::arm(name, plan.warmup + plan.duration + GRACE);
     let result = (row.client.run)(&ctx).map_err(|e| e.to_string());
-    let record = server.next_record(Duration::from_secs(10));
+    let record = client_record(server);
     watchdog::disarm();
     match &result {
         Ok(m) => {
@@ -214,13 +237,22 @@ fn run_client(
                 None => eprintln!("loopback: warning: {name}: the server did not see the connection end"),
                 _ => {}
             }
+            if let Some(rec) = &record {
+                if rec.connections != row.client.connections {
+                    eprintln!(
+                        "loopback: warning: {name}: the server saw {} connections, not {}",
+                        rec.connections, row.client.connections
+                    );
+                }
+            }
         }
         Err(e) => eprintln!("error: {e}"),
     }
     if opts.verbose {
         if let Some(rec) = &record {
             eprintln!(
-                "    first request head: {:?}",
+                "    {} connection(s); first request head: {:?}",
+                rec.connections,
                 String::from_utf8_lossy(&rec.first_head)
             );
         }

@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use crate::clients::{Client, Kind, Size, HYPER, RAW_ONE, RAW_PIPELINED};
+use crate::clients::{
+    Client, Kind, Size, HYPER, HYPER_UTIL_POOLED, ONE_PIPELINED, POOLED_4X16, RAW_ONE,
+    RAW_PIPELINED,
+};
 use crate::machine::Machine;
 use crate::rss::RssResult;
 use crate::server::ConnRecord;
@@ -13,7 +16,7 @@ use crate::window::{Measurement, Plan};
 pub(crate) struct Outcome {
     /// What it measured, or why it failed.
     pub(crate) result: Result<Measurement, String>,
-    /// What the server saw on its connection.
+    /// What the server saw on its connections (summed).
     pub(crate) server: Option<ConnRecord>,
 }
 
@@ -89,16 +92,22 @@ impl Report {
 
     /// `row`'s figure over hyper's.
     fn ratio_to_hyper(&self, row: &Row, size: Size) -> Option<f64> {
-        Some(row.value(size)? / self.row(HYPER)?.value(size)?)
+        self.ratio_to(row, HYPER, size)
     }
 
-    /// `row`'s figure over the raw client of its kind.
+    /// `row`'s figure over the raw client of its kind (pooled rows over
+    /// the one raw pipelined connection).
     fn ratio_to_raw(&self, row: &Row, size: Size) -> Option<f64> {
         let raw = match row.client.kind {
-            Kind::Pipelined => RAW_PIPELINED,
+            Kind::Pipelined | Kind::Pooled => RAW_PIPELINED,
             Kind::OneAtATime => RAW_ONE,
         };
-        Some(row.value(size)? / self.row(raw)?.value(size)?)
+        self.ratio_to(row, raw, size)
+    }
+
+    /// `row`'s figure over that of the row named `other`.
+    fn ratio_to(&self, row: &Row, other: &str, size: Size) -> Option<f64> {
+        Some(row.value(size)? / self.row(other)?.value(size)?)
     }
 
     /// The machine line.
@@ -131,6 +140,7 @@ impl Report {
         let _ = writeln!(out, "{}\n", self.machine_line());
         if !self.rows.is_empty() {
             self.throughput_table(&mut out);
+            self.pool_table(&mut out);
             self.allocation_table(&mut out);
         }
         if !self.rss.is_empty() {
@@ -166,12 +176,49 @@ impl Report {
         let _ = writeln!(
             out,
             "\nRatio to raw: pipelined rows against `raw pipelined`, one-at-a-time rows \
-             (hyper and ureq included) against `raw one-at-a-time`. Pipelined clients keep up \
-             to {} (small) or {} (1 MiB) requests in flight; dugong's fewer when its \
-             `max_in_flight_bytes` (512 KiB by default) says so, which leaves one 1 MiB \
-             response in flight. MB = 10^6 body bytes; one connection per client and size.\n",
+             (hyper and ureq included) against `raw one-at-a-time`, pooled rows (`Client`, \
+             hyper-util) against `raw pipelined` too, though they use several connections. \
+             Pipelined clients keep up to {} (small) or {} (1 MiB) requests in flight; \
+             dugong's fewer when its `max_in_flight_bytes` (512 KiB by default) says so, \
+             which leaves one 1 MiB response in flight. `Client NxD` is dugong-blocking's pool \
+             of N connections of depth D, fed from one thread with up to N×D requests pending \
+             (N with 1 MiB bodies); `hyper-util pooled x4` runs 4 loops of one request at a \
+             time on one pool. MB = 10^6 body bytes; one connection per client and size, \
+             except the pooled rows.\n",
             Size::Small.depth(),
             Size::Large.depth(),
+        );
+    }
+
+    /// The pooled rows against one pipelined connection and against
+    /// hyper-util's pool (skipped when no pooled row ran).
+    fn pool_table(&self, out: &mut String) {
+        if !self.rows.iter().any(|r| r.client.kind == Kind::Pooled) {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "| pooled client | small req/s | vs one pipelined connection | vs hyper-util pooled x4 | 1 MiB MB/s | vs one pipelined connection | vs hyper-util pooled x4 |"
+        );
+        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
+        for row in self.rows.iter().filter(|r| r.client.kind == Kind::Pooled) {
+            let _ = write!(out, "| {} |", row.client.name);
+            for size in Size::ALL {
+                let _ = write!(
+                    out,
+                    " {} | {} | {} |",
+                    row.value(size).map_or("—".to_owned(), thousands),
+                    ratio(self.ratio_to(row, ONE_PIPELINED, size)),
+                    ratio(self.ratio_to(row, HYPER_UTIL_POOLED, size)),
+                );
+            }
+            let _ = writeln!(out);
+        }
+        let _ = writeln!(
+            out,
+            "\nThe pooled rows against `{ONE_PIPELINED}` (one connection) and against \
+             `{HYPER_UTIL_POOLED}` (as many connections as `{POOLED_4X16}`). The server serves \
+             each connection on a thread of its own.\n"
         );
     }
 
@@ -211,7 +258,7 @@ impl Report {
         let _ = writeln!(
             out,
             "\nHeap allocations of the whole process during the measured window, per \
-             response (the server thread allocates nothing while serving: the raw rows \
+             response (the server threads allocate nothing while serving: the raw rows \
              show it).\n"
         );
     }
@@ -290,6 +337,7 @@ impl Report {
             out.push_str(if i == 0 { "\n" } else { ",\n" });
             let kind = match row.client.kind {
                 Kind::Pipelined => "pipelined",
+                Kind::Pooled => "pooled",
                 Kind::OneAtATime => "one-at-a-time",
             };
             let _ = write!(
@@ -346,19 +394,22 @@ impl Report {
         let Some(outcome) = row.get(size) else {
             return "null".to_owned();
         };
-        let (requests, head) = match &outcome.server {
+        let (connections, requests, head) = match &outcome.server {
             Some(rec) => (
+                rec.connections.to_string(),
                 rec.requests.to_string(),
                 string(&String::from_utf8_lossy(&rec.first_head)),
             ),
-            None => ("null".to_owned(), "null".to_owned()),
+            None => ("null".to_owned(), "null".to_owned(), "null".to_owned()),
         };
         match &outcome.result {
             Ok(m) => format!(
                 "{{\"ok\": true, \"responses\": {}, \"elapsed_s\": {}, \"req_per_s\": {}, \"mb_per_s\": {}, \
                  \"allocations\": {}, \"reallocations\": {}, \
                  \"allocs_per_req\": {}, \"reallocs_per_req\": {}, \"alloc_bytes_per_req\": {}, \
-                 \"ratio_to_hyper\": {}, \"ratio_to_raw\": {}, \"total_responses\": {}, \
+                 \"ratio_to_hyper\": {}, \"ratio_to_raw\": {}, \
+                 \"ratio_to_one_pipelined\": {}, \"ratio_to_hyper_util_pooled\": {}, \
+                 \"total_responses\": {}, \"server_connections\": {connections}, \
                  \"server_requests\": {requests}, \"request_head\": {head}}}",
                 m.responses,
                 number(m.elapsed.as_secs_f64()),
@@ -371,10 +422,14 @@ impl Report {
                 number(m.alloc_bytes_per_response()),
                 self.ratio_to_hyper(row, size).map_or("null".to_owned(), number),
                 self.ratio_to_raw(row, size).map_or("null".to_owned(), number),
+                self.ratio_to(row, ONE_PIPELINED, size)
+                    .map_or("null".to_owned(), number),
+                self.ratio_to(row, HYPER_UTIL_POOLED, size)
+                    .map_or("null".to_owned(), number),
                 m.total_responses,
             ),
             Err(e) => format!(
-                "{{\"ok\": false, \"error\": {}, \"server_requests\": {requests}}}",
+                "{{\"ok\": false, \"error\": {}, \"server_connections\": {connections}, \"server_requests\": {requests}}}",
                 string(e)
             ),
         }

@@ -1,27 +1,28 @@
 //! The in-process loopback server every client is measured against.
 //!
-//! One std thread with blocking sockets serves one connection at a time on
-//! `127.0.0.1:0`: it reads request bytes, counts request heads (each ends
-//! with `\r\n\r\n`; requests have no bodies) and answers each with the same
-//! canned `200 OK`. Small answers are gathered into one batch buffer per
-//! read of requests and written with one `write_all`; large bodies are
-//! written as the head followed by a shared buffer of at most 1 MiB, written
-//! as often as needed. When the client hangs up the connection ends and the
-//! thread waits for the next one.
+//! Std threads with blocking sockets on `127.0.0.1:0`: one accepts, and
+//! each accepted connection is served on a thread of its own, so a pooled
+//! client's connections are served concurrently. A connection's thread
+//! reads request bytes, counts request heads (each ends with `\r\n\r\n`;
+//! requests have no bodies) and answers each with the same canned
+//! `200 OK`. Small answers are gathered into one batch buffer per read of
+//! requests and written with one `write_all`; large bodies are written as
+//! the head followed by a shared buffer of at most 1 MiB, written as often
+//! as needed. When the client hangs up the connection and its thread end.
 //!
-//! Every buffer is made before the first connection and reused, so the
-//! server allocates nothing while it serves: the allocation counts of the
-//! benchmark are the client's alone (the raw clients show it: about 0 per
-//! request). A record of each connection (request count, first request
-//! head) is sent to the main thread after the connection is closed, outside
-//! any measured window.
+//! Every buffer of a connection is made when it is accepted (before any
+//! client's measured window opens) and reused, so the server allocates
+//! nothing while it serves: the allocation counts of the benchmark are the
+//! client's alone (the raw clients show it: about 0 per request). A record
+//! of each connection (request count, first request head) is sent to the
+//! main thread after the connection is closed, outside any measured window.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use memchr::memmem::Finder;
 
@@ -35,24 +36,38 @@ const INLINE_MAX: u64 = 16 * 1024;
 const CHUNK: usize = 1 << 20;
 /// How many bytes of the first request head of a connection are kept.
 const HEAD_KEEP: usize = 512;
+/// How long dropping the server waits for its threads once it has shut
+/// their connections down.
+const STOP_WAIT: Duration = Duration::from_secs(5);
 
-/// What the server saw on one connection.
+/// What the server saw on one connection (or, [merged](Self::merge), on
+/// every connection of one client run).
 #[derive(Debug, Clone)]
 pub(crate) struct ConnRecord {
+    /// The connections this record covers.
+    pub(crate) connections: u64,
     /// Request heads answered.
     pub(crate) requests: u64,
     /// The first request head as received (at most 512 bytes).
     pub(crate) first_head: Vec<u8>,
 }
 
-/// A running server thread.
+impl ConnRecord {
+    /// Adds the counts of `other`, keeping this record's first head.
+    pub(crate) fn merge(&mut self, other: &ConnRecord) {
+        self.connections += other.connections;
+        self.requests += other.requests;
+    }
+}
+
+/// A running server: an accept thread and a thread per connection.
 #[derive(Debug)]
 pub(crate) struct Server {
     /// Where it listens.
     addr: SocketAddr,
     /// Set to make the accept loop end.
     stop: Arc<AtomicBool>,
-    /// The server thread.
+    /// The accept thread (it joins the connection threads).
     handle: Option<JoinHandle<()>>,
     /// One record per finished connection.
     records: mpsc::Receiver<ConnRecord>,
@@ -60,33 +75,23 @@ pub(crate) struct Server {
 
 impl Server {
     /// Starts a server answering every request with a `body_len`-byte body,
-    /// its thread pinned to `pin` if given.
+    /// its threads pinned to `pin` if given.
     pub(crate) fn start(body_len: u64, pin: Option<usize>) -> io::Result<Server> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, records) = mpsc::channel();
-        let mut responder = Responder::new(body_len);
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name(format!("server-{body_len}"))
             .spawn(move || {
+                // Connection threads inherit the mask.
                 if let Some(cpu) = pin {
                     if let Err(e) = crate::machine::pin_current_thread(cpu) {
                         eprintln!("loopback: server thread: cannot pin to CPU {cpu}: {e}");
                     }
                 }
-                for stream in listener.incoming() {
-                    if flag.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(mut stream) = stream else { continue };
-                    let record = responder.serve(&mut stream);
-                    drop(stream);
-                    if tx.send(record).is_err() {
-                        break;
-                    }
-                }
+                accept_loop(&listener, body_len, &flag, &tx);
             })?;
         Ok(Server {
             addr,
@@ -101,8 +106,8 @@ impl Server {
         self.addr.port()
     }
 
-    /// The record of the next connection to end (the one the last client
-    /// closed), waiting up to `timeout` for the server to see the end.
+    /// The record of the next connection to end, waiting up to `timeout`
+    /// for the server to see the end.
     pub(crate) fn next_record(&self, timeout: Duration) -> Option<ConnRecord> {
         self.records.recv_timeout(timeout).ok()
     }
@@ -117,8 +122,8 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop; a server still serving a connection ends
-        // when that client hangs up.
+        // Wakes the accept loop, which then shuts down the connections
+        // still open and joins their threads.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
@@ -126,7 +131,65 @@ impl Drop for Server {
     }
 }
 
-/// The answering side: every buffer it uses, made once.
+/// A connection being served: a handle to shut it down, and its thread.
+struct Serving {
+    /// A clone of the accepted socket.
+    stream: TcpStream,
+    /// The thread serving it.
+    thread: JoinHandle<()>,
+}
+
+/// Accepts connections until `stop` is set, serving each on a thread of
+/// its own that sends its record on `tx`; then shuts down the connections
+/// still open and joins their threads (waiting at most [`STOP_WAIT`]).
+fn accept_loop(
+    listener: &TcpListener,
+    body_len: u64,
+    stop: &AtomicBool,
+    tx: &mpsc::Sender<ConnRecord>,
+) {
+    let mut serving: Vec<Serving> = Vec::new();
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(mut stream) = stream else { continue };
+        serving.retain(|s| !s.thread.is_finished());
+        let Ok(handle) = stream.try_clone() else {
+            continue;
+        };
+        let tx = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("server-{body_len}-conn"))
+            .spawn(move || {
+                let record = Responder::new(body_len).serve(&mut stream);
+                drop(stream);
+                // The main thread may be gone (the server is being dropped).
+                let _ = tx.send(record);
+            });
+        match spawned {
+            Ok(thread) => serving.push(Serving {
+                stream: handle,
+                thread,
+            }),
+            Err(e) => eprintln!("loopback: server: cannot start a connection thread: {e}"),
+        }
+    }
+    for s in &serving {
+        let _ = s.stream.shutdown(Shutdown::Both);
+    }
+    let deadline = Instant::now() + STOP_WAIT;
+    for s in serving {
+        while !s.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if s.thread.is_finished() {
+            let _ = s.thread.join();
+        }
+    }
+}
+
+/// The answering side of one connection: every buffer it uses, made once.
 struct Responder {
     /// The announced body length.
     body_len: u64,
@@ -142,7 +205,7 @@ struct Responder {
     out: Vec<u8>,
     /// Finds the end of a request head.
     finder: Finder<'static>,
-    /// The first request head of the current connection.
+    /// The first request head of the connection.
     first: [u8; HEAD_KEEP],
     /// How much of `first` is used.
     first_len: usize,
@@ -180,9 +243,9 @@ impl Responder {
     /// Serves one connection until the client hangs up (or an I/O error).
     fn serve(&mut self, stream: &mut TcpStream) -> ConnRecord {
         let _ = stream.set_nodelay(true);
-        self.first_len = 0;
         let requests = self.answer_all(stream).unwrap_or_else(|(n, _)| n);
         ConnRecord {
+            connections: 1,
             requests,
             first_head: self.first[..self.first_len].to_vec(),
         }

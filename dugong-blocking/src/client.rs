@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -141,7 +141,13 @@ impl Client {
     }
 
     /// Sends a request and reads its response head, resending it as the
-    /// type's documentation says. The connection adds `Host`; a body is
+    /// type's documentation says. It goes to an idle connection if there is
+    /// one, else to a new one while fewer than the limit are open, else
+    /// behind the fewest requests (waiting for room when all are full).
+    /// A response's body must be read (or the response dropped) before the
+    /// responses behind it on its connection can be: a thread that holds
+    /// more unread responses than there are connections, and sends again,
+    /// waits for itself. The connection adds `Host`; a body is
     /// sent whole ([`Body::Empty`] or [`Body::Full`], so it can be sent
     /// again); an `Idempotency-Key` field marks a request safe to repeat.
     ///
@@ -176,14 +182,17 @@ impl Client {
         &self.inner.config
     }
 
-    /// Sends a request without waiting for its response: pipelining from
-    /// one thread. [`Pending::wait`] reads the response head (resending as
-    /// [`request`](Self::request) does). Wait for pending responses in the
-    /// order they were started: a response is read only after every
-    /// earlier one on its connection (dropping a [`Pending`] waits for its
-    /// response and drops it). When every connection is at the depth and
-    /// no more may be opened, the request goes deeper on the least loaded
-    /// one (waiting for room would wait for this thread to read).
+    /// Queues a request without waiting for its response: pipelining from
+    /// one thread. It goes to the least loaded connection below the depth,
+    /// a new one only when all are at the depth; when no more may be
+    /// opened, deeper on the least loaded one (waiting for room would wait
+    /// for this thread to read). Requests queued on a connection are
+    /// written together: when a response on it is waited for, or once a
+    /// depth's worth are queued. [`Pending::wait`] reads the response head
+    /// (resending as [`request`](Self::request) does). Wait for pending
+    /// responses in the order they were started: a response is read only
+    /// after every earlier one on its connection (dropping a [`Pending`]
+    /// waits for its response and drops it).
     ///
     /// ```no_run
     /// use dugong_blocking::{Body, Client};
@@ -307,7 +316,7 @@ impl Pending {
                     progress: false,
                     turn: None,
                 },
-                Ok(slot) => match slot.send(&self.request) {
+                Ok(slot) => match slot.send(&self.request, self.waits_for_room) {
                     Ok(id) => {
                         self.sent = Some((slot, id));
                         // Queued: the next resend of the dead connection
@@ -388,14 +397,19 @@ impl Inner {
             let slots = origins.entry(request.key().clone()).or_default();
             let closing = prune(slots, &self.config);
             let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
-            match pool::choose(&loads, &self.config) {
+            let choice = if waits_for_room {
+                pool::choose_idle_first(&loads, &self.config)
+            } else {
+                pool::choose(&loads, &self.config)
+            };
+            match choice {
                 Choice::Use(i) => {
                     slots[i].lock_turns().reserve();
                     return Ok(Arc::clone(&slots[i]));
                 }
                 Choice::Open => {
                     let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
-                    let slot = Arc::new(Slot::new(id));
+                    let slot = Arc::new(Slot::new(id, self.config.depth));
                     slots.push(Arc::clone(&slot));
                     drop(origins);
                     close_all(closing);
@@ -488,6 +502,10 @@ struct Slot {
     send: Mutex<Option<SendHalf>>,
     recv: Mutex<Option<RecvHalf>>,
     probe: OnceLock<Probe>,
+    /// Requests queued by `send` and not written yet.
+    unwritten: AtomicUsize,
+    /// Write after this many unwritten requests (the pool's depth).
+    depth: usize,
     turns: Mutex<Turns>,
     /// Signalled when the next response may be read, or the connection
     /// died, or a resend's turn passed.
@@ -495,9 +513,11 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(id: u64) -> Slot {
+    fn new(id: u64, depth: usize) -> Slot {
         Slot {
             id,
+            unwritten: AtomicUsize::new(0),
+            depth: depth.max(1),
             send: Mutex::new(None),
             recv: Mutex::new(None),
             probe: OnceLock::new(),
@@ -528,9 +548,13 @@ impl Slot {
     }
 
     /// Queues `request` (on a connection [`Inner::acquire`] reserved for
-    /// it) and writes it; its id on this connection.
-    fn send(self: &Arc<Self>, request: &Replayable) -> Result<u64, Failure> {
-        let mut guard = lock(&self.send);
+    /// it); its id on this connection. `at_once` (the caller waits for the
+    /// response now): waits for room in the window first, and writes it.
+    /// Otherwise (pipelining from one thread) it does not wait, and leaves
+    /// the write to the first wait for a response on this connection
+    /// ([`flush_queued`](Self::flush_queued)), or to when a depth's worth
+    /// of requests are queued, so requests go out together.
+    fn send(self: &Arc<Self>, request: &Replayable, at_once: bool) -> Result<u64, Failure> {
         let not_sent = |error: Error| {
             // The connection stopped taking requests between the choice and
             // the queueing (its server announced the close, closed, or the
@@ -553,14 +577,21 @@ impl Slot {
         };
         let dead = self.lock_turns().death().map(|d| d.error.clone());
         if let Some(error) = dead {
-            drop(guard);
             return Err(not_sent(error));
         }
+        if at_once {
+            // Not under the sending lock: a reader may need it to write
+            // what it queued (see `flush_queued`).
+            if let Some(probe) = self.probe.get() {
+                probe.wait_for_room();
+            }
+        }
+        let mut guard = lock(&self.send);
         let Some(half) = guard.as_mut() else {
             drop(guard);
             return Err(not_sent(Error::Usage(dugong_net::session::DISCONNECTED)));
         };
-        let queued = half.queue_request(
+        let queued = half.queue_request_now(
             request.method(),
             request.target(),
             request.fields(),
@@ -576,19 +607,55 @@ impl Slot {
                 return Err(not_sent(error));
             }
         };
-        // A write that fails does not decide the request's fate: the server
+        let unwritten = self.unwritten.fetch_add(1, Ordering::SeqCst) + 1;
+        if at_once || unwritten >= self.depth {
+            self.write_queued(half);
+        }
+        Ok(id)
+    }
+
+    /// Writes what is queued (under the sending lock).
+    fn write_queued(&self, half: &mut SendHalf) {
+        self.unwritten.store(0, Ordering::SeqCst);
+        // A write that fails does not decide the requests' fates: the server
         // may have answered what it got, and the receiving side reads those
         // answers, then learns from the state machine what became of the
         // rest.
         if let Err(error) = half.flush() {
             tracing::debug!(connection = self.id, %error, "dugong: pooled write failed");
         }
-        Ok(id)
+    }
+
+    /// Makes sure what `send` queued without writing is written, before a
+    /// wait for a response on this connection. Whoever holds the sending
+    /// lock writes everything queued when it writes; if it only queues, it
+    /// lets go soon, so try again.
+    fn flush_queued(&self) {
+        while self.unwritten.load(Ordering::SeqCst) > 0 {
+            match self.send.try_lock() {
+                Ok(mut guard) => {
+                    if let Some(half) = guard.as_mut() {
+                        self.write_queued(half);
+                    } else {
+                        self.unwritten.store(0, Ordering::SeqCst);
+                    }
+                    return;
+                }
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    if let Some(half) = p.into_inner().as_mut() {
+                        self.write_queued(half);
+                    }
+                    return;
+                }
+                Err(std::sync::TryLockError::WouldBlock) => std::thread::yield_now(),
+            }
+        }
     }
 
     /// Waits for the turn of request `id`, then reads its final response
     /// head.
     fn read_head(self: &Arc<Self>, id: u64) -> Result<Response, Failure> {
+        self.flush_queued();
         let mut turns = self.lock_turns();
         while !turns.may_read(id) {
             turns = self.turn.wait(turns).unwrap_or_else(|p| p.into_inner());

@@ -335,6 +335,12 @@ impl Probe {
         (link.session().is_usable(), link.session().has_room())
     }
 
+    /// Waits until the window has room (or the connection broke, or the
+    /// receiving half is gone), without holding anything of the caller's.
+    pub(crate) fn wait_for_room(&self) {
+        drop(self.shared.wait_for_room());
+    }
+
     /// Shuts the transport down: the halves' calls fail from now on.
     pub(crate) fn shut_down(&self) {
         self.shared.lock().shut_down();
@@ -344,6 +350,26 @@ impl Probe {
 }
 
 impl SendHalf {
+    /// As [`queue_request`](Self::queue_request), without waiting for room
+    /// in the window (for a caller that must not wait for its own reads).
+    pub(crate) fn queue_request_now<I>(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: I,
+        body: Body,
+    ) -> Result<RequestId, Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        let id = self
+            .shared
+            .lock()
+            .queue_request(method, target, headers, body)?;
+        self.shared.sent.notify_all();
+        Ok(id)
+    }
+
     /// A [`Probe`] of this connection.
     pub(crate) fn probe(&self) -> Probe {
         Probe {

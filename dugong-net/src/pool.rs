@@ -112,6 +112,24 @@ pub fn choose(loads: &[Load], config: &PoolConfig) -> Choice {
     }
 }
 
+/// Like [`choose`], for a request whose caller waits for its response at
+/// once (a blocking `request`, an awaited one): an idle connection first,
+/// then a new one while fewer than the limit are open, and only then the
+/// least loaded one with room. Spreading such requests over connections
+/// keeps one slow response from holding up the others, and a caller that
+/// still holds an unread response does not find its next request queued
+/// behind it.
+pub fn choose_idle_first(loads: &[Load], config: &PoolConfig) -> Choice {
+    let idle = loads
+        .iter()
+        .position(|l| l.usable && !l.connecting && l.has_room && l.pending == 0);
+    match idle {
+        Some(i) => Choice::Use(i),
+        None if loads.len() < config.max_per_origin.max(1) => Choice::Open,
+        None => choose(loads, config),
+    }
+}
+
 /// True if a connection idle since `idle_for` ago should be closed.
 pub fn expired(idle_for: Duration, config: &PoolConfig) -> bool {
     idle_for >= config.idle_timeout
@@ -562,6 +580,29 @@ mod tests {
         ];
         for (what, loads, expected) in cases {
             assert_eq!(choose(&loads, &config), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn choose_idle_first_table() {
+        let config = PoolConfig::default();
+        let cases: Vec<(&str, Vec<Load>, Choice)> = vec![
+            ("no connection yet", vec![], Choice::Open),
+            ("an idle one", vec![load(3), load(0)], Choice::Use(1)),
+            (
+                "busy ones: open another",
+                vec![load(1), load(2)],
+                Choice::Open,
+            ),
+            (
+                "at the limit: the least loaded",
+                vec![load(3), load(1), load(2), load(5)],
+                Choice::Use(1),
+            ),
+            ("at the limit and full", vec![load(16); 4], Choice::Wait),
+        ];
+        for (what, loads, expected) in cases {
+            assert_eq!(choose_idle_first(&loads, &config), expected, "{what}");
         }
     }
 

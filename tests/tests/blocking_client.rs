@@ -349,3 +349,42 @@ fn a_dropped_unread_response_lets_the_next_one_through() {
     let mut response = second.wait().expect("second");
     assert_eq!(response.read_all().expect("body"), expected_body(10));
 }
+
+#[test]
+fn one_thread_may_hold_a_response_while_it_sends_again() {
+    let server = HyperServer::start();
+    let client = client(PoolConfig::default());
+    let mut first = client.get(&server.url("/size/1000")).expect("first");
+    // The first response's body is unread: the next request goes to an
+    // idle or a new connection, not behind it.
+    let mut second = client.get(&server.url("/size/10")).expect("second");
+    assert_eq!(second.read_all().expect("second body"), expected_body(10));
+    assert_eq!(first.read_all().expect("first body"), expected_body(1000));
+    assert_ne!(first.connection(), second.connection());
+}
+
+#[test]
+fn start_never_waits_for_room_it_must_make_itself() {
+    let server = HyperServer::start();
+    // A window of 2 requests on one connection, 8 started from one thread.
+    let builder = Builder::new("localhost", 80)
+        .timeout(TIMEOUT)
+        .max_in_flight(2);
+    let client = Client::with_settings(&builder, config(1, 16));
+    let pending: Vec<_> = (0..8u64)
+        .map(|i| {
+            client
+                .start(
+                    "GET",
+                    &server.url(&format!("/size/{i}")),
+                    [("Accept", "*/*")],
+                    Body::Empty,
+                )
+                .expect("queued")
+        })
+        .collect();
+    for (i, p) in pending.into_iter().enumerate() {
+        let mut response = p.wait().expect("response");
+        assert_eq!(response.read_all().expect("body"), expected_body(i as u64));
+    }
+}

@@ -1,15 +1,18 @@
-//! The clients measured, each over one connection to the loopback server.
+//! The clients measured, each over one connection to the loopback server
+//! except the pooled ones (several at once).
 //!
 //! Every client sends the same request, `GET /x HTTP/1.1` with
-//! `Host: 127.0.0.1:PORT` and no other field (dugong adds that `Host`
-//! itself; hyper, ureq and the raw clients are told to send the same), and
-//! reads every response to its end, counting body bytes.
+//! `Host: 127.0.0.1:PORT` and no other field (dugong and hyper-util's
+//! pooled client add that `Host` themselves; hyper, ureq and the raw
+//! clients are told to send the same), and reads every response to its
+//! end, counting body bytes.
 
 use crate::window::{Measurement, Plan, Window};
 use crate::BoxError;
 
 mod async_dugong;
 mod hyper_client;
+mod hyper_util_pool;
 mod raw;
 mod sync_dugong;
 mod ureq_client;
@@ -68,11 +71,15 @@ impl Size {
     }
 }
 
-/// Whether a client pipelines.
+/// Whether a client pipelines, and over how many connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// Many requests in flight.
+    /// Many requests in flight on one connection.
     Pipelined,
+    /// A pool of several connections, used at once (each pipelined, or
+    /// one request at a time for hyper-util); compared with the pipelined
+    /// rows.
+    Pooled,
     /// Each request after the previous response.
     OneAtATime,
 }
@@ -107,70 +114,107 @@ impl Ctx<'_> {
 pub(crate) struct Client {
     /// Its name in reports (and for `--only`).
     pub(crate) name: &'static str,
-    /// Pipelined or one at a time.
+    /// Pipelined, pooled or one at a time.
     pub(crate) kind: Kind,
+    /// The connections it opens (the server's records are checked).
+    pub(crate) connections: u64,
     /// Runs it for one window.
     pub(crate) run: fn(&Ctx<'_>) -> Result<Measurement, BoxError>,
 }
 
-/// Every client, in report order: the pipelined ones, then the ones that
-/// send one request at a time.
+/// Every client, in report order: the pipelined ones, the pooled ones,
+/// then the ones that send one request at a time.
 pub(crate) const CLIENTS: &[Client] = &[
     Client {
-        name: "dugong-blocking pipelined",
+        name: ONE_PIPELINED,
         kind: Kind::Pipelined,
+        connections: 1,
         run: sync_dugong::pipelined,
     },
     Client {
         name: "dugong-tokio pipelined (split)",
         kind: Kind::Pipelined,
+        connections: 1,
         run: async_dugong::pipelined_split,
     },
     Client {
         name: "dugong-tokio pipelined (pipeline)",
         kind: Kind::Pipelined,
+        connections: 1,
         run: async_dugong::pipelined_stream,
     },
     Client {
         name: "raw pipelined",
         kind: Kind::Pipelined,
+        connections: 1,
         run: raw::pipelined,
     },
     Client {
         name: "raw+httparse pipelined",
         kind: Kind::Pipelined,
+        connections: 1,
         run: raw::pipelined_httparse,
+    },
+    Client {
+        name: POOLED_4X16,
+        kind: Kind::Pooled,
+        connections: 4,
+        run: sync_dugong::pooled_4x16,
+    },
+    Client {
+        name: "dugong-blocking Client 1x16",
+        kind: Kind::Pooled,
+        connections: 1,
+        run: sync_dugong::pooled_1x16,
+    },
+    Client {
+        name: HYPER_UTIL_POOLED,
+        kind: Kind::Pooled,
+        connections: hyper_util_pool::CONNECTIONS as u64,
+        run: hyper_util_pool::pooled,
     },
     Client {
         name: "dugong-blocking one-at-a-time",
         kind: Kind::OneAtATime,
+        connections: 1,
         run: sync_dugong::one_at_a_time,
     },
     Client {
         name: "dugong-tokio one-at-a-time",
         kind: Kind::OneAtATime,
+        connections: 1,
         run: async_dugong::one_at_a_time,
     },
     Client {
         name: "hyper 1.x",
         kind: Kind::OneAtATime,
+        connections: 1,
         run: hyper_client::one_at_a_time,
     },
     Client {
         name: "ureq 3",
         kind: Kind::OneAtATime,
+        connections: 1,
         run: ureq_client::one_at_a_time,
     },
     Client {
         name: "raw one-at-a-time",
         kind: Kind::OneAtATime,
+        connections: 1,
         run: raw::one_at_a_time,
     },
 ];
 
 /// The name of the row the hyper ratios divide by.
 pub(crate) const HYPER: &str = "hyper 1.x";
-/// The raw row pipelined clients are compared with.
+/// The row of one pipelined dugong connection (what the pooled rows are
+/// compared with).
+pub(crate) const ONE_PIPELINED: &str = "dugong-blocking pipelined";
+/// dugong's pool at its defaults: 4 connections, depth 16.
+pub(crate) const POOLED_4X16: &str = "dugong-blocking Client 4x16";
+/// hyper-util's pooled legacy client with as many connections.
+pub(crate) const HYPER_UTIL_POOLED: &str = "hyper-util pooled x4";
+/// The raw row pipelined and pooled clients are compared with.
 pub(crate) const RAW_PIPELINED: &str = "raw pipelined";
 /// The raw row one-at-a-time clients are compared with.
 pub(crate) const RAW_ONE: &str = "raw one-at-a-time";
