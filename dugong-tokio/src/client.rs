@@ -193,8 +193,13 @@ impl Client {
     }
 
     /// Sends a request and reads its response head, resending it as the
-    /// type's documentation says. Waits for a connection with room when
-    /// every one is at the depth. The connection adds `Host`; a body is
+    /// type's documentation says. It goes to an idle connection if there is
+    /// one, else to a new one while fewer than the limit are open, else
+    /// behind the fewest requests (waiting for a connection with room when
+    /// every one is at the depth). A response's body must be read (or the
+    /// response dropped) before the responses behind it on its connection
+    /// can be: a task that holds more unread responses than there are
+    /// connections, and sends again, waits for itself. The connection adds `Host`; a body is
     /// sent whole ([`Body::Empty`] or [`Body::Full`], so it can be sent
     /// again); an `Idempotency-Key` field marks a request safe to repeat.
     ///
@@ -470,7 +475,12 @@ impl Inner {
                 let slots = origins.entry(request.key().clone()).or_default();
                 let closing = prune(slots, &self.config);
                 let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
-                let step = match pool::choose(&loads, &self.config) {
+                let choice = if waits_for_room {
+                    pool::choose_idle_first(&loads, &self.config)
+                } else {
+                    pool::choose(&loads, &self.config)
+                };
+                let step = match choice {
                     Choice::Use(i) => Step::Use(Reserved::new(&slots[i])),
                     Choice::Open => {
                         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);

@@ -539,3 +539,25 @@ async fn a_cancelled_wait_breaks_its_connection_like_a_drop() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_task_may_hold_a_response_while_it_sends_again() {
+    let server = HyperServer::start();
+    let client = Client::with_settings(
+        &Builder::new("localhost", 80).timeout(Duration::from_secs(10)),
+        PoolConfig::default(),
+    );
+    let mut first = client.get(&server.url("/size/1000")).await.expect("first");
+    // The first response's body is unread: the next request goes to an
+    // idle or a new connection, not behind it.
+    let mut second = client.get(&server.url("/size/10")).await.expect("second");
+    assert_eq!(
+        second.read_all().await.expect("second body"),
+        expected_body(10)
+    );
+    assert_eq!(
+        first.read_all().await.expect("first body"),
+        expected_body(1000)
+    );
+    assert_ne!(first.connection(), second.connection());
+}
