@@ -157,6 +157,24 @@ impl<T: Transport> Transport for Tls<T> {
     }
 
     fn wait(&mut self, interest: Interest, timeout: Option<Duration>) -> io::Result<Ready> {
+        // Records already read from the socket may hold plaintext (or the
+        // peer's close): ready to read, whatever the socket says. (The
+        // connection waits before reading when the last read found
+        // nothing; the socket can be drained while rustls still holds a
+        // whole response.)
+        if interest.read {
+            let buffered = match self.tls.process_new_packets() {
+                Ok(state) => state.plaintext_bytes_to_read() > 0 || state.peer_has_closed(),
+                // The next read reports it.
+                Err(_) => true,
+            };
+            if buffered {
+                return Ok(Ready {
+                    read: true,
+                    write: false,
+                });
+            }
+        }
         let pending = self.tls.wants_write();
         let ready = self.inner.wait(
             Interest {
