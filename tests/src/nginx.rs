@@ -31,6 +31,7 @@ const START_ATTEMPTS: usize = 3;
 #[derive(Debug)]
 pub struct Nginx {
     process: Supervised,
+    binary: std::path::PathBuf,
 }
 
 impl Nginx {
@@ -58,18 +59,9 @@ impl Nginx {
             let config_path = base.join("nginx.conf");
             std::fs::write(&config_path, config).expect("write nginx.conf");
             let error_log = base.join("error.log");
-            let mut command = Command::new(&binary);
-            command
-                .arg("-p")
-                .arg(&base)
-                .arg("-c")
-                .arg(&config_path)
-                // `-e` (nginx >= 1.19.5) sets the error log used while the
-                // configuration is read, instead of the built-in path.
-                .arg("-e")
-                .arg(&error_log);
+            let command = command(&binary, &base);
             match Supervised::start(command, dir, addr, &[error_log], START_TIMEOUT, "nginx") {
-                Ok(process) => return Some(Nginx { process }),
+                Ok(process) => return Some(Nginx { process, binary }),
                 Err(failure) => failures.push(failure),
             }
         }
@@ -77,6 +69,41 @@ impl Nginx {
             "nginx did not start in {START_ATTEMPTS} attempts:\n{}",
             failures.join("\n")
         );
+    }
+
+    /// Kills nginx and starts it again on the same port with the same
+    /// files, waiting until it accepts: every connection to it is cut (a
+    /// server restarted under its clients).
+    ///
+    /// # Panics
+    ///
+    /// If nginx does not start again (with its logs).
+    pub fn restart(&mut self) {
+        let base = self.process.dir().to_owned();
+        let error_log = base.join("error.log");
+        if let Err(failure) = self.process.restart(
+            command(&self.binary, &base),
+            &[error_log],
+            START_TIMEOUT,
+            "nginx",
+        ) {
+            panic!("nginx did not start again: {failure}");
+        }
+    }
+
+    /// Every request nginx logged so far, as `(method, target)`, oldest
+    /// first (its access log: one line per request it answered, across
+    /// restarts).
+    pub fn requests(&self) -> Vec<(String, String)> {
+        let log =
+            std::fs::read_to_string(self.process.dir().join("access.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| {
+                let request = line.split('"').nth(1)?;
+                let mut words = request.split(' ');
+                Some((words.next()?.to_owned(), words.next()?.to_owned()))
+            })
+            .collect()
     }
 
     /// The address nginx listens on (`127.0.0.1:port`).
@@ -102,6 +129,21 @@ impl Nginx {
     }
 }
 
+/// The command that runs nginx with the configuration in `base`.
+fn command(binary: &Path, base: &Path) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .arg("-p")
+        .arg(base)
+        .arg("-c")
+        .arg(base.join("nginx.conf"))
+        // `-e` (nginx >= 1.19.5) sets the error log used while the
+        // configuration is read, instead of the built-in path.
+        .arg("-e")
+        .arg(base.join("error.log"));
+    command
+}
+
 fn config(base: &Path, port: u16) -> String {
     let base = base.display();
     format!(
@@ -117,7 +159,7 @@ events {{
 }}
 
 http {{
-    access_log off;
+    access_log "{base}/access.log";
     client_body_temp_path "{base}/tmp/body";
     proxy_temp_path "{base}/tmp/proxy";
     fastcgi_temp_path "{base}/tmp/fastcgi";

@@ -279,30 +279,49 @@ impl Supervised {
         server: &str,
         stop: Stop,
     ) -> Result<Supervised, String> {
-        let output_path = dir.path().join("output.log");
-        let output = File::create(&output_path).map_err(|e| format!("create output.log: {e}"))?;
-        let output2 = output
-            .try_clone()
-            .map_err(|e| format!("dup output.log: {e}"))?;
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(output))
-            .stderr(Stdio::from(output2));
-        let child = command
-            .spawn()
-            .map_err(|e| format!("spawn {command:?}: {e}"))?;
+        let child = spawn(&mut command, dir.path())?;
         let mut supervised = Supervised {
             child,
             addr,
             stop,
             dir,
         };
+        supervised.wait_accepting(&command, logs, timeout, server)?;
+        Ok(supervised)
+    }
+
+    /// Stops the program (as on drop) and starts `command` in its place,
+    /// in the same directory and on the same address, waiting as
+    /// [`start`](Supervised::start) does: a server restarted under its
+    /// clients.
+    pub(crate) fn restart(
+        &mut self,
+        mut command: Command,
+        logs: &[PathBuf],
+        timeout: Duration,
+        server: &str,
+    ) -> Result<(), String> {
+        self.stop_program();
+        self.child = spawn(&mut command, self.dir.path())?;
+        self.wait_accepting(&command, logs, timeout, server)
+    }
+
+    /// Waits until the program accepts on its address and answers as
+    /// `server`.
+    fn wait_accepting(
+        &mut self,
+        command: &Command,
+        logs: &[PathBuf],
+        timeout: Duration,
+        server: &str,
+    ) -> Result<(), String> {
+        let addr = self.addr;
         let deadline = Instant::now() + timeout;
         loop {
-            if let Ok(Some(status)) = supervised.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
                     "{command:?} exited with {status} before accepting on {addr}\n{}",
-                    supervised.logs(logs)
+                    self.logs(logs)
                 ));
             }
             if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
@@ -312,22 +331,34 @@ impl Supervised {
                 // the program accepting, and it holds the port it needs.
                 if stream.local_addr().ok() != Some(addr) {
                     if answered_by(stream, server) {
-                        return Ok(supervised);
+                        return Ok(());
                     }
                     return Err(format!(
                         "something other than {command:?} answers on {addr}\n{}",
-                        supervised.logs(logs)
+                        self.logs(logs)
                     ));
                 }
             }
             if Instant::now() >= deadline {
-                let logs = supervised.logs(logs);
+                let logs = self.logs(logs);
                 return Err(format!(
                     "{command:?} did not accept on {addr} within {timeout:?}\n{logs}"
                 ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Stops the program: `SIGTERM` first for [`Stop::Term`], else (or if
+    /// it does not stop) `SIGKILL`; reaped.
+    fn stop_program(&mut self) {
+        if self.stop == Stop::Term && self.terminate() {
+            return;
+        }
+        // SIGKILL: the program runs in the foreground as one process (or
+        // did not stop when asked to).
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {
@@ -409,12 +440,22 @@ fn answered_by(mut stream: TcpStream, server: &str) -> bool {
 
 impl Drop for Supervised {
     fn drop(&mut self) {
-        if self.stop == Stop::Term && self.terminate() {
-            return;
-        }
-        // SIGKILL: the program runs in the foreground as one process (or
-        // did not stop when asked to).
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop_program();
     }
+}
+
+/// Spawns `command` with its output to `dir/output.log`.
+fn spawn(command: &mut Command, dir: &Path) -> Result<Child, String> {
+    let output =
+        File::create(dir.join("output.log")).map_err(|e| format!("create output.log: {e}"))?;
+    let output2 = output
+        .try_clone()
+        .map_err(|e| format!("dup output.log: {e}"))?;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(output))
+        .stderr(Stdio::from(output2));
+    command
+        .spawn()
+        .map_err(|e| format!("spawn {command:?}: {e}"))
 }

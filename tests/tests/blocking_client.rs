@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use dugong_blocking::dugong_net::resend::Verdict;
 use dugong_blocking::{Body, Builder, Client, Error, ErrorKind, PoolConfig};
-use dugong_tests::{answer_body, expected_body, refused_addr, Fault, FaultServer, HyperServer};
+use dugong_tests::{
+    answer_body, expected_body, refused_addr, Fault, FaultServer, HyperServer, Nginx,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -387,4 +389,114 @@ fn start_never_waits_for_room_it_must_make_itself() {
         let mut response = p.wait().expect("response");
         assert_eq!(response.read_all().expect("body"), expected_body(i as u64));
     }
+}
+
+/// What became of one request of the restart run.
+#[derive(Debug)]
+enum Outcome {
+    /// Answered as expected.
+    Answered,
+    /// Given up, with the last try's verdict.
+    GaveUp(Verdict),
+}
+
+#[test]
+fn nginx_restarted_under_the_pool_loses_nothing_and_duplicates_no_post() {
+    const THREADS: usize = 4;
+    const EACH: usize = 60;
+    let file = expected_body(20_000);
+    let mut nginx = dugong_tests::peer_or_skip!(Nginx::start(&[("f", &file)]), "nginx");
+    let client = client(PoolConfig::default());
+    let url = |t: usize, i: usize| nginx.url(&format!("/f?t={t}&i={i}"));
+    let urls: Vec<Vec<String>> = (0..THREADS)
+        .map(|t| (0..EACH).map(|i| url(t, i)).collect())
+        .collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes = std::thread::scope(|s| {
+        let workers: Vec<_> = urls
+            .iter()
+            .map(|urls| {
+                let (client, file, done) = (&client, &file, &done);
+                s.spawn(move || {
+                    urls.iter()
+                        .enumerate()
+                        .map(|(i, url)| {
+                            // Every fifth a POST: nginx answers 405, and
+                            // logs it, for a static file.
+                            let post = i % 5 == 4;
+                            let method = if post { "POST" } else { "GET" };
+                            let body = if post { Body::from("x") } else { Body::Empty };
+                            let outcome =
+                                match client.request(method, url, [("Accept", "*/*")], body) {
+                                    Ok(mut response) => {
+                                        let got = response.read_all();
+                                        if post {
+                                            assert_eq!(response.status(), 405, "{url}");
+                                        } else {
+                                            assert_eq!(response.status(), 200, "{url}");
+                                            assert_eq!(&got.expect("a whole body"), file, "{url}");
+                                        }
+                                        Outcome::Answered
+                                    }
+                                    Err(Error::GaveUp(g)) => Outcome::GaveUp(
+                                        g.account.attempts().last().expect("a try").verdict,
+                                    ),
+                                    Err(e) => panic!("{url}: {e}"),
+                                };
+                            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            (url.clone(), post, outcome)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // Restart nginx under the running threads, twice.
+        for at in [THREADS * EACH / 3, 2 * THREADS * EACH / 3] {
+            while done.load(std::sync::atomic::Ordering::SeqCst) < at {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            nginx.restart();
+        }
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect::<Vec<_>>()
+    });
+    // nginx logs a request once it answered it, unless it was killed in
+    // between: a POST logged twice would have been processed twice.
+    let logged = nginx.requests();
+    let times = |target: &str| logged.iter().filter(|(_, t)| t == target).count();
+    for (url, post, outcome) in &outcomes {
+        let target = &url[url.find("/f?").expect("path")..];
+        if *post {
+            assert!(
+                times(target) <= 1,
+                "POST {url} processed {} times",
+                times(target)
+            );
+        }
+        // A POST given up may have been processed; it is never resent then.
+        if let (true, Outcome::GaveUp(v)) = (post, outcome) {
+            assert_ne!(*v, Verdict::Resend, "{url}");
+        }
+    }
+    let answered = outcomes
+        .iter()
+        .filter(|(_, _, o)| matches!(o, Outcome::Answered))
+        .count();
+    let gave_up: Vec<_> = outcomes
+        .iter()
+        .filter_map(|(url, _, o)| match o {
+            Outcome::GaveUp(v) => Some((url.as_str(), *v)),
+            Outcome::Answered => None,
+        })
+        .collect();
+    eprintln!(
+        "{answered} of {} answered across two restarts; reported: {gave_up:?}",
+        outcomes.len()
+    );
+    // Each restart cuts the requests in flight (a POST among them is
+    // reported, not resent) and refuses connections for a moment (a
+    // request may use up its resends then, and is reported).
+    assert!(answered >= outcomes.len() * 3 / 4, "{answered} answered");
 }

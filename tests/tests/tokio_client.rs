@@ -7,7 +7,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use dugong_tests::{answer_body, expected_body, refused_addr, Fault, FaultServer, HyperServer};
+use dugong_tests::{
+    answer_body, expected_body, refused_addr, Fault, FaultServer, HyperServer, Nginx,
+};
 use dugong_tokio::dugong_net::resend::Verdict;
 use dugong_tokio::{Body, Builder, Client, Error, ErrorKind, Pending, PoolConfig};
 
@@ -560,4 +562,88 @@ async fn one_task_may_hold_a_response_while_it_sends_again() {
         expected_body(1000)
     );
     assert_ne!(first.connection(), second.connection());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_restarted_under_the_pool_loses_nothing_and_duplicates_no_post() {
+    const TASKS: usize = 4;
+    const EACH: usize = 60;
+    let file = expected_body(20_000);
+    let nginx = dugong_tests::peer_or_skip!(Nginx::start(&[("f", &file)]), "nginx");
+    let base = nginx.url("/f");
+    let nginx = std::sync::Arc::new(std::sync::Mutex::new(nginx));
+    let client = client(PoolConfig::default());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let file = std::sync::Arc::new(file);
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..TASKS {
+        let (client, done, file, base) = (client.clone(), done.clone(), file.clone(), base.clone());
+        tasks.spawn(async move {
+            let mut outcomes = Vec::new();
+            for i in 0..EACH {
+                let url = format!("{base}?t={t}&i={i}");
+                // Every fifth a POST: nginx answers 405, and logs it, for a
+                // static file.
+                let post = i % 5 == 4;
+                let (method, body) = if post {
+                    ("POST", Body::from("x"))
+                } else {
+                    ("GET", Body::Empty)
+                };
+                let outcome = match client
+                    .request(method, &url, [("Accept", "*/*")], body)
+                    .await
+                {
+                    Ok(mut response) => {
+                        let got = response.read_all().await;
+                        if post {
+                            assert_eq!(response.status(), 405, "{url}");
+                        } else {
+                            assert_eq!(response.status(), 200, "{url}");
+                            assert_eq!(got.expect("a whole body"), *file, "{url}");
+                        }
+                        None
+                    }
+                    Err(Error::GaveUp(g)) => {
+                        Some(g.account.attempts().last().expect("a try").verdict)
+                    }
+                    Err(e) => panic!("{url}: {e}"),
+                };
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                outcomes.push((url, post, outcome));
+            }
+            outcomes
+        });
+    }
+    // Restart nginx under the running tasks, twice.
+    for at in [TASKS * EACH / 3, 2 * TASKS * EACH / 3] {
+        while done.load(std::sync::atomic::Ordering::SeqCst) < at {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let nginx = nginx.clone();
+        tokio::task::spawn_blocking(move || nginx.lock().expect("nginx").restart())
+            .await
+            .expect("restart");
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        outcomes.extend(joined.expect("task"));
+    }
+    // nginx logs a request once it answered it, unless it was killed in
+    // between: a POST logged twice would have been processed twice.
+    let logged = nginx.lock().expect("nginx").requests();
+    let times = |target: &str| logged.iter().filter(|(_, t)| t == target).count();
+    for (url, post, outcome) in &outcomes {
+        let target = &url[url.find("/f?").expect("path")..];
+        if *post {
+            assert!(
+                times(target) <= 1,
+                "POST {url} processed {} times",
+                times(target)
+            );
+            assert_ne!(*outcome, Some(Verdict::Resend), "{url}");
+        }
+    }
+    let answered = outcomes.iter().filter(|(_, _, o)| o.is_none()).count();
+    assert!(answered >= outcomes.len() * 3 / 4, "{answered} answered");
 }
