@@ -30,16 +30,6 @@ pub struct Builder {
 impl Builder {
     dugong_net::builder_settings_methods!();
 
-    /// A builder with these settings.
-    pub(crate) fn from_settings(settings: Settings) -> Builder {
-        Builder { settings }
-    }
-
-    /// The settings.
-    pub(crate) fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Drives a connection over a transport the caller opened (a Unix
     /// socket, an in-memory pipe, a tunnel). `Host` comes from the builder's
     /// host and port; TLS and proxy settings are not used.

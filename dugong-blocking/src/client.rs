@@ -12,14 +12,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, Jitter, Key, Load, PoolConfig, Replayable, Turns};
-use dugong_net::resend::{Lost, Next, RetryBudget, Tracker};
-use dugong_net::{Error, Settings};
+use dugong_net::pool::{self, Choice, ClientCore, Key, Load, PoolConfig, Replayable, Turns};
+use dugong_net::resend::{Lost, Next, Tracker};
+use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, Headers, Response};
 
 use crate::split::{Probe, RecvHalf, SendHalf};
@@ -81,20 +81,16 @@ pub struct Client {
 }
 
 struct Inner {
-    settings: Settings,
-    config: PoolConfig,
+    core: ClientCore,
     origins: Mutex<HashMap<Key, Vec<Arc<Slot>>>>,
     /// Signalled when a connection gains room, closes or finishes opening.
     changed: Condvar,
-    budget: Mutex<RetryBudget>,
-    next_connection: AtomicU64,
-    jitter: Jitter,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("config", &self.inner.config)
+            .field("config", self.inner.core.config())
             .field("connections", &self.connections())
             .finish_non_exhaustive()
     }
@@ -120,13 +116,9 @@ impl Client {
     pub fn with_settings(builder: &Builder, config: PoolConfig) -> Client {
         Client {
             inner: Arc::new(Inner {
-                settings: builder.settings().clone(),
-                budget: Mutex::new(config.budget.clone()),
-                config,
+                core: ClientCore::new(builder.settings().clone(), config),
                 origins: Mutex::new(HashMap::new()),
                 changed: Condvar::new(),
-                next_connection: AtomicU64::new(1),
-                jitter: Jitter::new(),
             }),
         }
     }
@@ -168,7 +160,7 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = Replayable::new(method, url, headers, body, &self.inner.settings)?;
+        let request = self.inner.core.replayable(method, url, headers, body)?;
         self.start_replayable(request, true)?.wait()
     }
 
@@ -179,7 +171,7 @@ impl Client {
 
     /// The pool settings.
     pub fn config(&self) -> &PoolConfig {
-        &self.inner.config
+        self.inner.core.config()
     }
 
     /// Queues a request without waiting for its response: pipelining from
@@ -222,7 +214,7 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = Replayable::new(method, url, headers, body, &self.inner.settings)?;
+        let request = self.inner.core.replayable(method, url, headers, body)?;
         self.start_replayable(request, false)
     }
 
@@ -234,7 +226,7 @@ impl Client {
         request: Replayable,
         waits_for_room: bool,
     ) -> Result<Pending, Error> {
-        let tracker = request.tracker(&self.inner.config);
+        let tracker = request.tracker(self.inner.core.config());
         let mut pending = Pending {
             inner: Arc::clone(&self.inner),
             request,
@@ -287,7 +279,7 @@ impl Pending {
             };
             match slot.read_head(id) {
                 Ok(head) => {
-                    lock(&self.inner.budget).on_success();
+                    self.inner.core.succeeded();
                     return Ok(ClientResponse::new(
                         Arc::clone(&self.inner),
                         slot,
@@ -333,14 +325,12 @@ impl Pending {
 
     /// Asks the tracker what to do after `failure`; waits before a resend.
     fn decide(&mut self, failure: Failure) -> Result<(), Error> {
-        let unit = self.inner.jitter.unit();
-        let next = self.tracker.failed(
+        let next = self.inner.core.failed(
+            &mut self.tracker,
             failure.connection,
             failure.error,
             failure.lost,
             failure.progress,
-            &mut lock(&self.inner.budget),
-            unit,
         );
         if failure.turn.is_some() {
             self.turn = failure.turn;
@@ -395,12 +385,12 @@ impl Inner {
         let mut origins = self.lock_origins();
         loop {
             let slots = origins.entry(request.key().clone()).or_default();
-            let closing = prune(slots, &self.config);
+            let closing = prune(slots, self.core.config());
             let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
             let choice = if waits_for_room {
-                pool::choose_idle_first(&loads, &self.config)
+                pool::choose_idle_first(&loads, self.core.config())
             } else {
-                pool::choose(&loads, &self.config)
+                pool::choose(&loads, self.core.config())
             };
             match choice {
                 Choice::Use(i) => {
@@ -408,8 +398,8 @@ impl Inner {
                     return Ok(Arc::clone(&slots[i]));
                 }
                 Choice::Open => {
-                    let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
-                    let slot = Arc::new(Slot::new(id, self.config.depth));
+                    let id = self.core.next_connection();
+                    let slot = Arc::new(Slot::new(id, self.core.config().depth));
                     slots.push(Arc::clone(&slot));
                     drop(origins);
                     close_all(closing);

@@ -224,12 +224,8 @@ impl SendHalf {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let id = self
-            .shared
-            .wait_for_room()
-            .queue_request(method, target, headers, body)?;
-        self.shared.sent.notify_all();
-        Ok(id)
+        drop(self.shared.wait_for_room());
+        self.queue_request_now(method, target, headers, body)
     }
 
     /// As [`Connection::flush`].

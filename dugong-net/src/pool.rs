@@ -517,6 +517,102 @@ impl Default for Jitter {
     }
 }
 
+/// What a pooled client keeps beside its connections, and the decisions
+/// it takes with it: the connection settings its requests start from, the
+/// pool settings, the retry budget, the jitter source and the numbering of
+/// connections. Both adapters' `Client`s hold one, behind their own locks
+/// and waits.
+#[derive(Debug)]
+pub struct ClientCore {
+    settings: crate::Settings,
+    config: PoolConfig,
+    budget: std::sync::Mutex<RetryBudget>,
+    next_connection: std::sync::atomic::AtomicU64,
+    jitter: Jitter,
+}
+
+impl ClientCore {
+    /// A client making connections with `settings` (their host and port
+    /// are not used: each request names its origin), pooled as `config`
+    /// says.
+    pub fn new(settings: crate::Settings, config: PoolConfig) -> ClientCore {
+        ClientCore {
+            settings,
+            budget: std::sync::Mutex::new(config.budget.clone()),
+            config,
+            next_connection: std::sync::atomic::AtomicU64::new(1),
+            jitter: Jitter::new(),
+        }
+    }
+
+    /// The connection settings requests start from.
+    pub fn settings(&self) -> &crate::Settings {
+        &self.settings
+    }
+
+    /// The pool settings.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// A request to send, held whole ([`Replayable::new`] with these
+    /// settings).
+    ///
+    /// # Errors
+    ///
+    /// As [`Replayable::new`].
+    pub fn replayable<I>(
+        &self,
+        method: &str,
+        url: &str,
+        headers: I,
+        body: dugong_proto::Body,
+    ) -> Result<Replayable, crate::Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        Replayable::new(method, url, headers, body, &self.settings)
+    }
+
+    /// The number of the next connection opened (from 1).
+    pub fn next_connection(&self) -> u64 {
+        self.next_connection
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A request got its response: the budget gets its refill.
+    pub fn succeeded(&self) {
+        self.lock_budget().on_success();
+    }
+
+    /// A try of a request failed: what its `tracker` decides, with this
+    /// client's budget and jitter (see [`Tracker::failed`](crate::resend::Tracker::failed)).
+    pub fn failed(
+        &self,
+        tracker: &mut crate::resend::Tracker,
+        connection: Option<u64>,
+        error: crate::Error,
+        lost: crate::resend::Lost,
+        progress: bool,
+    ) -> crate::resend::Next {
+        let unit = self.jitter.unit();
+        tracker.failed(
+            connection,
+            error,
+            lost,
+            progress,
+            &mut self.lock_budget(),
+            unit,
+        )
+    }
+
+    fn lock_budget(&self) -> std::sync::MutexGuard<'_, RetryBudget> {
+        // The budget is consistent after every call; carry on after a panic
+        // elsewhere.
+        self.budget.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

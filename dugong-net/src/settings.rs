@@ -517,6 +517,19 @@ impl Settings {
 #[macro_export]
 macro_rules! builder_settings_methods {
     () => {
+        /// A builder holding these settings (what the setters below set);
+        /// with [`settings`](Self::settings), a way to keep a builder's
+        /// settings and make builders from them, as the pooled `Client`
+        /// does for each origin.
+        pub fn from_settings(settings: $crate::Settings) -> Self {
+            Self { settings }
+        }
+
+        /// The settings the builder holds.
+        pub fn settings(&self) -> &$crate::Settings {
+            &self.settings
+        }
+
         /// Plain HTTP to `host` (a name or an IP address) and `port`.
         pub fn new(host: &str, port: u16) -> Self {
             Self {

@@ -20,15 +20,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, Jitter, Key, Load, PoolConfig, Replayable, Turns};
-use dugong_net::resend::{Lost, Next, RetryBudget, Tracker};
+use dugong_net::pool::{self, Choice, ClientCore, Key, Load, PoolConfig, Replayable, Turns};
+use dugong_net::resend::{Lost, Next, Tracker};
 use dugong_net::session::DISCONNECTED;
-use dugong_net::{Error, Settings};
+use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, Headers, Response};
 use tokio::sync::Notify;
 
@@ -127,21 +126,17 @@ pub struct Client {
 }
 
 struct Inner {
-    settings: Settings,
-    config: PoolConfig,
+    core: ClientCore,
     origins: Mutex<HashMap<Key, Vec<Arc<Slot>>>>,
     /// Notified when a connection gains room, dies, closes or finishes
     /// opening.
     changed: Arc<Notify>,
-    budget: Mutex<RetryBudget>,
-    next_connection: AtomicU64,
-    jitter: Jitter,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("config", &self.inner.config)
+            .field("config", self.inner.core.config())
             .field("connections", &self.connections())
             .finish_non_exhaustive()
     }
@@ -167,13 +162,9 @@ impl Client {
     pub fn with_settings(builder: &Builder, config: PoolConfig) -> Client {
         Client {
             inner: Arc::new(Inner {
-                settings: builder.settings().clone(),
-                budget: Mutex::new(config.budget.clone()),
-                config,
+                core: ClientCore::new(builder.settings().clone(), config),
                 origins: Mutex::new(HashMap::new()),
                 changed: Arc::new(Notify::new()),
-                next_connection: AtomicU64::new(1),
-                jitter: Jitter::new(),
             }),
         }
     }
@@ -226,7 +217,7 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = Replayable::new(method, url, headers, body, &self.inner.settings)?;
+        let request = self.inner.core.replayable(method, url, headers, body)?;
         self.start_replayable(request, true).await?.wait().await
     }
 
@@ -237,7 +228,7 @@ impl Client {
 
     /// The pool settings.
     pub fn config(&self) -> &PoolConfig {
-        &self.inner.config
+        self.inner.core.config()
     }
 
     /// Sends a request without waiting for its response: pipelining from
@@ -286,7 +277,7 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = Replayable::new(method, url, headers, body, &self.inner.settings)?;
+        let request = self.inner.core.replayable(method, url, headers, body)?;
         self.start_replayable(request, false).await
     }
 
@@ -298,7 +289,7 @@ impl Client {
         request: Replayable,
         waits_for_room: bool,
     ) -> Result<Pending, Error> {
-        let tracker = request.tracker(&self.inner.config);
+        let tracker = request.tracker(self.inner.core.config());
         let mut pending = Pending {
             inner: Arc::clone(&self.inner),
             request,
@@ -363,7 +354,7 @@ impl Pending {
             self.sent = None;
             match result {
                 Ok(head) => {
-                    lock(&self.inner.budget).on_success();
+                    self.inner.core.succeeded();
                     return Ok(ClientResponse::new(slot, id, head, self.tracker.resends()));
                 }
                 Err(failure) => {
@@ -409,12 +400,10 @@ impl Pending {
             progress,
             turn,
         } = failure;
-        let unit = self.inner.jitter.unit();
-        let next = {
-            let mut budget = lock(&self.inner.budget);
-            self.tracker
-                .failed(connection, error, lost, progress, &mut budget, unit)
-        };
+        let next = self
+            .inner
+            .core
+            .failed(&mut self.tracker, connection, error, lost, progress);
         if turn.is_some() {
             self.turn = turn;
         }
@@ -473,17 +462,17 @@ impl Inner {
             let (step, closing) = {
                 let mut origins = self.lock_origins();
                 let slots = origins.entry(request.key().clone()).or_default();
-                let closing = prune(slots, &self.config);
+                let closing = prune(slots, self.core.config());
                 let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
                 let choice = if waits_for_room {
-                    pool::choose_idle_first(&loads, &self.config)
+                    pool::choose_idle_first(&loads, self.core.config())
                 } else {
-                    pool::choose(&loads, &self.config)
+                    pool::choose(&loads, self.core.config())
                 };
                 let step = match choice {
                     Choice::Use(i) => Step::Use(Reserved::new(&slots[i])),
                     Choice::Open => {
-                        let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
+                        let id = self.core.next_connection();
                         let slot = Arc::new(Slot::new(id, Arc::clone(&self.changed)));
                         slots.push(Arc::clone(&slot));
                         Step::Open(slot)

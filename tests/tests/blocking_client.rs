@@ -438,9 +438,15 @@ fn nginx_restarted_under_the_pool_loses_nothing_and_duplicates_no_post() {
                                         }
                                         Outcome::Answered
                                     }
-                                    Err(Error::GaveUp(g)) => Outcome::GaveUp(
-                                        g.account.attempts().last().expect("a try").verdict,
-                                    ),
+                                    Err(Error::GaveUp(g)) => {
+                                        // As an application would: wait a
+                                        // little before the next request
+                                        // (the server may be restarting).
+                                        std::thread::sleep(Duration::from_millis(50));
+                                        Outcome::GaveUp(
+                                            g.account.attempts().last().expect("a try").verdict,
+                                        )
+                                    }
                                     Err(e) => panic!("{url}: {e}"),
                                 };
                             done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -605,6 +605,9 @@ async fn nginx_restarted_under_the_pool_loses_nothing_and_duplicates_no_post() {
                         None
                     }
                     Err(Error::GaveUp(g)) => {
+                        // As an application would: wait a little before the
+                        // next request (the server may be restarting).
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                         Some(g.account.attempts().last().expect("a try").verdict)
                     }
                     Err(e) => panic!("{url}: {e}"),
