@@ -82,6 +82,11 @@ impl Server {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, records) = mpsc::channel();
         let flag = Arc::clone(&stop);
+        // The first connection's buffers are made here, before any client
+        // connects, so a process measuring its memory (the RSS runs) counts
+        // them in its starting figure, as it did when one thread served
+        // every connection.
+        let first = Responder::new(body_len);
         let handle = std::thread::Builder::new()
             .name(format!("server-{body_len}"))
             .spawn(move || {
@@ -91,7 +96,7 @@ impl Server {
                         eprintln!("loopback: server thread: cannot pin to CPU {cpu}: {e}");
                     }
                 }
-                accept_loop(&listener, body_len, &flag, &tx);
+                accept_loop(&listener, body_len, first, &flag, &tx);
             })?;
         Ok(Server {
             addr,
@@ -145,10 +150,12 @@ struct Serving {
 fn accept_loop(
     listener: &TcpListener,
     body_len: u64,
+    first: Responder,
     stop: &AtomicBool,
     tx: &mpsc::Sender<ConnRecord>,
 ) {
-    let mut serving: Vec<Serving> = Vec::new();
+    let mut serving: Vec<Serving> = Vec::with_capacity(16);
+    let mut spare = Some(first);
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -159,10 +166,11 @@ fn accept_loop(
             continue;
         };
         let tx = tx.clone();
+        let mut responder = spare.take().unwrap_or_else(|| Responder::new(body_len));
         let spawned = std::thread::Builder::new()
             .name(format!("server-{body_len}-conn"))
             .spawn(move || {
-                let record = Responder::new(body_len).serve(&mut stream);
+                let record = responder.serve(&mut stream);
                 drop(stream);
                 // The main thread may be gone (the server is being dropped).
                 let _ = tx.send(record);

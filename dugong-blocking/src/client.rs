@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, ClientCore, Key, Load, PoolConfig, Replayable, Turns};
+use dugong_net::pool::{self, Choice, ClientCore, Key, Load, PoolConfig, PooledRequest, Turns};
 use dugong_net::resend::{Lost, Next, Tracker};
 use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, Headers, Response};
@@ -29,6 +29,9 @@ use crate::Builder;
 /// keep its connection; past this, the connection is closed instead (the
 /// requests behind it are resent where safe).
 const DISCARD_LIMIT: usize = 256 * 1024;
+
+/// The size of the pieces an upload reads from its source.
+const STREAM_PIECE: usize = 64 * 1024;
 
 /// A blocking HTTP/1.1 client: up to
 /// [`max_per_origin`](PoolConfig::max_per_origin) connections per origin
@@ -160,8 +163,58 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = self.inner.core.replayable(method, url, headers, body)?;
-        self.start_replayable(request, true)?.wait()
+        let request = self.inner.core.request(method, url, headers, body)?;
+        self.start_request(request, true)?.wait()
+    }
+
+    /// Sends a request whose body is streamed from `body`: `length` bytes
+    /// (sent with `Content-Length`; `body` must give exactly that many), or
+    /// chunked when `None`; then reads its response head. The request goes
+    /// to a connection as [`request`](Self::request) chooses, and holds its
+    /// sending side until the body is sent. A streamed body cannot be sent
+    /// again: the request is tried again only while connecting fails, never
+    /// once its body began.
+    ///
+    /// ```no_run
+    /// use dugong_blocking::Client;
+    ///
+    /// let client = Client::new();
+    /// let file = std::fs::File::open("backup.tar")?;
+    /// let length = file.metadata()?.len();
+    /// let response = client.upload(
+    ///     "PUT",
+    ///     "http://127.0.0.1:8080/backups/today.tar",
+    ///     [("Content-Type", "application/x-tar")],
+    ///     Some(length),
+    ///     file,
+    /// )?;
+    /// println!("{}", response.status());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`request`](Self::request); [`Error::Io`] when `body` fails, and
+    /// [`Error::Usage`] when it gives fewer or more bytes than `length`
+    /// (the connection is closed then: its other requests are resent where
+    /// safe).
+    pub fn upload<I, R>(
+        &self,
+        method: &str,
+        url: &str,
+        headers: I,
+        length: Option<u64>,
+        mut body: R,
+    ) -> Result<ClientResponse, Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+        R: io::Read,
+    {
+        let request =
+            PooledRequest::streamed(method, url, headers, length, self.inner.core.settings())?;
+        let mut pending = self.start_request(request, true)?;
+        pending.stream(&mut body)?;
+        pending.wait()
     }
 
     /// The number of open (or opening) connections, over all origins.
@@ -214,16 +267,16 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = self.inner.core.replayable(method, url, headers, body)?;
-        self.start_replayable(request, false)
+        let request = self.inner.core.request(method, url, headers, body)?;
+        self.start_request(request, false)
     }
 
     /// Sends `request`; `waits_for_room`: wait for a connection with room
     /// (`request`, which waits for its response at once) or not (`start`,
     /// see [`Inner::acquire`]).
-    fn start_replayable(
+    fn start_request(
         &self,
-        request: Replayable,
+        request: PooledRequest,
         waits_for_room: bool,
     ) -> Result<Pending, Error> {
         let tracker = request.tracker(self.inner.core.config());
@@ -243,7 +296,7 @@ impl Client {
 /// A request sent by [`Client::start`] whose response is not read yet.
 pub struct Pending {
     inner: Arc<Inner>,
-    request: Replayable,
+    request: PooledRequest,
     waits_for_room: bool,
     tracker: Tracker,
     /// The connection it was sent on and its id there.
@@ -293,6 +346,15 @@ impl Pending {
                     self.send()?;
                 }
             }
+        }
+    }
+
+    /// Sends the streamed body of the request (just queued) from `body`.
+    fn stream(&mut self, body: &mut dyn io::Read) -> Result<(), Error> {
+        self.tracker.body_started();
+        match &self.sent {
+            Some((slot, _)) => slot.stream_body(body, self.request.body()),
+            None => Err(Error::Usage("the request was not sent")),
         }
     }
 
@@ -381,7 +443,7 @@ impl Inner {
 
     /// The connection for the next try of `request`: one with room, or a
     /// new one, or (every one full) the first to get room.
-    fn acquire(&self, request: &Replayable, waits_for_room: bool) -> Result<Arc<Slot>, Error> {
+    fn acquire(&self, request: &PooledRequest, waits_for_room: bool) -> Result<Arc<Slot>, Error> {
         let mut origins = self.lock_origins();
         loop {
             let slots = origins.entry(request.key().clone()).or_default();
@@ -436,7 +498,7 @@ impl Inner {
 
     /// Opens the connection of a new slot (without holding the pool's
     /// lock); a slot that fails to open is removed.
-    fn open(&self, request: &Replayable, slot: Arc<Slot>) -> Result<Arc<Slot>, Error> {
+    fn open(&self, request: &PooledRequest, slot: Arc<Slot>) -> Result<Arc<Slot>, Error> {
         let builder = Builder::from_settings(request.settings().clone());
         let opened = builder.connect().and_then(|conn| {
             conn.split()
@@ -544,7 +606,7 @@ impl Slot {
     /// the write to the first wait for a response on this connection
     /// ([`flush_queued`](Self::flush_queued)), or to when a depth's worth
     /// of requests are queued, so requests go out together.
-    fn send(self: &Arc<Self>, request: &Replayable, at_once: bool) -> Result<u64, Failure> {
+    fn send(self: &Arc<Self>, request: &PooledRequest, at_once: bool) -> Result<u64, Failure> {
         let not_sent = |error: Error| {
             // The connection stopped taking requests between the choice and
             // the queueing (its server announced the close, closed, or the
@@ -614,6 +676,58 @@ impl Slot {
         if let Err(error) = half.flush() {
             tracing::debug!(connection = self.id, %error, "dugong: pooled write failed");
         }
+    }
+
+    /// Sends a streamed body from `body` (as `announced`: `Body::Sized` or
+    /// `Body::Chunked`), holding the sending side. A failure of the
+    /// network is left to the wait for the response (the server may have
+    /// answered, e.g. `413`); a failure of `body`, or a length other than
+    /// announced, closes the connection and is the caller's error.
+    fn stream_body(&self, body: &mut dyn io::Read, announced: Body) -> Result<(), Error> {
+        let mut guard = lock(&self.send);
+        let Some(half) = guard.as_mut() else {
+            return Ok(());
+        };
+        let mut buf = vec![0u8; STREAM_PIECE];
+        let mut sent = 0u64;
+        let caller_error = loop {
+            let n = match body.read(&mut buf) {
+                Ok(0) => break None,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Some(Error::io(e)),
+            };
+            sent += n as u64;
+            if let Body::Sized(length) = announced {
+                if sent > length {
+                    break Some(Error::Usage("the body gave more bytes than its length"));
+                }
+            }
+            if let Err(error) = half.send_body(Bytes::copy_from_slice(&buf[..n])) {
+                tracing::debug!(connection = self.id, %error, "dugong: pooled upload stopped");
+                return Ok(());
+            }
+        };
+        let caller_error = caller_error.or(match announced {
+            Body::Sized(length) if sent < length => {
+                Some(Error::Usage("the body ended before its length"))
+            }
+            _ => None,
+        });
+        if let Some(error) = caller_error {
+            drop(guard);
+            if let Some(probe) = self.probe.get() {
+                probe.shut_down();
+            }
+            self.die(error.clone());
+            return Err(error);
+        }
+        if matches!(announced, Body::Chunked) {
+            if let Err(error) = half.finish() {
+                tracing::debug!(connection = self.id, %error, "dugong: pooled upload stopped");
+            }
+        }
+        Ok(())
     }
 
     /// Makes sure what `send` queued without writing is written, before a

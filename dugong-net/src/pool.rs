@@ -363,21 +363,24 @@ impl Turns {
     }
 }
 
-/// A request a pool holds whole, so it can send it again: method, URL,
+/// A request as a pool holds it, so it can send it again: method, URL,
 /// the settings and pool key of its origin, header fields, a whole body
-/// (or none), and whether an `Idempotency-Key` marks it.
+/// (or none, or the announcement of a streamed one, which cannot be sent
+/// again), and whether an `Idempotency-Key` marks it.
 #[derive(Debug, Clone)]
-pub struct Replayable {
+pub struct PooledRequest {
     method: String,
     url: crate::Url,
     key: Key,
     settings: crate::Settings,
     fields: Vec<(Vec<u8>, Vec<u8>)>,
     body: Option<bytes::Bytes>,
+    /// A streamed body: its length, if known.
+    streamed: Option<Option<u64>>,
     marked_idempotent: bool,
 }
 
-impl Replayable {
+impl PooledRequest {
     /// The request `method url` with `headers` and `body`, to be sent with
     /// `template`'s settings (timeouts, TLS, proxy) to the URL's origin.
     ///
@@ -394,19 +397,56 @@ impl Replayable {
         headers: I,
         body: dugong_proto::Body,
         template: &crate::Settings,
-    ) -> Result<Replayable, crate::Error>
+    ) -> Result<PooledRequest, crate::Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        PooledRequest::build(method, url, headers, body, template, false)
+    }
+
+    /// A request whose body the caller streams (`length` bytes with
+    /// `Content-Length`, or chunked when `None`): held whole but for its
+    /// body, which cannot be sent again.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new), without the one for a streamed body.
+    pub fn streamed<I>(
+        method: &str,
+        url: &str,
+        headers: I,
+        length: Option<u64>,
+        template: &crate::Settings,
+    ) -> Result<PooledRequest, crate::Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        let body = length.map_or(dugong_proto::Body::Chunked, dugong_proto::Body::Sized);
+        PooledRequest::build(method, url, headers, body, template, true)
+    }
+
+    fn build<I>(
+        method: &str,
+        url: &str,
+        headers: I,
+        body: dugong_proto::Body,
+        template: &crate::Settings,
+        streamed_ok: bool,
+    ) -> Result<PooledRequest, crate::Error>
     where
         I: IntoIterator<Item: HeaderField>,
     {
         let url = crate::Url::parse(url)?;
         let settings = template.for_origin(&url);
         let key = Key::of(&settings.route()?);
-        let body = match body {
-            dugong_proto::Body::Empty => None,
-            dugong_proto::Body::Full(bytes) => Some(bytes),
+        let (body, streamed) = match body {
+            dugong_proto::Body::Empty => (None, None),
+            dugong_proto::Body::Full(bytes) => (Some(bytes), None),
+            dugong_proto::Body::Sized(n) if streamed_ok => (None, Some(Some(n))),
+            dugong_proto::Body::Chunked if streamed_ok => (None, Some(None)),
             _ => {
                 return Err(crate::Error::Usage(
-                    "the client sends whole bodies (Body::Empty or Body::Full), which it can send again",
+                    "a request with a streamed body (Body::Sized, Body::Chunked) is sent with Client::upload",
                 ))
             }
         };
@@ -417,13 +457,14 @@ impl Replayable {
         let marked_idempotent = fields
             .iter()
             .any(|(name, _)| std::str::from_utf8(name).is_ok_and(crate::resend::marks_idempotent));
-        Ok(Replayable {
+        Ok(PooledRequest {
             method: method.to_owned(),
             url,
             key,
             settings,
             fields,
             body,
+            streamed,
             marked_idempotent,
         })
     }
@@ -459,12 +500,21 @@ impl Replayable {
         &self.fields
     }
 
-    /// The body, as the state machine takes it (the bytes shared, not
-    /// copied).
+    /// The body, as the state machine takes it: the bytes shared, not
+    /// copied; for a streamed body, its announcement (`Body::Sized`,
+    /// `Body::Chunked`), the caller then sending the bytes.
     pub fn body(&self) -> dugong_proto::Body {
-        self.body
-            .clone()
-            .map_or(dugong_proto::Body::Empty, dugong_proto::Body::Full)
+        match (self.streamed, &self.body) {
+            (Some(Some(n)), _) => dugong_proto::Body::Sized(n),
+            (Some(None), _) => dugong_proto::Body::Chunked,
+            (None, Some(bytes)) => dugong_proto::Body::Full(bytes.clone()),
+            (None, None) => dugong_proto::Body::Empty,
+        }
+    }
+
+    /// True for a request whose body the caller streams.
+    pub fn is_streamed(&self) -> bool {
+        self.streamed.is_some()
     }
 
     /// A [`Tracker`](crate::resend::Tracker) for its tries, with
@@ -473,7 +523,7 @@ impl Replayable {
         crate::resend::Tracker::new(
             &self.method,
             self.marked_idempotent,
-            true,
+            !self.is_streamed(),
             config.resends_per_request,
         )
         .with_backoff(config.backoff)
@@ -555,23 +605,23 @@ impl ClientCore {
         &self.config
     }
 
-    /// A request to send, held whole ([`Replayable::new`] with these
+    /// A request to send, held whole ([`PooledRequest::new`] with these
     /// settings).
     ///
     /// # Errors
     ///
-    /// As [`Replayable::new`].
-    pub fn replayable<I>(
+    /// As [`PooledRequest::new`].
+    pub fn request<I>(
         &self,
         method: &str,
         url: &str,
         headers: I,
         body: dugong_proto::Body,
-    ) -> Result<Replayable, crate::Error>
+    ) -> Result<PooledRequest, crate::Error>
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        Replayable::new(method, url, headers, body, &self.settings)
+        PooledRequest::new(method, url, headers, body, &self.settings)
     }
 
     /// The number of the next connection opened (from 1).
@@ -824,9 +874,9 @@ mod tests {
     }
 
     #[test]
-    fn replayable_holds_the_request_whole() {
+    fn pooled_request_holds_the_request_whole() {
         let template = crate::Settings::new("localhost", 80);
-        let r = Replayable::new(
+        let r = PooledRequest::new(
             "POST",
             "http://Example.com:8080/a?b=c",
             [("Idempotency-Key", "k1"), ("Accept", "*/*")],
@@ -849,7 +899,7 @@ mod tests {
             0.0,
         );
         assert!(matches!(next, crate::resend::Next::Resend(_)));
-        let streamed = Replayable::new(
+        let streamed = PooledRequest::new(
             "PUT",
             "http://h/",
             [("A", "b")],
@@ -857,7 +907,7 @@ mod tests {
             &template,
         );
         assert_eq!(streamed.unwrap_err().kind(), crate::ErrorKind::Usage);
-        assert!(Replayable::new(
+        assert!(PooledRequest::new(
             "GET",
             "ftp://h/",
             [("A", "b")],

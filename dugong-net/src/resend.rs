@@ -377,6 +377,9 @@ pub struct Tracker {
     counted: u32,
     backoff: Backoff,
     account: Account,
+    /// Part of a body that is not replayable was produced: no try can
+    /// follow, whatever became of the request.
+    body_started: bool,
 }
 
 impl Tracker {
@@ -392,6 +395,16 @@ impl Tracker {
             counted: 0,
             backoff: Backoff::default(),
             account: Account::default(),
+            body_started: false,
+        }
+    }
+
+    /// The caller began to produce the request's body from a source that
+    /// cannot produce it again (a stream): from now on no failure is tried
+    /// again, not even one that left the request unsent.
+    pub fn body_started(&mut self) {
+        if !self.replayable {
+            self.body_started = true;
         }
     }
 
@@ -417,6 +430,7 @@ impl Tracker {
         unit: f64,
     ) -> Next {
         let verdict = match lost {
+            Lost::NotSent if self.body_started => Verdict::BodyNotReplayable,
             Lost::NotSent if error.is_temporary() => Verdict::Resend,
             Lost::NotSent => Verdict::NotTemporary,
             Lost::ResponseStarted => Verdict::ResponseStarted,
@@ -871,5 +885,33 @@ mod tests {
         assert!(marks_idempotent("idempotency-key"));
         assert!(marks_idempotent("Idempotency-Key"));
         assert!(!marks_idempotent("Idempotency"));
+    }
+
+    #[test]
+    fn a_started_stream_is_never_tried_again() {
+        let mut budget = RetryBudget::default();
+        let mut t = Tracker::new("PUT", false, false, 2);
+        // Before the body is produced: connecting may be tried again.
+        assert!(matches!(
+            t.failed(None, refused(), Lost::NotSent, false, &mut budget, 0.0),
+            Next::Resend(_)
+        ));
+        t.body_started();
+        let Next::GiveUp(Error::GaveUp(g)) =
+            t.failed(Some(1), closed(), Lost::NotSent, true, &mut budget, 0.0)
+        else {
+            panic!("a streamed body already produced is not sent again")
+        };
+        assert_eq!(
+            g.account.attempts().last().map(|a| a.verdict),
+            Some(BodyNotReplayable)
+        );
+        // A replayable body is not affected.
+        let mut whole = Tracker::new("PUT", false, true, 2);
+        whole.body_started();
+        assert!(matches!(
+            whole.failed(Some(1), closed(), Lost::NotSent, true, &mut budget, 0.0),
+            Next::Resend(_)
+        ));
     }
 }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, ClientCore, Key, Load, PoolConfig, Replayable, Turns};
+use dugong_net::pool::{self, Choice, ClientCore, Key, Load, PoolConfig, PooledRequest, Turns};
 use dugong_net::resend::{Lost, Next, Tracker};
 use dugong_net::session::DISCONNECTED;
 use dugong_net::Error;
@@ -217,8 +217,8 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = self.inner.core.replayable(method, url, headers, body)?;
-        self.start_replayable(request, true).await?.wait().await
+        let request = self.inner.core.request(method, url, headers, body)?;
+        self.start_request(request, true).await?.wait().await
     }
 
     /// The number of open (or opening) connections, over all origins.
@@ -277,16 +277,16 @@ impl Client {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let request = self.inner.core.replayable(method, url, headers, body)?;
-        self.start_replayable(request, false).await
+        let request = self.inner.core.request(method, url, headers, body)?;
+        self.start_request(request, false).await
     }
 
     /// Sends `request`; `waits_for_room`: wait for a connection with room
     /// (`request`, which waits for its response at once) or not (`start`,
     /// see [`Inner::acquire`]).
-    async fn start_replayable(
+    async fn start_request(
         &self,
-        request: Replayable,
+        request: PooledRequest,
         waits_for_room: bool,
     ) -> Result<Pending, Error> {
         let tracker = request.tracker(self.inner.core.config());
@@ -309,7 +309,7 @@ impl Client {
 /// connection (see [`Client`]).
 pub struct Pending {
     inner: Arc<Inner>,
-    request: Replayable,
+    request: PooledRequest,
     waits_for_room: bool,
     tracker: Tracker,
     /// The connection it was sent on and its id there, until its response
@@ -453,7 +453,11 @@ impl Inner {
 
     /// The connection for the next try of `request`, reserved for it: one
     /// with room, or a new one, or (every one full) the first to get room.
-    async fn acquire(&self, request: &Replayable, waits_for_room: bool) -> Result<Reserved, Error> {
+    async fn acquire(
+        &self,
+        request: &PooledRequest,
+        waits_for_room: bool,
+    ) -> Result<Reserved, Error> {
         loop {
             // Registered before the pool is looked at: a change after the
             // look wakes the wait below.
@@ -506,7 +510,7 @@ impl Inner {
     /// Opens the connection of a new slot (without holding the pool's
     /// lock), reserved for `request`; a slot that fails to open (or whose
     /// opening is dropped) is removed.
-    async fn open(&self, request: &Replayable, slot: Arc<Slot>) -> Result<Reserved, Error> {
+    async fn open(&self, request: &PooledRequest, slot: Arc<Slot>) -> Result<Reserved, Error> {
         let mut opening = Opening {
             inner: self,
             key: request.key(),
@@ -686,7 +690,7 @@ impl Slot {
     /// is queued (so a dropped future leaves it to [`Pending`]'s drop).
     async fn send(
         mut reserved: Reserved,
-        request: &Replayable,
+        request: &PooledRequest,
         sent: &mut Option<(Arc<Slot>, u64)>,
     ) -> Result<(), Failure> {
         let slot = Arc::clone(&reserved.slot);

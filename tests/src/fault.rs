@@ -39,6 +39,13 @@ pub enum Fault {
         /// Requests answered.
         answered: usize,
     },
+    /// Read only this many requests (byte by byte, leaving the rest unread
+    /// in the socket), answer them, then close: the requests behind were
+    /// written whole but never read (the close is a reset).
+    CloseUnread {
+        /// Requests read and answered.
+        answered: usize,
+    },
 }
 
 /// One request as the server received it.
@@ -201,8 +208,11 @@ fn serve(
     let mut answered = 0;
     let mut chunk = [0u8; 16 * 1024];
     let mut idle_since = Instant::now();
+    if let Fault::CloseUnread { answered } = fault {
+        return serve_then_close_unread(stream, connection, answered, log);
+    }
     let limit = match fault {
-        Fault::None => usize::MAX,
+        Fault::None | Fault::CloseUnread { .. } => usize::MAX,
         Fault::CloseAfter { answered, .. }
         | Fault::CutBody { answered }
         | Fault::CutHead { answered }
@@ -264,6 +274,48 @@ fn serve(
             return;
         }
     }
+}
+
+/// [`Fault::CloseUnread`]: reads `answered` requests one byte at a time,
+/// answers them, lets the client read the answers, and closes with the
+/// rest unread.
+fn serve_then_close_unread(
+    mut stream: TcpStream,
+    connection: usize,
+    answered: usize,
+    log: &Mutex<Vec<Received>>,
+) {
+    let mut requests = Requests { buf: Vec::new() };
+    let mut byte = [0u8; 1];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for _ in 0..answered {
+        let (method, target) = loop {
+            if let Some(request) = requests.next() {
+                break request;
+            }
+            match stream.read(&mut byte) {
+                Ok(1) => requests.buf.push(byte[0]),
+                Ok(_) => return,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if Instant::now() >= deadline {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            }
+        };
+        log.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Received {
+                connection,
+                method: method.clone(),
+                target: target.clone(),
+            });
+        if stream.write_all(&answer(&method, &target, false)).is_err() {
+            return;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
 }
 
 /// Ends a connection as its fault says: a reset, or a close after which

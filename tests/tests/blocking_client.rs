@@ -506,3 +506,105 @@ fn nginx_restarted_under_the_pool_loses_nothing_and_duplicates_no_post() {
     // request may use up its resends then, and is reported).
     assert!(answered >= outcomes.len() * 3 / 4, "{answered} answered");
 }
+
+#[test]
+fn a_close_before_the_requests_were_read_resends_gets_and_reports_posts() {
+    let (got, server) = run_matrix_case(Fault::CloseUnread { answered: 2 }, 6);
+    use Got::*;
+    assert_eq!(
+        got,
+        [
+            Answer(0),
+            Answer(0),
+            Answer(1),
+            GaveUp(Verdict::MayHaveBeenProcessed),
+            Answer(1),
+            GaveUp(Verdict::MayHaveBeenProcessed),
+        ]
+    );
+    // The server never read the POSTs: the client cannot know that (they
+    // were written whole), so it reports them instead of risking a repeat.
+    for (i, times) in [(2, 1), (3, 0), (4, 1), (5, 0)] {
+        assert_eq!(server.count(&format!("/{i}")), times, "request {i}");
+    }
+}
+
+#[test]
+fn uploads_stream_a_body_sized_or_chunked() {
+    let nginx = dugong_tests::peer_or_skip!(Nginx::start(&[("f", b"x")]), "nginx");
+    let client = client(PoolConfig::default());
+    let body = expected_body(300_000);
+    for (name, length) in [("sized", Some(body.len() as u64)), ("chunked", None)] {
+        let url = nginx.url(&format!("/upload/{name}"));
+        let response = client
+            .upload(
+                "PUT",
+                &url,
+                [("Content-Type", "application/octet-stream")],
+                length,
+                &body[..],
+            )
+            .expect("uploaded");
+        assert_eq!(response.status(), 201, "{name}");
+        drop(response);
+        let mut back = client.get(&url).expect("read back");
+        assert_eq!(back.read_all().expect("body"), body, "{name}");
+    }
+}
+
+/// A body source that fails after a few bytes.
+struct Failing(usize);
+
+impl std::io::Read for Failing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0 == 0 {
+            return Err(std::io::Error::other("the source failed"));
+        }
+        let n = self.0.min(buf.len());
+        buf[..n].fill(b'a');
+        self.0 -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_failing_or_short_upload_is_reported_and_never_sent_again() {
+    let server = FaultServer::start(vec![], 1);
+    let client = client(config(1, 16));
+    let error = client
+        .upload(
+            "PUT",
+            &server.url("/failing"),
+            [("Accept", "*/*")],
+            Some(100),
+            Failing(10),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Io, "{error}");
+    let error = client
+        .upload(
+            "PUT",
+            &server.url("/short"),
+            [("Accept", "*/*")],
+            Some(100),
+            &b"0123456789"[..],
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Usage, "{error}");
+    let error = client
+        .upload(
+            "PUT",
+            &server.url("/long"),
+            [("Accept", "*/*")],
+            Some(5),
+            &b"0123456789"[..],
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Usage, "{error}");
+    // None reached the server whole, and none was tried again; the pool
+    // goes on.
+    let mut response = client.get(&server.url("/after")).expect("the pool goes on");
+    assert_eq!(response.read_all().expect("body"), b"GET /after");
+    let targets: Vec<String> = server.received().into_iter().map(|r| r.target).collect();
+    assert_eq!(targets, ["/after"]);
+}

@@ -650,3 +650,25 @@ async fn nginx_restarted_under_the_pool_loses_nothing_and_duplicates_no_post() {
     let answered = outcomes.iter().filter(|(_, _, o)| o.is_none()).count();
     assert!(answered >= outcomes.len() * 3 / 4, "{answered} answered");
 }
+
+#[tokio::test]
+async fn a_close_before_the_requests_were_read_resends_gets_and_reports_posts() {
+    let (got, server) = bounded(run_matrix_case(Fault::CloseUnread { answered: 2 }, 6)).await;
+    use Got::*;
+    assert_eq!(
+        got,
+        [
+            Answer(0),
+            Answer(0),
+            Answer(1),
+            GaveUp(Verdict::MayHaveBeenProcessed),
+            Answer(1),
+            GaveUp(Verdict::MayHaveBeenProcessed),
+        ]
+    );
+    // The server never read the POSTs: the client cannot know that (they
+    // were written whole), so it reports them instead of risking a repeat.
+    for (i, times) in [(2, 1), (3, 0), (4, 1), (5, 0)] {
+        assert_eq!(server.count(&format!("/{i}")), times, "request {i}");
+    }
+}
