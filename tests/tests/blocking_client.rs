@@ -608,3 +608,12 @@ fn a_failing_or_short_upload_is_reported_and_never_sent_again() {
     let targets: Vec<String> = server.received().into_iter().map(|r| r.target).collect();
     assert_eq!(targets, ["/after"]);
 }
+
+#[test]
+fn the_client_and_its_responses_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Client>();
+    send::<dugong_blocking::ClientResponse>();
+    send::<dugong_blocking::Pending>();
+}
