@@ -212,8 +212,8 @@ impl Client {
     {
         let request =
             PooledRequest::streamed(method, url, headers, length, self.inner.core.settings())?;
-        let mut pending = self.start_request(request, true)?;
-        pending.stream(&mut body)?;
+        let mut pending = self.pending(request, true);
+        pending.send_with(Some(&mut body))?;
         pending.wait()
     }
 
@@ -274,22 +274,23 @@ impl Client {
     /// Sends `request`; `waits_for_room`: wait for a connection with room
     /// (`request`, which waits for its response at once) or not (`start`,
     /// see [`Inner::acquire`]).
-    fn start_request(
-        &self,
-        request: PooledRequest,
-        waits_for_room: bool,
-    ) -> Result<Pending, Error> {
+    fn start_request(&self, request: PooledRequest, waits_for_room: bool) -> Result<Pending, Error> {
+        let mut pending = self.pending(request, waits_for_room);
+        pending.send_with(None)?;
+        Ok(pending)
+    }
+
+    /// A request not sent yet.
+    fn pending(&self, request: PooledRequest, waits_for_room: bool) -> Pending {
         let tracker = request.tracker(self.inner.core.config());
-        let mut pending = Pending {
+        Pending {
             inner: Arc::clone(&self.inner),
             request,
             waits_for_room,
             tracker,
             sent: None,
             turn: None,
-        };
-        pending.send()?;
-        Ok(pending)
+        }
     }
 }
 
@@ -343,24 +344,18 @@ impl Pending {
                 }
                 Err(failure) => {
                     self.decide(failure)?;
-                    self.send()?;
+                    self.send_with(None)?;
                 }
             }
         }
     }
 
-    /// Sends the streamed body of the request (just queued) from `body`.
-    fn stream(&mut self, body: &mut dyn io::Read) -> Result<(), Error> {
-        self.tracker.body_started();
-        match &self.sent {
-            Some((slot, _)) => slot.stream_body(body, self.request.body()),
-            None => Err(Error::Usage("the request was not sent")),
-        }
-    }
-
     /// Sends the request on a connection of the pool, trying again while
-    /// that fails in a way that may be tried again.
-    fn send(&mut self) -> Result<(), Error> {
+    /// that fails in a way that may be tried again; with `body`, streams
+    /// the body from it right after the head, holding the sending side
+    /// throughout (nothing may be queued between them). An error of
+    /// `body`'s is returned as it is.
+    fn send_with(&mut self, mut body: Option<&mut dyn io::Read>) -> Result<(), Error> {
         loop {
             let failure = match self.inner.acquire(&self.request, self.waits_for_room) {
                 Err(error) => Failure {
@@ -370,15 +365,21 @@ impl Pending {
                     progress: false,
                     turn: None,
                 },
-                Ok(slot) => match slot.send(&self.request, self.waits_for_room) {
-                    Ok(id) => {
+                Ok(slot) => match slot.send(&self.request, self.waits_for_room, body.take()) {
+                    Ok((id, streamed)) => {
                         self.sent = Some((slot, id));
+                        if self.request.is_streamed() {
+                            self.tracker.body_started();
+                        }
                         // Queued: the next resend of the dead connection
                         // may go.
                         drop(self.turn.take());
-                        return Ok(());
+                        return streamed;
                     }
-                    Err(failure) => failure,
+                    Err((failure, unused)) => {
+                        body = unused;
+                        failure
+                    }
                 },
             };
             self.decide(failure)?;
@@ -606,7 +607,13 @@ impl Slot {
     /// the write to the first wait for a response on this connection
     /// ([`flush_queued`](Self::flush_queued)), or to when a depth's worth
     /// of requests are queued, so requests go out together.
-    fn send(self: &Arc<Self>, request: &PooledRequest, at_once: bool) -> Result<u64, Failure> {
+    #[allow(clippy::type_complexity)]
+    fn send<'b>(
+        self: &Arc<Self>,
+        request: &PooledRequest,
+        at_once: bool,
+        body: Option<&'b mut dyn io::Read>,
+    ) -> Result<(u64, Result<(), Error>), (Failure, Option<&'b mut dyn io::Read>)> {
         let not_sent = |error: Error| {
             // The connection stopped taking requests between the choice and
             // the queueing (its server announced the close, closed, or the
@@ -629,7 +636,7 @@ impl Slot {
         };
         let dead = self.lock_turns().death().map(|d| d.error.clone());
         if let Some(error) = dead {
-            return Err(not_sent(error));
+            return Err((not_sent(error), body));
         }
         if at_once {
             // Not under the sending lock: a reader may need it to write
@@ -641,7 +648,7 @@ impl Slot {
         let mut guard = lock(&self.send);
         let Some(half) = guard.as_mut() else {
             drop(guard);
-            return Err(not_sent(Error::Usage(dugong_net::session::DISCONNECTED)));
+            return Err((not_sent(Error::Usage(dugong_net::session::DISCONNECTED)), body));
         };
         let queued = half.queue_request_now(
             request.method(),
@@ -656,14 +663,18 @@ impl Slot {
             // taking requests since it was chosen (tried elsewhere).
             Err(error) => {
                 drop(guard);
-                return Err(not_sent(error));
+                return Err((not_sent(error), body));
             }
         };
         let unwritten = self.unwritten.fetch_add(1, Ordering::SeqCst) + 1;
         if at_once || unwritten >= self.depth {
             self.write_queued(half);
         }
-        Ok(id)
+        let streamed = match body {
+            Some(body) => self.stream_body(half, body, request.body()),
+            None => Ok(()),
+        };
+        Ok((id, streamed))
     }
 
     /// Writes what is queued (under the sending lock).
@@ -679,15 +690,17 @@ impl Slot {
     }
 
     /// Sends a streamed body from `body` (as `announced`: `Body::Sized` or
-    /// `Body::Chunked`), holding the sending side. A failure of the
+    /// `Body::Chunked`) on the sending side `send` holds, right after its
+    /// head. A failure of the
     /// network is left to the wait for the response (the server may have
     /// answered, e.g. `413`); a failure of `body`, or a length other than
     /// announced, closes the connection and is the caller's error.
-    fn stream_body(&self, body: &mut dyn io::Read, announced: Body) -> Result<(), Error> {
-        let mut guard = lock(&self.send);
-        let Some(half) = guard.as_mut() else {
-            return Ok(());
-        };
+    fn stream_body(
+        &self,
+        half: &mut SendHalf,
+        body: &mut dyn io::Read,
+        announced: Body,
+    ) -> Result<(), Error> {
         let mut buf = vec![0u8; STREAM_PIECE];
         let mut sent = 0u64;
         let caller_error = loop {
@@ -715,7 +728,8 @@ impl Slot {
             _ => None,
         });
         if let Some(error) = caller_error {
-            drop(guard);
+            // (The sending side is still held: nothing is queued behind
+            // the cut body before the connection is shut.)
             if let Some(probe) = self.probe.get() {
                 probe.shut_down();
             }

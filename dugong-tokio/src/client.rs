@@ -29,7 +29,8 @@ use dugong_net::resend::{Lost, Next, Tracker};
 use dugong_net::session::DISCONNECTED;
 use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, Headers, Response};
-use tokio::sync::Notify;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{Notify, OwnedMutexGuard};
 
 use crate::recv::RecvHalf;
 use crate::send::SendHalf;
@@ -47,6 +48,17 @@ const DROPPED_RESPONSE: &str = "a response body was dropped unread; its connecti
 /// before its response head was read.
 const DROPPED_PENDING: &str =
     "a pending request was dropped before its response was read; its connection was closed";
+/// The error a connection is broken with when an upload is dropped before
+/// its body was sent.
+const DROPPED_UPLOAD: &str =
+    "an upload was dropped before its body was sent; its connection was closed";
+
+/// The size of the pieces an upload reads from its source.
+const STREAM_PIECE: usize = 64 * 1024;
+
+/// The sending half of a pooled connection, held (an upload holds it from
+/// its head to the end of its body).
+type SendGuard = OwnedMutexGuard<Option<SendHalf>>;
 
 /// An async HTTP/1.1 client: up to
 /// [`max_per_origin`](PoolConfig::max_per_origin) connections per origin
@@ -80,11 +92,13 @@ const DROPPED_PENDING: &str =
 /// Dropping cannot wait, so a [`ClientResponse`] dropped before its body
 /// was read to its end, or a [`Pending`] dropped (or whose
 /// [`wait`](Pending::wait) future is dropped) before its response head was
-/// read, **breaks its connection**: the connection is shut, and the other
-/// requests on it that were not answered yet are resent by the rules above
-/// (a GET is sent again; a POST that the server may have processed fails
-/// with [`Error::GaveUp`]). Read or [`discard`](ClientResponse::discard)
-/// bodies to keep connections for reuse.
+/// read, or an [`upload`](Client::upload) future dropped before its
+/// response head was read (its body perhaps half sent), **breaks its
+/// connection**: the connection is shut, and the other requests on it that
+/// were not answered yet are resent by the rules above (a GET is sent
+/// again; a POST that the server may have processed fails with
+/// [`Error::GaveUp`]). Read or [`discard`](ClientResponse::discard) bodies
+/// to keep connections for reuse.
 ///
 /// [`Fate::NotProcessed`]: dugong_proto::Fate::NotProcessed
 /// [`Fate::MaybeProcessed`]: dugong_proto::Fate::MaybeProcessed
@@ -221,6 +235,70 @@ impl Client {
         self.start_request(request, true).await?.wait().await
     }
 
+    /// Sends a request whose body is streamed from `body`: `length` bytes
+    /// (sent with `Content-Length`; `body` must give exactly that many), or
+    /// chunked when `None`; then reads its response head. The request goes
+    /// to a connection as [`request`](Self::request) chooses, and holds its
+    /// sending side from its head to the end of its body (requests of
+    /// other tasks for that connection are queued behind it). A streamed
+    /// body cannot be sent again: the request is tried again only while
+    /// connecting fails, never once its body began.
+    ///
+    /// ```no_run
+    /// use dugong_tokio::Client;
+    ///
+    /// # async fn f() -> Result<(), dugong_tokio::Error> {
+    /// let client = Client::new();
+    /// // Any `AsyncRead + Unpin`: a `tokio::fs::File`, a socket, a pipe, bytes.
+    /// let table: &[u8] = b"name,size\nbackup.tar,1024\n";
+    /// let mut response = client
+    ///     .upload(
+    ///         "PUT",
+    ///         "http://127.0.0.1:8080/tables/today.csv",
+    ///         [("Content-Type", "text/csv")],
+    ///         Some(table.len() as u64),
+    ///         table,
+    ///     )
+    ///     .await?;
+    /// println!("{}", response.status());
+    /// response.discard().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped once the request is sent (while its body
+    /// is sent, or before its response head is read), it breaks that
+    /// connection, as a dropped [`Pending`] does (see [`Client`]): a body
+    /// half sent cannot be taken back, so nothing more is sent on that
+    /// connection; the requests on it that were not answered are resent
+    /// where safe, this one never.
+    ///
+    /// # Errors
+    ///
+    /// As [`request`](Self::request), but for its refusal of a streamed
+    /// body; [`Error::Io`] when `body` fails, and [`Error::Usage`] when it
+    /// gives fewer or more bytes than `length` (the connection is closed
+    /// then: its other requests are resent where safe).
+    pub async fn upload<I, R>(
+        &self,
+        method: &str,
+        url: &str,
+        headers: I,
+        length: Option<u64>,
+        mut body: R,
+    ) -> Result<ClientResponse, Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+        R: AsyncRead + Unpin,
+    {
+        let request =
+            PooledRequest::streamed(method, url, headers, length, self.inner.core.settings())?;
+        let mut pending = self.start_request(request, true).await?;
+        pending.stream(&mut body).await?;
+        pending.wait().await
+    }
+
     /// The number of open (or opening) connections, over all origins.
     pub fn connections(&self) -> usize {
         self.inner.lock_origins().values().map(Vec::len).sum()
@@ -296,6 +374,7 @@ impl Client {
             waits_for_room,
             tracker,
             sent: None,
+            sending: None,
             turn: None,
         };
         pending.send().await?;
@@ -315,6 +394,10 @@ pub struct Pending {
     /// The connection it was sent on and its id there, until its response
     /// head is read or its fate learnt.
     sent: Option<(Arc<Slot>, u64)>,
+    /// The sending half of that connection, for a streamed body: held from
+    /// the queueing of the head until [`stream`](Self::stream) sends the
+    /// body, so no other request is queued in between.
+    sending: Option<SendGuard>,
     /// Held while this request is resent: the next request of the same
     /// dead connection waits for it, so resends keep their order.
     turn: Option<ResendTurn>,
@@ -365,6 +448,21 @@ impl Pending {
         }
     }
 
+    /// Sends the streamed body of the request (just queued, its sending
+    /// half still held) from `body`.
+    async fn stream<R>(&mut self, body: &mut R) -> Result<(), Error>
+    where
+        R: AsyncRead + Unpin,
+    {
+        self.tracker.body_started();
+        match (&self.sent, self.sending.take()) {
+            (Some((slot, _)), Some(guard)) => {
+                slot.stream_body(guard, body, self.request.body()).await
+            }
+            _ => Err(Error::Usage("the request was not sent")),
+        }
+    }
+
     /// Sends the request on a connection of the pool, trying again while
     /// that fails in a way that may be tried again.
     async fn send(&mut self) -> Result<(), Error> {
@@ -378,7 +476,12 @@ impl Pending {
                     turn: None,
                 },
                 Ok(reserved) => match Slot::send(reserved, &self.request, &mut self.sent).await {
-                    Ok(()) => {
+                    Ok(guard) => {
+                        if self.request.is_streamed() {
+                            self.sending = Some(guard);
+                        } else {
+                            drop(guard);
+                        }
                         // Queued: the next resend of the dead connection
                         // may go.
                         drop(self.turn.take());
@@ -603,7 +706,8 @@ fn close_all(slots: Vec<Arc<Slot>>) {
 /// One connection of the pool.
 struct Slot {
     id: u64,
-    send: tokio::sync::Mutex<Option<SendHalf>>,
+    /// In an `Arc` so an upload can hold it past [`Slot::send`].
+    send: Arc<tokio::sync::Mutex<Option<SendHalf>>>,
     recv: tokio::sync::Mutex<Option<RecvHalf>>,
     probe: OnceLock<Probe>,
     book: Mutex<Book>,
@@ -640,7 +744,7 @@ impl Slot {
     fn new(id: u64, changed: Arc<Notify>) -> Slot {
         Slot {
             id,
-            send: tokio::sync::Mutex::new(None),
+            send: Arc::new(tokio::sync::Mutex::new(None)),
             recv: tokio::sync::Mutex::new(None),
             probe: OnceLock::new(),
             book: Mutex::new(Book {
@@ -688,13 +792,14 @@ impl Slot {
     /// Queues `request` on the connection `reserved` for it and writes it;
     /// `sent` holds the connection and the request's id from the moment it
     /// is queued (so a dropped future leaves it to [`Pending`]'s drop).
+    /// Returns the sending half still held (for a streamed body).
     async fn send(
         mut reserved: Reserved,
         request: &PooledRequest,
         sent: &mut Option<(Arc<Slot>, u64)>,
-    ) -> Result<(), Failure> {
+    ) -> Result<SendGuard, Failure> {
         let slot = Arc::clone(&reserved.slot);
-        let mut guard = slot.send.lock().await;
+        let mut guard = Arc::clone(&slot.send).lock_owned().await;
         let dead = slot.book().turns.death().map(|d| d.error.clone());
         let queued = match (dead, guard.as_mut()) {
             (Some(error), _) => Err(error),
@@ -729,6 +834,42 @@ impl Slot {
             if let Err(error) = half.flush().await {
                 tracing::debug!(connection = slot.id, %error, "dugong: pooled write failed");
             }
+        }
+        Ok(guard)
+    }
+
+    /// Sends a streamed body from `body` (as `announced`: `Body::Sized` or
+    /// `Body::Chunked`) on the sending half `guard` holds. A failure of the
+    /// network is left to the wait for the response (the server may have
+    /// answered, e.g. `413`); a failure of `body`, or a length other than
+    /// announced, closes the connection and is the caller's error. A
+    /// future dropped before the body is sent closes the connection too.
+    async fn stream_body<R>(
+        &self,
+        guard: SendGuard,
+        body: &mut R,
+        announced: Body,
+    ) -> Result<(), Error>
+    where
+        R: AsyncRead + Unpin,
+    {
+        let mut held = Streaming {
+            slot: self,
+            guard,
+            done: false,
+        };
+        let caller_error = match held.guard.as_mut() {
+            Some(half) => send_stream(half, body, announced, self.id).await,
+            // Closed by the pool meanwhile: the wait learns the fate.
+            None => None,
+        };
+        held.done = true;
+        if let Some(error) = caller_error {
+            // Shut down while the sending half is still held, then die
+            // (as `close` does): nothing is queued behind the cut body,
+            // and the requests on the connection learn their fates.
+            self.close(error.clone());
+            return Err(error);
         }
         Ok(())
     }
@@ -862,6 +1003,70 @@ impl Slot {
         book.pass_abandoned();
         drop(book);
         self.turn.notify_waiters();
+    }
+}
+
+/// The sending half held by an upload: if it is dropped before the body is
+/// sent (the caller's future dropped), the connection is closed while the
+/// half is still held, so no request is queued behind a body half sent.
+struct Streaming<'a> {
+    slot: &'a Slot,
+    guard: SendGuard,
+    done: bool,
+}
+
+impl Drop for Streaming<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.slot.close(Error::Usage(DROPPED_UPLOAD));
+        }
+    }
+}
+
+/// Reads `body` in pieces and sends them on `half` (as `announced`), then
+/// ends a chunked body. A failure of the network stops it (the wait for the
+/// response learns the rest); the caller's error, if `body` failed or gave
+/// a length other than announced.
+async fn send_stream<R>(
+    half: &mut SendHalf,
+    body: &mut R,
+    announced: Body,
+    connection: u64,
+) -> Option<Error>
+where
+    R: AsyncRead + Unpin,
+{
+    let mut buf = vec![0u8; STREAM_PIECE];
+    let mut sent = 0u64;
+    loop {
+        let n = match body.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Some(Error::io(e)),
+        };
+        sent += n as u64;
+        if let Body::Sized(length) = announced {
+            if sent > length {
+                return Some(Error::Usage("the body gave more bytes than its length"));
+            }
+        }
+        if let Err(error) = half.send_body(Bytes::copy_from_slice(&buf[..n])).await {
+            tracing::debug!(connection, %error, "dugong: pooled upload stopped");
+            return None;
+        }
+    }
+    match announced {
+        Body::Sized(length) if sent < length => {
+            Some(Error::Usage("the body ended before its length"))
+        }
+        Body::Chunked => {
+            if let Err(error) = half.finish().await {
+                tracing::debug!(connection, %error, "dugong: pooled upload stopped");
+            }
+            None
+        }
+        _ => None,
     }
 }
 

@@ -617,3 +617,45 @@ fn the_client_and_its_responses_cross_threads() {
     send::<dugong_blocking::ClientResponse>();
     send::<dugong_blocking::Pending>();
 }
+
+/// A body source that gives `pieces` pieces of 1 KiB, pausing before each.
+struct Slow(usize);
+
+impl std::io::Read for Slow {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0 == 0 {
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        self.0 -= 1;
+        let n = buf.len().min(1024);
+        buf[..n].fill(b'u');
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_request_sent_during_an_upload_on_its_connection_waits_for_the_body() {
+    let nginx = dugong_tests::peer_or_skip!(Nginx::start(&[("f", b"0123456789")]), "nginx");
+    // One connection: the GET can only go behind the upload.
+    let client = client(config(1, 16));
+    std::thread::scope(|s| {
+        let uploader = s.spawn(|| {
+            client
+                .upload(
+                    "PUT",
+                    &nginx.url("/upload/slow"),
+                    [("Accept", "*/*")],
+                    Some(20 * 1024),
+                    Slow(20),
+                )
+                .map(|r| r.status())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let mut response = client
+            .get(&nginx.url("/f"))
+            .expect("the GET behind the upload");
+        assert_eq!(response.read_all().expect("body"), b"0123456789");
+        assert_eq!(uploader.join().expect("uploader").expect("uploaded"), 201);
+    });
+}

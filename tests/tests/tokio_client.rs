@@ -672,3 +672,147 @@ async fn a_close_before_the_requests_were_read_resends_gets_and_reports_posts() 
         assert_eq!(server.count(&format!("/{i}")), times, "request {i}");
     }
 }
+
+#[tokio::test]
+async fn uploads_stream_a_body_sized_or_chunked() {
+    let nginx = dugong_tests::peer_or_skip!(Nginx::start(&[("f", b"x")]), "nginx");
+    bounded(async {
+        let client = client(PoolConfig::default());
+        let body = expected_body(300_000);
+        for (name, length) in [("sized", Some(body.len() as u64)), ("chunked", None)] {
+            let url = nginx.url(&format!("/upload/{name}"));
+            let response = client
+                .upload(
+                    "PUT",
+                    &url,
+                    [("Content-Type", "application/octet-stream")],
+                    length,
+                    &body[..],
+                )
+                .await
+                .expect("uploaded");
+            assert_eq!(response.status(), 201, "{name}");
+            drop(response);
+            let mut back = client.get(&url).await.expect("read back");
+            assert_eq!(back.read_all().await.expect("body"), body, "{name}");
+        }
+    })
+    .await;
+}
+
+/// A body source that fails after a few bytes.
+struct Failing(usize);
+
+impl tokio::io::AsyncRead for Failing {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.0 == 0 {
+            return std::task::Poll::Ready(Err(std::io::Error::other("the source failed")));
+        }
+        let n = self.0.min(buf.remaining());
+        buf.initialize_unfilled_to(n).fill(b'a');
+        buf.advance(n);
+        self.0 -= n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_or_short_upload_is_reported_and_never_sent_again() {
+    bounded(async {
+        let server = FaultServer::start(vec![], 1);
+        let client = client(config(1, 16));
+        let error = client
+            .upload(
+                "PUT",
+                &server.url("/failing"),
+                [("Accept", "*/*")],
+                Some(100),
+                Failing(10),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Io, "{error}");
+        let error = client
+            .upload(
+                "PUT",
+                &server.url("/short"),
+                [("Accept", "*/*")],
+                Some(100),
+                &b"0123456789"[..],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Usage, "{error}");
+        let error = client
+            .upload(
+                "PUT",
+                &server.url("/long"),
+                [("Accept", "*/*")],
+                Some(5),
+                &b"0123456789"[..],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Usage, "{error}");
+        // None reached the server whole, and none was tried again; the pool
+        // goes on.
+        let mut response = client
+            .get(&server.url("/after"))
+            .await
+            .expect("the pool goes on");
+        assert_eq!(response.read_all().await.expect("body"), b"GET /after");
+        let targets: Vec<String> = server.received().into_iter().map(|r| r.target).collect();
+        assert_eq!(targets, ["/after"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dropped_upload_breaks_its_connection_and_the_pool_goes_on() {
+    bounded(async {
+        let server = FaultServer::start(vec![], 1);
+        let client = client(config(1, 16));
+        // A source that gives a few bytes, then nothing, and never ends.
+        let (mut source, body) = tokio::io::duplex(64);
+        tokio::io::AsyncWriteExt::write_all(&mut source, b"0123456789")
+            .await
+            .expect("source");
+        let url = server.url("/endless");
+        let upload = client.upload("PUT", &url, [("Accept", "*/*")], Some(1_000_000), body);
+        fn send<T: Send>(_: &T) {}
+        send(&upload);
+        // A GET for the same (only) connection, which waits behind the
+        // body being sent while the upload is dropped.
+        let behind = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            client.get(&server.url("/behind")).await
+        };
+        let (dropped, behind) = tokio::join!(
+            tokio::time::timeout(Duration::from_millis(200), upload),
+            behind
+        );
+        assert!(dropped.is_err(), "the upload cannot finish");
+        let mut response = behind.expect("the GET behind it goes elsewhere");
+        assert_eq!(response.read_all().await.expect("body"), b"GET /behind");
+        // The pool goes on with a new connection.
+        let mut response = client.get(&server.url("/after")).await.expect("after");
+        assert_eq!(response.read_all().await.expect("body"), b"GET /after");
+        assert_eq!(client.connections(), 1);
+        let received: Vec<(usize, String)> = server
+            .received()
+            .into_iter()
+            .map(|r| (r.connection, r.target))
+            .collect();
+        assert_eq!(
+            received,
+            [(1, "/behind".to_owned()), (1, "/after".to_owned())],
+            "the cut upload never reached the server whole"
+        );
+        drop(source);
+    })
+    .await;
+}
