@@ -274,7 +274,11 @@ impl Client {
     /// Sends `request`; `waits_for_room`: wait for a connection with room
     /// (`request`, which waits for its response at once) or not (`start`,
     /// see [`Inner::acquire`]).
-    fn start_request(&self, request: PooledRequest, waits_for_room: bool) -> Result<Pending, Error> {
+    fn start_request(
+        &self,
+        request: PooledRequest,
+        waits_for_room: bool,
+    ) -> Result<Pending, Error> {
         let mut pending = self.pending(request, waits_for_room);
         pending.send_with(None)?;
         Ok(pending)
@@ -648,14 +652,12 @@ impl Slot {
         let mut guard = lock(&self.send);
         let Some(half) = guard.as_mut() else {
             drop(guard);
-            return Err((not_sent(Error::Usage(dugong_net::session::DISCONNECTED)), body));
+            return Err((
+                not_sent(Error::Usage(dugong_net::session::DISCONNECTED)),
+                body,
+            ));
         };
-        let queued = half.queue_request_now(
-            request.method(),
-            request.target(),
-            request.fields(),
-            request.body(),
-        );
+        let queued = half.queue_pooled(request);
         let id = match queued {
             Ok(id) => id.as_u64(),
             // Refused before it was queued: a mistake in the request (not

@@ -225,7 +225,7 @@ impl SendHalf {
         I: IntoIterator<Item: HeaderField>,
     {
         drop(self.shared.wait_for_room());
-        self.queue_request_now(method, target, headers, body)
+        self.queued(|link| link.queue_request(method, target, headers, body))
     }
 
     /// As [`Connection::flush`].
@@ -346,22 +346,23 @@ impl Probe {
 }
 
 impl SendHalf {
-    /// As [`queue_request`](Self::queue_request), without waiting for room
-    /// in the window (for a caller that must not wait for its own reads).
-    pub(crate) fn queue_request_now<I>(
+    /// Queues a request of the pool, without waiting for room in the
+    /// window (for a caller that must not wait for its own reads).
+    pub(crate) fn queue_pooled(
         &mut self,
-        method: &str,
-        target: &str,
-        headers: I,
-        body: Body,
-    ) -> Result<RequestId, Error>
-    where
-        I: IntoIterator<Item: HeaderField>,
-    {
-        let id = self
-            .shared
-            .lock()
-            .queue_request(method, target, headers, body)?;
+        request: &dugong_net::pool::PooledRequest,
+    ) -> Result<RequestId, Error> {
+        let (method, target) = (request.method(), request.target());
+        self.queued(|link| link.queue_request(method, target, request.fields(), request.body()))
+    }
+
+    /// Queues with `queue`, then tells a receiving half waiting for a
+    /// request.
+    fn queued(
+        &mut self,
+        queue: impl FnOnce(&mut Link) -> Result<RequestId, Error>,
+    ) -> Result<RequestId, Error> {
+        let id = queue(&mut self.shared.lock())?;
         self.shared.sent.notify_all();
         Ok(id)
     }

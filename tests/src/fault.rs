@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use dugong_net::resend::Verdict;
+
 /// How a connection of a [`FaultServer`] ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -150,6 +152,17 @@ impl Drop for FaultServer {
     }
 }
 
+/// Notes a request received on `connection`.
+fn record(log: &Mutex<Vec<Received>>, connection: usize, method: &str, target: &str) {
+    log.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Received {
+            connection,
+            method: method.to_owned(),
+            target: target.to_owned(),
+        });
+}
+
 /// The body of the answer to `method target`.
 pub fn answer_body(method: &str, target: &str) -> String {
     format!("{method} {target}")
@@ -231,13 +244,7 @@ fn serve(
             Err(_) => return,
         }
         while let Some((method, target)) = requests.next() {
-            log.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(Received {
-                    connection,
-                    method: method.clone(),
-                    target: target.clone(),
-                });
+            record(log, connection, &method, &target);
             queue.push((method, target));
         }
         let settled = queue.len() >= gather || idle_since.elapsed() >= Duration::from_millis(100);
@@ -304,13 +311,7 @@ fn serve_then_close_unread(
                 Err(_) => return,
             }
         };
-        log.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Received {
-                connection,
-                method: method.clone(),
-                target: target.clone(),
-            });
+        record(log, connection, &method, &target);
         if stream.write_all(&answer(&method, &target, false)).is_err() {
             return;
         }
@@ -329,4 +330,95 @@ fn end(mut stream: TcpStream, fault: Fault) {
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut chunk = [0u8; 16 * 1024];
     while Instant::now() < deadline && !matches!(stream.read(&mut chunk), Ok(0) | Err(_)) {}
+}
+
+/// What became of one request of the fault matrix, as a pooled client's
+/// caller sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Got {
+    /// Its response, whole, after this many resends.
+    Answer(usize),
+    /// Its head, then an error reading the body.
+    CutBody,
+    /// The client gave up with this verdict on the last try.
+    GaveUp(Verdict),
+}
+
+/// The fault matrix of the pooled clients: GET, POST, GET, POST, ...
+/// pipelined on one connection whose server fails as the [`Fault`] says;
+/// what each request must come to, by the resend rules.
+pub fn fault_matrix() -> Vec<(&'static str, Fault, Vec<Got>)> {
+    use Got::{Answer, CutBody, GaveUp};
+    use Verdict::{MayHaveBeenProcessed, ResponseStarted};
+    let after_two = |third: Got| {
+        vec![
+            Answer(0),
+            Answer(0),
+            third,
+            GaveUp(MayHaveBeenProcessed),
+            Answer(1),
+            GaveUp(MayHaveBeenProcessed),
+        ]
+    };
+    vec![
+        (
+            "close after 2, announced: the rest not processed, all resent",
+            Fault::CloseAfter {
+                answered: 2,
+                announce: true,
+            },
+            vec![
+                Answer(0),
+                Answer(0),
+                Answer(1),
+                Answer(1),
+                Answer(1),
+                Answer(1),
+            ],
+        ),
+        (
+            "close after 2, not announced: GETs resent, POSTs may have been processed",
+            Fault::CloseAfter {
+                answered: 2,
+                announce: false,
+            },
+            after_two(Answer(1)),
+        ),
+        (
+            "body cut: that one errs, the rest as above",
+            Fault::CutBody { answered: 2 },
+            after_two(CutBody),
+        ),
+        (
+            "head cut: that one is never resent, the rest as above",
+            Fault::CutHead { answered: 2 },
+            after_two(GaveUp(ResponseStarted)),
+        ),
+        (
+            "close before answering anything",
+            Fault::CloseAfter {
+                answered: 0,
+                announce: false,
+            },
+            vec![
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+                Answer(1),
+                GaveUp(MayHaveBeenProcessed),
+            ],
+        ),
+    ]
+}
+
+/// Checks that `server` saw request `/i` once per try `got[i]` says it
+/// made: once, and once more per resend.
+pub fn assert_counts(what: &str, got: &[Got], server: &FaultServer) {
+    for (i, g) in got.iter().enumerate() {
+        let times = server.count(&format!("/{i}"));
+        let expected = match g {
+            Got::Answer(resends) => 1 + resends,
+            Got::CutBody | Got::GaveUp(_) => 1,
+        };
+        assert_eq!(times, expected, "{what}: request {i}");
+    }
 }

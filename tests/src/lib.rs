@@ -47,7 +47,7 @@ mod util;
 pub use apache::Apache;
 pub use canned::{rss_kib, CannedServer};
 pub use examples::example;
-pub use fault::{answer_body, Fault, FaultServer, Received};
+pub use fault::{answer_body, assert_counts, fault_matrix, Fault, FaultServer, Got, Received};
 pub use haproxy::Haproxy;
 pub use hostile::{hostile_cases, panic_message, HostileCase, Outcome, AT_ONCE, HOSTILE_TIMEOUT};
 pub use hyper_server::{body_byte, expected_body, unrelated_ca_pem, HyperServer, TlsServer};

@@ -7,7 +7,8 @@ use std::time::Duration;
 use dugong_blocking::dugong_net::resend::Verdict;
 use dugong_blocking::{Body, Builder, Client, Error, ErrorKind, PoolConfig};
 use dugong_tests::{
-    answer_body, expected_body, refused_addr, Fault, FaultServer, HyperServer, Nginx,
+    answer_body, assert_counts, expected_body, fault_matrix, refused_addr, Fault, FaultServer, Got,
+    HyperServer, Nginx,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,17 +79,6 @@ fn one_thread_pipelines_up_to_the_depth() {
     assert_eq!(connections.len(), 2);
 }
 
-/// What became of one request of the fault matrix.
-#[derive(Debug, PartialEq, Eq)]
-enum Got {
-    /// Its response, whole, after this many resends.
-    Answer(usize),
-    /// Its head, then an error reading the body.
-    CutBody,
-    /// The client gave up with this verdict on the last try.
-    GaveUp(Verdict),
-}
-
 /// Sends GET, POST, GET, POST, ... (`n` of them) pipelined on one
 /// connection of a server whose first connection ends with `fault`, and
 /// reads the answers in order.
@@ -139,90 +129,11 @@ fn run_matrix_case(fault: Fault, n: usize) -> (Vec<Got>, FaultServer) {
 
 #[test]
 fn fault_matrix_resends_exactly_what_is_safe() {
-    use Got::*;
-    use Verdict::*;
-    let cases: Vec<(&str, Fault, Vec<Got>)> = vec![
-        (
-            "close after 2, announced: the rest not processed, all resent",
-            Fault::CloseAfter {
-                answered: 2,
-                announce: true,
-            },
-            vec![
-                Answer(0),
-                Answer(0),
-                Answer(1),
-                Answer(1),
-                Answer(1),
-                Answer(1),
-            ],
-        ),
-        (
-            "close after 2, not announced: GETs resent, POSTs may have been processed",
-            Fault::CloseAfter {
-                answered: 2,
-                announce: false,
-            },
-            vec![
-                Answer(0),
-                Answer(0),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-            ],
-        ),
-        (
-            "body cut: that one errs, the rest as above",
-            Fault::CutBody { answered: 2 },
-            vec![
-                Answer(0),
-                Answer(0),
-                CutBody,
-                GaveUp(MayHaveBeenProcessed),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-            ],
-        ),
-        (
-            "head cut: that one is never resent, the rest as above",
-            Fault::CutHead { answered: 2 },
-            vec![
-                Answer(0),
-                Answer(0),
-                GaveUp(ResponseStarted),
-                GaveUp(MayHaveBeenProcessed),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-            ],
-        ),
-        (
-            "close before answering anything",
-            Fault::CloseAfter {
-                answered: 0,
-                announce: false,
-            },
-            vec![
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-            ],
-        ),
-    ];
-    for (what, fault, expected) in cases {
-        let n = expected.len();
-        let (got, server) = run_matrix_case(fault, n);
+    for (what, fault, expected) in fault_matrix() {
+        let (got, server) = run_matrix_case(fault, expected.len());
         assert_eq!(got, expected, "{what}");
         // The server saw each request once, and again only when resent.
-        for (i, g) in got.iter().enumerate() {
-            let times = server.count(&format!("/{i}"));
-            let expected_times = match g {
-                Answer(resends) => 1 + resends,
-                CutBody | GaveUp(_) => 1,
-            };
-            assert_eq!(times, expected_times, "{what}: request {i}");
-        }
+        assert_counts(what, &got, &server);
     }
 }
 

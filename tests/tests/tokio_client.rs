@@ -8,7 +8,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use dugong_tests::{
-    answer_body, expected_body, refused_addr, Fault, FaultServer, HyperServer, Nginx,
+    answer_body, assert_counts, expected_body, fault_matrix, refused_addr, Fault, FaultServer, Got,
+    HyperServer, Nginx,
 };
 use dugong_tokio::dugong_net::resend::Verdict;
 use dugong_tokio::{Body, Builder, Client, Error, ErrorKind, Pending, PoolConfig};
@@ -146,17 +147,6 @@ async fn one_task_pipelines_up_to_the_depth() {
     .await;
 }
 
-/// What became of one request of the fault matrix.
-#[derive(Debug, PartialEq, Eq)]
-enum Got {
-    /// Its response, whole, after this many resends.
-    Answer(usize),
-    /// Its head, then an error reading the body.
-    CutBody,
-    /// The client gave up with this verdict on the last try.
-    GaveUp(Verdict),
-}
-
 /// Reads the answers to `pending` (made by [`start_mixed`], from request
 /// `first` on) in order.
 async fn outcomes(pending: Vec<Pending>, first: usize) -> Vec<Got> {
@@ -193,91 +183,9 @@ async fn run_matrix_case(fault: Fault, n: usize) -> (Vec<Got>, FaultServer) {
     (outcomes(pending, 0).await, server)
 }
 
-/// The server saw each request once, and again only when it was resent.
-fn assert_counts(what: &str, got: &[Got], server: &FaultServer) {
-    for (i, g) in got.iter().enumerate() {
-        let times = server.count(&format!("/{i}"));
-        let expected_times = match g {
-            Got::Answer(resends) => 1 + resends,
-            Got::CutBody | Got::GaveUp(_) => 1,
-        };
-        assert_eq!(times, expected_times, "{what}: request {i}: {got:?}");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_matrix_resends_exactly_what_is_safe() {
-    use Got::*;
-    use Verdict::*;
-    let cases: Vec<(&str, Fault, Vec<Got>)> = vec![
-        (
-            "close after 2, announced: the rest not processed, all resent",
-            Fault::CloseAfter {
-                answered: 2,
-                announce: true,
-            },
-            vec![
-                Answer(0),
-                Answer(0),
-                Answer(1),
-                Answer(1),
-                Answer(1),
-                Answer(1),
-            ],
-        ),
-        (
-            "close after 2, not announced: GETs resent, POSTs may have been processed",
-            Fault::CloseAfter {
-                answered: 2,
-                announce: false,
-            },
-            vec![
-                Answer(0),
-                Answer(0),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-            ],
-        ),
-        (
-            "body cut: that one errs, the rest as above",
-            Fault::CutBody { answered: 2 },
-            vec![
-                Answer(0),
-                Answer(0),
-                CutBody,
-                GaveUp(MayHaveBeenProcessed),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-            ],
-        ),
-        (
-            "head cut: that one is never resent, the rest as above",
-            Fault::CutHead { answered: 2 },
-            vec![
-                Answer(0),
-                Answer(0),
-                GaveUp(ResponseStarted),
-                GaveUp(MayHaveBeenProcessed),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-            ],
-        ),
-        (
-            "close before answering anything",
-            Fault::CloseAfter {
-                answered: 0,
-                announce: false,
-            },
-            vec![
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-                Answer(1),
-                GaveUp(MayHaveBeenProcessed),
-            ],
-        ),
-    ];
+    let cases = fault_matrix();
     bounded(async {
         for (what, fault, expected) in cases {
             let n = expected.len();
