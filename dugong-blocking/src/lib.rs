@@ -62,6 +62,28 @@
 //! # Ok::<(), dugong_blocking::Error>(())
 //! ```
 //!
+//! # A pool of connections: [`Client`]
+//!
+//! For a REST client: up to 4 pipelined connections per origin, shared by
+//! threads, and the requests of a connection that dies sent again on
+//! another exactly when that is safe (see [`Client`] for the rules).
+//!
+//! ```no_run
+//! use dugong_blocking::{Body, Client};
+//!
+//! let client = Client::new();
+//! let mut response = client.get("http://127.0.0.1:8080/notes")?;
+//! println!("{} {} bytes", response.status(), response.read_all()?.len());
+//! let response = client.request(
+//!     "POST",
+//!     "http://127.0.0.1:8080/notes",
+//!     [("Idempotency-Key", "3f2a"), ("Content-Type", "text/plain")],
+//!     Body::from("hello"),
+//! )?;
+//! println!("{} (sent again {} times)", response.status(), response.resends());
+//! # Ok::<(), dugong_blocking::Error>(())
+//! ```
+//!
 //! # Errors
 //!
 //! One [`Error`] type; [`Error::kind`] tells closed connections (every way
