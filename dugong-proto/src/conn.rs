@@ -710,6 +710,9 @@ impl Connection {
                     announced_close,
                     started: front.started || head_received,
                     after_close: false,
+                    // (An until-close body ended with the stream: the Eof
+                    // is about the responses behind it.)
+                    ends_at_close: false,
                 })));
             }
         };
@@ -720,9 +723,13 @@ impl Connection {
     /// the front response having come as far as `front` says.
     fn lost(&self, front: FrontProgress) -> Closed {
         let sent = self.send.sent();
+        // A body delimited by the close is completed by it: its request is
+        // answered, and the next is the front one.
+        let skip = usize::from(front.ends_at_close);
         let unanswered: Vec<_> = self
             .in_flight
             .iter()
+            .skip(skip)
             .enumerate()
             .map(|(i, r)| {
                 let fate = if front.after_close {
@@ -741,7 +748,7 @@ impl Connection {
             .collect();
         let started = self
             .in_flight
-            .front()
+            .get(skip)
             .filter(|_| front.started && !front.after_close)
             .map(|r| r.id);
         Closed::new(unanswered).with_response_started(started)

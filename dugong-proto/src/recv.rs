@@ -113,6 +113,10 @@ pub(crate) struct FrontProgress {
     /// A response announced the close and ended: nothing still in flight is
     /// processed.
     pub(crate) after_close: bool,
+    /// Its body is delimited by the close: the end of stream completes it,
+    /// and the requests behind it are judged as if nothing of theirs had
+    /// arrived.
+    pub(crate) ends_at_close: bool,
 }
 
 /// The receive side of a connection.
@@ -248,6 +252,15 @@ impl Receiver {
     pub(crate) fn front_progress(&self) -> FrontProgress {
         let mut progress = FrontProgress::default();
         match self.state {
+            RecvState::Body {
+                body: BodyState::UntilClose,
+                announced_close,
+            } => {
+                progress.ends_at_close = true;
+                // Behind a response that announced the close, nothing is
+                // processed.
+                progress.after_close = announced_close;
+            }
             RecvState::Body {
                 announced_close, ..
             } => {

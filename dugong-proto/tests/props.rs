@@ -1169,8 +1169,15 @@ fn run(specs: &[&str], input: &[u8], cuts: &[usize], modes: &[u8]) -> Vec<Ev> {
         transmit_all(&mut conn);
     }
     if !matches!(out.last(), Some(Err(_))) {
+        // What the connection says it would lose is what the close says it
+        // lost, and what it keeps saying after.
+        let predicted = conn.unanswered();
         conn.receive_eof();
         common::drain(&mut conn, &mut out);
+        if let Some(Err(Error::ConnectionClosed(closed))) = out.last() {
+            assert_eq!(&predicted, closed, "unanswered() before the end of stream");
+            assert_eq!(&conn.unanswered(), closed, "unanswered() after the close");
+        }
     }
     let mut events = convert(common::normalize(out));
     if pos < input.len() {

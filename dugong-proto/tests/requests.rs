@@ -1492,6 +1492,16 @@ fate_cases! {
         c.consume_transmit(n - 1);
         vec![]
     } => [(0, Fate::NotProcessed)];
+    fate_until_close_body_is_answered_by_the_close: |c| {
+        two_gets(c);
+        let _ = drain_transmit(c);
+        respond(c, b"HTTP/1.1 200 OK\r\n\r\nabc")
+    } => [(1, Fate::MaybeProcessed)];
+    fate_until_close_body_announced_leaves_the_rest_unprocessed: |c| {
+        two_gets(c);
+        let _ = drain_transmit(c);
+        respond(c, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc")
+    } => [(1, Fate::NotProcessed)];
     fate_head_received_is_body_incomplete: |c| {
         two_gets(c);
         let _ = drain_transmit(c);
