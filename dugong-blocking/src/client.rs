@@ -210,8 +210,7 @@ impl Client {
         I: IntoIterator<Item: HeaderField>,
         R: io::Read,
     {
-        let request =
-            PooledRequest::streamed(method, url, headers, length, self.inner.core.settings())?;
+        let request = self.inner.core.streamed(method, url, headers, length)?;
         let mut pending = self.pending(request, true);
         pending.send_with(Some(&mut body))?;
         pending.wait()
@@ -451,7 +450,13 @@ impl Inner {
     fn acquire(&self, request: &PooledRequest, waits_for_room: bool) -> Result<Arc<Slot>, Error> {
         let mut origins = self.lock_origins();
         loop {
-            let slots = origins.entry(request.key().clone()).or_default();
+            // (The key is cloned only for an origin not seen yet.)
+            if !origins.contains_key(request.key()) {
+                origins.insert(request.key().clone(), Vec::new());
+            }
+            let slots = origins
+                .get_mut(request.key())
+                .expect("the origin's entry was made above");
             let closing = prune(slots, self.core.config());
             let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
             let choice = if waits_for_room {

@@ -29,6 +29,9 @@ use crate::url::Scheme;
 pub const DEFAULT_MAX_PER_ORIGIN: usize = 4;
 /// At most this many requests pipelined on one connection by default.
 pub const DEFAULT_DEPTH: usize = 16;
+/// A client remembers the settings of this many origins.
+const MAX_ORIGINS: usize = 64;
+
 /// An idle connection is closed after this long by default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -371,8 +374,8 @@ impl Turns {
 pub struct PooledRequest {
     method: String,
     url: crate::Url,
-    key: Key,
-    settings: crate::Settings,
+    key: std::sync::Arc<Key>,
+    settings: std::sync::Arc<crate::Settings>,
     fields: Vec<(Vec<u8>, Vec<u8>)>,
     body: Option<bytes::Bytes>,
     /// A streamed body: its length, if known.
@@ -437,8 +440,23 @@ impl PooledRequest {
         I: IntoIterator<Item: HeaderField>,
     {
         let url = crate::Url::parse(url)?;
-        let settings = template.for_origin(&url);
-        let key = Key::of(&settings.route()?);
+        let (settings, key) = origin_of(template, &url)?;
+        PooledRequest::with_origin(method, url, settings, key, headers, body, streamed_ok)
+    }
+
+    /// The request for `url`, whose origin's settings and key are given.
+    fn with_origin<I>(
+        method: &str,
+        url: crate::Url,
+        settings: std::sync::Arc<crate::Settings>,
+        key: std::sync::Arc<Key>,
+        headers: I,
+        body: dugong_proto::Body,
+        streamed_ok: bool,
+    ) -> Result<PooledRequest, crate::Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
         let (body, streamed) = match body {
             dugong_proto::Body::Empty => (None, None),
             dugong_proto::Body::Full(bytes) => (Some(bytes), None),
@@ -567,6 +585,28 @@ impl Default for Jitter {
     }
 }
 
+/// The settings and pool key of `url`'s origin, from `template`.
+#[allow(clippy::type_complexity)]
+fn origin_of(
+    template: &crate::Settings,
+    url: &crate::Url,
+) -> Result<(std::sync::Arc<crate::Settings>, std::sync::Arc<Key>), crate::Error> {
+    let settings = template.for_origin(url);
+    let key = Key::of(&settings.route()?);
+    Ok((std::sync::Arc::new(settings), std::sync::Arc::new(key)))
+}
+
+/// One origin a client has sent to: its scheme, host and port, and what
+/// requests to it share.
+#[derive(Debug)]
+struct Origin {
+    scheme: crate::Scheme,
+    host: String,
+    port: u16,
+    settings: std::sync::Arc<crate::Settings>,
+    key: std::sync::Arc<Key>,
+}
+
 /// What a pooled client keeps beside its connections, and the decisions
 /// it takes with it: the connection settings its requests start from, the
 /// pool settings, the retry budget, the jitter source and the numbering of
@@ -576,6 +616,10 @@ impl Default for Jitter {
 pub struct ClientCore {
     settings: crate::Settings,
     config: PoolConfig,
+    /// The origins sent to, so that a request to a known one shares their
+    /// settings and key instead of making its own (the proxy to use, from
+    /// the environment or not, is decided once per origin).
+    origins: std::sync::Mutex<Vec<Origin>>,
     budget: std::sync::Mutex<RetryBudget>,
     next_connection: std::sync::atomic::AtomicU64,
     jitter: Jitter,
@@ -588,6 +632,7 @@ impl ClientCore {
     pub fn new(settings: crate::Settings, config: PoolConfig) -> ClientCore {
         ClientCore {
             settings,
+            origins: std::sync::Mutex::new(Vec::new()),
             budget: std::sync::Mutex::new(config.budget.clone()),
             config,
             next_connection: std::sync::atomic::AtomicU64::new(1),
@@ -621,7 +666,74 @@ impl ClientCore {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        PooledRequest::new(method, url, headers, body, &self.settings)
+        self.request_to(method, url, headers, body, false)
+    }
+
+    /// A request whose body the caller streams ([`PooledRequest::streamed`]
+    /// with these settings).
+    ///
+    /// # Errors
+    ///
+    /// As [`PooledRequest::streamed`].
+    pub fn streamed<I>(
+        &self,
+        method: &str,
+        url: &str,
+        headers: I,
+        length: Option<u64>,
+    ) -> Result<PooledRequest, crate::Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        let body = length.map_or(dugong_proto::Body::Chunked, dugong_proto::Body::Sized);
+        self.request_to(method, url, headers, body, true)
+    }
+
+    fn request_to<I>(
+        &self,
+        method: &str,
+        url: &str,
+        headers: I,
+        body: dugong_proto::Body,
+        streamed_ok: bool,
+    ) -> Result<PooledRequest, crate::Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
+        let url = crate::Url::parse(url)?;
+        let (settings, key) = self.origin(&url)?;
+        PooledRequest::with_origin(method, url, settings, key, headers, body, streamed_ok)
+    }
+
+    /// The shared settings and key of `url`'s origin.
+    #[allow(clippy::type_complexity)]
+    fn origin(
+        &self,
+        url: &crate::Url,
+    ) -> Result<(std::sync::Arc<crate::Settings>, std::sync::Arc<Key>), crate::Error> {
+        let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+        let known = origins
+            .iter()
+            .find(|o| o.port == url.port() && o.scheme == url.scheme() && o.host == url.host());
+        if let Some(o) = known {
+            return Ok((
+                std::sync::Arc::clone(&o.settings),
+                std::sync::Arc::clone(&o.key),
+            ));
+        }
+        let (settings, key) = origin_of(&self.settings, url)?;
+        // Bounded: a client sending to ever new origins keeps the latest.
+        if origins.len() >= MAX_ORIGINS {
+            origins.remove(0);
+        }
+        origins.push(Origin {
+            scheme: url.scheme(),
+            host: url.host().to_owned(),
+            port: url.port(),
+            settings: std::sync::Arc::clone(&settings),
+            key: std::sync::Arc::clone(&key),
+        });
+        Ok((settings, key))
     }
 
     /// The number of the next connection opened (from 1).
@@ -923,5 +1035,35 @@ mod tests {
         let values: Vec<f64> = (0..1000).map(|_| jitter.unit()).collect();
         assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
         assert!(values.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
+    fn a_client_shares_the_settings_of_an_origin() {
+        let core = ClientCore::new(crate::Settings::new("localhost", 80), PoolConfig::default());
+        let get = |url: &str| {
+            core.request("GET", url, [("Accept", "*/*")], dugong_proto::Body::Empty)
+                .unwrap()
+        };
+        let (a, b) = (
+            get("http://example.com/a"),
+            get("http://EXAMPLE.com:80/b?c"),
+        );
+        assert!(
+            std::ptr::eq(a.settings(), b.settings()),
+            "one origin, one Settings"
+        );
+        assert!(std::ptr::eq(a.key(), b.key()));
+        let other = get("http://example.com:8080/");
+        assert!(!std::ptr::eq(a.settings(), other.settings()));
+        assert_eq!(other.settings().port(), 8080);
+        let streamed = core
+            .streamed("PUT", "http://example.com/u", [("A", "b")], None)
+            .unwrap();
+        assert!(streamed.is_streamed() && std::ptr::eq(a.key(), streamed.key()));
+        // Ever new origins: the latest are kept, within the bound.
+        for port in 1000..1100 {
+            get(&format!("http://example.com:{port}/"));
+        }
+        assert_eq!(core.origins.lock().unwrap().len(), MAX_ORIGINS);
     }
 }

@@ -110,11 +110,17 @@ impl core::fmt::Display for Verdict {
 /// `Idempotency-Key`), and whether its body is `replayable` (empty or held
 /// whole; a streamed body is not).
 pub fn judge(fate: Fate, method: &str, marked_idempotent: bool, replayable: bool) -> Verdict {
+    judge_repeatable(fate, marked_idempotent || is_idempotent(method), replayable)
+}
+
+/// [`judge`], given whether the request may be repeated (its method is
+/// idempotent, or it is marked so).
+fn judge_repeatable(fate: Fate, repeatable: bool, replayable: bool) -> Verdict {
     match fate {
         Fate::BodyIncomplete => Verdict::ResponseStarted,
         _ if !replayable => Verdict::BodyNotReplayable,
         Fate::NotProcessed => Verdict::Resend,
-        Fate::MaybeProcessed if marked_idempotent || is_idempotent(method) => Verdict::Resend,
+        Fate::MaybeProcessed if repeatable => Verdict::Resend,
         // A fate added later is judged as the unsafe one.
         _ => Verdict::MayHaveBeenProcessed,
     }
@@ -370,8 +376,8 @@ pub enum Next {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Tracker {
-    method: String,
-    marked_idempotent: bool,
+    /// Its method is idempotent, or it is marked so.
+    repeatable: bool,
     replayable: bool,
     limit: u32,
     counted: u32,
@@ -388,8 +394,7 @@ impl Tracker {
     /// at most `limit` counted times ([`DEFAULT_RESENDS_PER_REQUEST`]).
     pub fn new(method: &str, marked_idempotent: bool, replayable: bool, limit: u32) -> Tracker {
         Tracker {
-            method: method.to_owned(),
-            marked_idempotent,
+            repeatable: marked_idempotent || is_idempotent(method),
             replayable,
             limit,
             counted: 0,
@@ -434,7 +439,7 @@ impl Tracker {
             Lost::NotSent if error.is_temporary() => Verdict::Resend,
             Lost::NotSent => Verdict::NotTemporary,
             Lost::ResponseStarted => Verdict::ResponseStarted,
-            Lost::Fate(fate) => judge(fate, &self.method, self.marked_idempotent, self.replayable),
+            Lost::Fate(fate) => judge_repeatable(fate, self.repeatable, self.replayable),
         };
         // Provably never processed, on a connection that answered others
         // (so each such resend follows progress, and they cannot loop).

@@ -292,8 +292,7 @@ impl Client {
         I: IntoIterator<Item: HeaderField>,
         R: AsyncRead + Unpin,
     {
-        let request =
-            PooledRequest::streamed(method, url, headers, length, self.inner.core.settings())?;
+        let request = self.inner.core.streamed(method, url, headers, length)?;
         let mut pending = self.start_request(request, true).await?;
         pending.stream(&mut body).await?;
         pending.wait().await
@@ -568,7 +567,13 @@ impl Inner {
             changed.as_mut().enable();
             let (step, closing) = {
                 let mut origins = self.lock_origins();
-                let slots = origins.entry(request.key().clone()).or_default();
+                // (The key is cloned only for an origin not seen yet.)
+                if !origins.contains_key(request.key()) {
+                    origins.insert(request.key().clone(), Vec::new());
+                }
+                let slots = origins
+                    .get_mut(request.key())
+                    .expect("the origin's entry was made above");
                 let closing = prune(slots, self.core.config());
                 let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
                 let choice = if waits_for_room {
