@@ -17,7 +17,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, ClientCore, Key, Load, PoolConfig, PooledRequest, Turns};
+use dugong_net::pool::{
+    self, Caller, Choice, ClientCore, Key, Load, PoolConfig, PooledRequest, Turns,
+};
 use dugong_net::resend::{Lost, Next, Tracker};
 use dugong_net::Error;
 use dugong_proto::{Body, HeaderField, Headers, Response};
@@ -448,6 +450,12 @@ impl Inner {
     /// The connection for the next try of `request`: one with room, or a
     /// new one, or (every one full) the first to get room.
     fn acquire(&self, request: &PooledRequest, waits_for_room: bool) -> Result<Arc<Slot>, Error> {
+        let caller = if waits_for_room {
+            Caller::Waits
+        } else {
+            Caller::Pipelines
+        };
+        let config = self.core.config();
         let mut origins = self.lock_origins();
         loop {
             // (The key is cloned only for an origin not seen yet.)
@@ -457,41 +465,29 @@ impl Inner {
             let slots = origins
                 .get_mut(request.key())
                 .expect("the origin's entry was made above");
-            let closing = prune(slots, self.core.config());
+            let mut closing = prune(slots, config);
             let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
-            let choice = if waits_for_room {
-                pool::choose_idle_first(&loads, self.core.config())
-            } else {
-                pool::choose(&loads, self.core.config())
-            };
-            match choice {
+            match pool::choose_for(&loads, config, caller) {
                 Choice::Use(i) => {
                     slots[i].lock_turns().reserve();
                     return Ok(Arc::clone(&slots[i]));
                 }
                 Choice::Open => {
                     let id = self.core.next_connection();
-                    let slot = Arc::new(Slot::new(id, self.core.config().depth));
+                    let slot = Arc::new(Slot::new(id, config.depth));
                     slots.push(Arc::clone(&slot));
+                    // Now and then (a connection opens): the other origins'
+                    // idle and dead connections go too, and origins left
+                    // without any.
+                    for other in origins.values_mut() {
+                        closing.extend(prune(other, config));
+                    }
+                    origins.retain(|_, slots| !slots.is_empty());
                     drop(origins);
                     close_all(closing);
                     return self.open(request, slot);
                 }
                 Choice::Wait => {
-                    // Pipelining from one thread: waiting for room would
-                    // wait for this thread to read. Go deeper on the least
-                    // loaded connection instead.
-                    if !waits_for_room {
-                        let spare = loads
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, l)| l.usable && !l.connecting)
-                            .min_by_key(|(i, l)| (l.pending, *i));
-                        if let Some((i, _)) = spare {
-                            slots[i].lock_turns().reserve();
-                            return Ok(Arc::clone(&slots[i]));
-                        }
-                    }
                     drop(origins);
                     close_all(closing);
                     origins = self.lock_origins();
@@ -877,12 +873,12 @@ impl Drop for ResendTurn {
     }
 }
 
-/// Reads heads until a final one (a `100 Continue` for a whole body is
-/// passed over).
+/// Reads heads until a final one (the `100 Continue` of a released body
+/// is passed over: a whole body needs nothing from the caller).
 fn read_final_head(half: &mut RecvHalf) -> Result<Response, Error> {
     loop {
         let head = half.read_response()?;
-        if head.status() != 100 {
+        if head.is_final() {
             return Ok(head);
         }
     }

@@ -133,6 +133,46 @@ pub fn choose_idle_first(loads: &[Load], config: &PoolConfig) -> Choice {
     }
 }
 
+/// Who waits for a request's response, which decides where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The caller waits for the response at once (a blocking `request`, an
+    /// awaited one): [`choose_idle_first`], and wait for room when every
+    /// connection is full.
+    Waits,
+    /// The caller pipelines, reading responses later (`start`): [`choose`],
+    /// and when every connection is full and no more may be opened, deeper
+    /// on the least loaded one that takes requests (waiting for room would
+    /// wait for the caller's own reads).
+    Pipelines,
+}
+
+/// Where a request from `caller` goes.
+///
+/// ```
+/// use dugong_net::pool::{choose_for, Caller, Choice, Load, PoolConfig};
+///
+/// let config = PoolConfig::default();
+/// let full = Load { pending: 16, usable: true, has_room: true, connecting: false };
+/// let busy = Load { pending: 17, ..full };
+/// assert_eq!(choose_for(&[busy, full, full, full], &config, Caller::Waits), Choice::Wait);
+/// assert_eq!(choose_for(&[busy, full, full, full], &config, Caller::Pipelines), Choice::Use(1));
+/// ```
+pub fn choose_for(loads: &[Load], config: &PoolConfig, caller: Caller) -> Choice {
+    match caller {
+        Caller::Waits => choose_idle_first(loads, config),
+        Caller::Pipelines => match choose(loads, config) {
+            Choice::Wait => loads
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.usable && !l.connecting)
+                .min_by_key(|(i, l)| (l.pending, *i))
+                .map_or(Choice::Wait, |(i, _)| Choice::Use(i)),
+            other => other,
+        },
+    }
+}
+
 /// True if a connection idle since `idle_for` ago should be closed.
 pub fn expired(idle_for: Duration, config: &PoolConfig) -> bool {
     idle_for >= config.idle_timeout
@@ -439,8 +479,26 @@ impl PooledRequest {
     where
         I: IntoIterator<Item: HeaderField>,
     {
+        PooledRequest::parse(method, url, headers, body, streamed_ok, |url| {
+            origin_of(template, url)
+        })
+    }
+
+    /// The request `method url`, the settings and key of its origin from
+    /// `origin`.
+    fn parse<I>(
+        method: &str,
+        url: &str,
+        headers: I,
+        body: dugong_proto::Body,
+        streamed_ok: bool,
+        origin: impl FnOnce(&crate::Url) -> Result<SharedOrigin, crate::Error>,
+    ) -> Result<PooledRequest, crate::Error>
+    where
+        I: IntoIterator<Item: HeaderField>,
+    {
         let url = crate::Url::parse(url)?;
-        let (settings, key) = origin_of(template, &url)?;
+        let (settings, key) = origin(&url)?;
         PooledRequest::with_origin(method, url, settings, key, headers, body, streamed_ok)
     }
 
@@ -585,12 +643,11 @@ impl Default for Jitter {
     }
 }
 
+/// The settings and pool key of an origin, shared by its requests.
+type SharedOrigin = (std::sync::Arc<crate::Settings>, std::sync::Arc<Key>);
+
 /// The settings and pool key of `url`'s origin, from `template`.
-#[allow(clippy::type_complexity)]
-fn origin_of(
-    template: &crate::Settings,
-    url: &crate::Url,
-) -> Result<(std::sync::Arc<crate::Settings>, std::sync::Arc<Key>), crate::Error> {
+fn origin_of(template: &crate::Settings, url: &crate::Url) -> Result<SharedOrigin, crate::Error> {
     let settings = template.for_origin(url);
     let key = Key::of(&settings.route()?);
     Ok((std::sync::Arc::new(settings), std::sync::Arc::new(key)))
@@ -700,17 +757,13 @@ impl ClientCore {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        let url = crate::Url::parse(url)?;
-        let (settings, key) = self.origin(&url)?;
-        PooledRequest::with_origin(method, url, settings, key, headers, body, streamed_ok)
+        PooledRequest::parse(method, url, headers, body, streamed_ok, |url| {
+            self.origin(url)
+        })
     }
 
     /// The shared settings and key of `url`'s origin.
-    #[allow(clippy::type_complexity)]
-    fn origin(
-        &self,
-        url: &crate::Url,
-    ) -> Result<(std::sync::Arc<crate::Settings>, std::sync::Arc<Key>), crate::Error> {
+    fn origin(&self, url: &crate::Url) -> Result<SharedOrigin, crate::Error> {
         let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
         let known = origins
             .iter()

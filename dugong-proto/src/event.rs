@@ -125,6 +125,20 @@ impl Response {
         self.status
     }
 
+    /// True for a final response (status 200 and up); false for an
+    /// interim one (1xx), such as the `100 Continue` a connection hands
+    /// out when a held body was released ([`continue_for`](Self::continue_for)).
+    ///
+    /// ```
+    /// # let id = dugong_proto::Connection::default()
+    /// #     .send_request("GET", "/", [("Host", "a")], dugong_proto::Body::Empty)?;
+    /// assert!(!dugong_proto::Response::continue_for(id).is_final());
+    /// # Ok::<(), dugong_proto::Error>(())
+    /// ```
+    pub fn is_final(&self) -> bool {
+        self.status >= 200
+    }
+
     /// The reason phrase as received (latin-1; possibly empty).
     pub fn reason(&self) -> &[u8] {
         &self.headers.buf[self.reason.0..self.reason.1]

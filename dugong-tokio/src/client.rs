@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dugong_net::pool::{self, Choice, ClientCore, Key, Load, PoolConfig, PooledRequest, Turns};
+use dugong_net::pool::{
+    self, Caller, Choice, ClientCore, Key, Load, PoolConfig, PooledRequest, Turns,
+};
 use dugong_net::resend::{Lost, Next, Tracker};
 use dugong_net::session::DISCONNECTED;
 use dugong_net::Error;
@@ -560,6 +562,12 @@ impl Inner {
         request: &PooledRequest,
         waits_for_room: bool,
     ) -> Result<Reserved, Error> {
+        let caller = if waits_for_room {
+            Caller::Waits
+        } else {
+            Caller::Pipelines
+        };
+        let config = self.core.config();
         loop {
             // Registered before the pool is looked at: a change after the
             // look wakes the wait below.
@@ -574,30 +582,23 @@ impl Inner {
                 let slots = origins
                     .get_mut(request.key())
                     .expect("the origin's entry was made above");
-                let closing = prune(slots, self.core.config());
+                let mut closing = prune(slots, config);
                 let loads: Vec<Load> = slots.iter().map(|s| s.load()).collect();
-                let choice = if waits_for_room {
-                    pool::choose_idle_first(&loads, self.core.config())
-                } else {
-                    pool::choose(&loads, self.core.config())
-                };
-                let step = match choice {
+                let step = match pool::choose_for(&loads, config, caller) {
                     Choice::Use(i) => Step::Use(Reserved::new(&slots[i])),
                     Choice::Open => {
                         let id = self.core.next_connection();
                         let slot = Arc::new(Slot::new(id, Arc::clone(&self.changed)));
                         slots.push(Arc::clone(&slot));
+                        // Now and then (a connection opens): the other
+                        // origins' idle and dead connections go too, and
+                        // origins left without any.
+                        for other in origins.values_mut() {
+                            closing.extend(prune(other, config));
+                        }
+                        origins.retain(|_, slots| !slots.is_empty());
                         Step::Open(slot)
                     }
-                    // Pipelining from one task: waiting for room would
-                    // wait for this task to read. Go deeper on the least
-                    // loaded connection instead.
-                    Choice::Wait if !waits_for_room => loads
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, l)| l.usable && !l.connecting)
-                        .min_by_key(|(i, l)| (l.pending, *i))
-                        .map_or(Step::Wait, |(i, _)| Step::Use(Reserved::new(&slots[i]))),
                     Choice::Wait => Step::Wait,
                 };
                 (step, closing)
@@ -1100,12 +1101,12 @@ struct Head {
     trailers: Option<Headers>,
 }
 
-/// Reads heads until a final one (a `100 Continue` for a whole body is
-/// passed over).
+/// Reads heads until a final one (the `100 Continue` of a released body
+/// is passed over: a whole body needs nothing from the caller).
 async fn read_final_head(half: &mut RecvHalf) -> Result<Response, Error> {
     loop {
         let head = half.read_response().await?;
-        if head.status() != 100 {
+        if head.is_final() {
             return Ok(head);
         }
     }

@@ -570,3 +570,24 @@ fn a_request_sent_during_an_upload_on_its_connection_waits_for_the_body() {
         assert_eq!(uploader.join().expect("uploader").expect("uploaded"), 201);
     });
 }
+
+#[test]
+fn idle_connections_of_other_origins_close_when_a_connection_opens() {
+    let (a, b) = (FaultServer::start(vec![], 1), FaultServer::start(vec![], 1));
+    let mut config = PoolConfig::default();
+    config.idle_timeout = Duration::from_millis(50);
+    let client = client(config);
+    client
+        .get(&a.url("/a"))
+        .expect("a")
+        .read_all()
+        .expect("body");
+    assert_eq!(client.connections(), 1);
+    std::thread::sleep(Duration::from_millis(120));
+    client
+        .get(&b.url("/b"))
+        .expect("b")
+        .read_all()
+        .expect("body");
+    assert_eq!(client.connections(), 1, "a's idle connection was closed");
+}

@@ -724,3 +724,18 @@ async fn a_dropped_upload_breaks_its_connection_and_the_pool_goes_on() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn idle_connections_of_other_origins_close_when_a_connection_opens() {
+    let (a, b) = (FaultServer::start(vec![], 1), FaultServer::start(vec![], 1));
+    let mut config = PoolConfig::default();
+    config.idle_timeout = Duration::from_millis(50);
+    let client = client(config);
+    let mut first = client.get(&a.url("/a")).await.expect("a");
+    first.read_all().await.expect("body");
+    assert_eq!(client.connections(), 1);
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let mut second = client.get(&b.url("/b")).await.expect("b");
+    second.read_all().await.expect("body");
+    assert_eq!(client.connections(), 1, "a's idle connection was closed");
+}
