@@ -46,6 +46,10 @@ impl Default for Config {
     }
 }
 
+/// The largest head or trailer section a limit may allow: offsets within
+/// one are kept in 32 bits.
+const MAX_SECTION_BYTES: usize = u32::MAX as usize;
+
 impl Config {
     /// Largest response head (status line, header fields and the empty line
     /// that ends them), in bytes. Default 64 KiB. Empty lines before a status
@@ -54,10 +58,11 @@ impl Config {
         self.max_head_bytes
     }
 
-    /// Sets [`max_head_bytes`](Self::max_head_bytes) (at least 16).
+    /// Sets [`max_head_bytes`](Self::max_head_bytes) (at least 16, at
+    /// most `u32::MAX`).
     #[must_use]
     pub fn with_max_head_bytes(mut self, bytes: usize) -> Self {
-        self.max_head_bytes = bytes.max(16);
+        self.max_head_bytes = bytes.clamp(16, MAX_SECTION_BYTES);
         self
     }
 
@@ -93,10 +98,11 @@ impl Config {
         self.max_trailer_bytes
     }
 
-    /// Sets [`max_trailer_bytes`](Self::max_trailer_bytes) (at least 2).
+    /// Sets [`max_trailer_bytes`](Self::max_trailer_bytes) (at least 2, at
+    /// most `u32::MAX`).
     #[must_use]
     pub fn with_max_trailer_bytes(mut self, bytes: usize) -> Self {
-        self.max_trailer_bytes = bytes.max(2);
+        self.max_trailer_bytes = bytes.clamp(2, MAX_SECTION_BYTES);
         self
     }
 

@@ -74,7 +74,9 @@ pub struct Response {
     pub(crate) id: RequestId,
     pub(crate) version: Version,
     pub(crate) status: u16,
-    pub(crate) reason: (usize, usize),
+    /// The reason phrase's range within the head (heads are at most
+    /// `u32::MAX` bytes: [`Config`](crate::Config) caps the limits).
+    pub(crate) reason: (u32, u32),
     pub(crate) headers: Headers,
 }
 
@@ -141,7 +143,7 @@ impl Response {
 
     /// The reason phrase as received (latin-1; possibly empty).
     pub fn reason(&self) -> &[u8] {
-        &self.headers.buf[self.reason.0..self.reason.1]
+        &self.headers.buf[self.reason.0 as usize..self.reason.1 as usize]
     }
 
     /// The header fields, in the order received.
@@ -175,16 +177,17 @@ pub struct Headers {
     /// The section's bytes: the status line (of a head), the field lines
     /// and the empty line.
     pub(crate) buf: Bytes,
-    /// Where the first field line starts in `buf`.
-    pub(crate) first: usize,
+    /// Where the first field line starts in `buf`. (32 bits, as the
+    /// section's limits are: a smaller `Event` is cheaper to hand out.)
+    pub(crate) first: u32,
     /// The number of fields.
-    pub(crate) len: usize,
+    pub(crate) len: u32,
 }
 
 impl Headers {
     /// The number of fields.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// True if there are no fields.
@@ -224,8 +227,8 @@ impl Headers {
     /// All fields as raw `(name, value)` bytes.
     pub(crate) fn raw_iter(&self) -> FieldLines<'_> {
         FieldLines {
-            rest: self.buf.get(self.first..).unwrap_or_default(),
-            left: self.len,
+            rest: self.buf.get(self.first as usize..).unwrap_or_default(),
+            left: self.len as usize,
         }
     }
 }

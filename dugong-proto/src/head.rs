@@ -680,39 +680,48 @@ impl FramingScan {
         matches!(name_len, 10 | 14 | 17)
     }
 
-    /// Takes one header field into account (`value` untrimmed).
-    #[inline]
+    /// Takes one header field into account (`value` untrimmed). What is
+    /// rarer than a `Content-Length` of one number is handled out of line.
+    #[inline(never)]
     fn field(&mut self, name: &[u8], value: &[u8]) {
         // Compared by length first: most fields are none of these.
         match name.len() {
             14 if token_eq(name, b"content-length") => {
-                self.content_length = self
-                    .content_length
-                    .and_then(|prev| merge_length(prev, value));
+                self.content_length = match (self.content_length, one_number(value)) {
+                    (Ok(None), Some(n)) => Ok(Some(n)),
+                    (Ok(Some(prev)), Some(n)) if prev == n => Ok(Some(n)),
+                    (prev, _) => prev.and_then(|prev| merge_length(prev, value)),
+                };
             }
-            17 if token_eq(name, b"transfer-encoding") => {
-                self.te_seen = true;
-                if self.transfer_codings(value).is_none() {
-                    self.te_malformed = true;
-                }
-            }
-            10 if token_eq(name, b"connection") => {
-                // Usually one token; a list otherwise.
-                let only = trim_ows(value);
-                if token_eq(only, b"keep-alive") {
-                    self.keep_alive = true;
-                    return;
-                }
-                if token_eq(only, b"close") {
-                    self.close = true;
-                    return;
-                }
-                for token in list(value) {
-                    self.close |= token_eq(token, b"close");
-                    self.keep_alive |= token_eq(token, b"keep-alive");
-                }
-            }
+            17 if token_eq(name, b"transfer-encoding") => self.transfer_encoding(value),
+            10 if token_eq(name, b"connection") => self.connection(value),
             _ => {}
+        }
+    }
+
+    #[inline(never)]
+    fn transfer_encoding(&mut self, value: &[u8]) {
+        self.te_seen = true;
+        if self.transfer_codings(value).is_none() {
+            self.te_malformed = true;
+        }
+    }
+
+    #[inline(never)]
+    fn connection(&mut self, value: &[u8]) {
+        // Usually one token; a list otherwise.
+        let only = trim_ows(value);
+        if token_eq(only, b"keep-alive") {
+            self.keep_alive = true;
+            return;
+        }
+        if token_eq(only, b"close") {
+            self.close = true;
+            return;
+        }
+        for token in list(value) {
+            self.close |= token_eq(token, b"close");
+            self.keep_alive |= token_eq(token, b"keep-alive");
         }
     }
 
@@ -817,27 +826,37 @@ fn token_eq(name: &[u8], lower: &[u8]) -> bool {
     word(name, n - 8) | CASE == word(lower, n - 8)
 }
 
+/// The usual `Content-Length` value: one number of 1 to 19 digits (which
+/// cannot overflow) with optional whitespace around it; `None` for anything
+/// else, which [`merge_length`] then reads or rejects.
+#[inline(always)]
+fn one_number(value: &[u8]) -> Option<u64> {
+    let mut digits = value;
+    while let [b' ' | b'\t', rest @ ..] = digits {
+        digits = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = digits {
+        digits = rest;
+    }
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &d in digits {
+        let v = d.wrapping_sub(b'0');
+        if v >= 10 {
+            return None;
+        }
+        n = n * 10 + u64::from(v);
+    }
+    Some(n)
+}
+
 /// Folds one `Content-Length` field value (untrimmed) into what was read
 /// before: every element must be digits only, and all must agree.
+#[cold]
+#[inline(never)]
 fn merge_length(prev: Option<u64>, value: &[u8]) -> Result<Option<u64>, InvalidResponse> {
-    // The usual case, in one pass: one number of at most 19 digits (cannot
-    // overflow) with optional whitespace around it.
-    let digits = trim_ows(value);
-    if !digits.is_empty() && digits.len() <= 19 {
-        let mut n = 0u64;
-        let mut all_digits = true;
-        for &d in digits {
-            let v = d.wrapping_sub(b'0');
-            all_digits &= v < 10;
-            n = n.wrapping_mul(10).wrapping_add(u64::from(v));
-        }
-        if all_digits {
-            return match prev {
-                Some(p) if p != n => Err(InvalidResponse::ConflictingContentLength),
-                _ => Ok(Some(n)),
-            };
-        }
-    }
     let mut current = prev;
     for element in value.split(|&b| b == b',').map(trim_ows) {
         if element.is_empty() || !element.iter().all(u8::is_ascii_digit) {
@@ -1004,6 +1023,41 @@ mod tests {
                 }
                 head
             })
+    }
+
+    /// The one-number fast path of `Content-Length` reads exactly what the
+    /// general reading reads as one number, and leaves lists, signs,
+    /// empty values and 20-digit numbers to it.
+    #[test]
+    fn content_length_fast_path_agrees_with_the_general_reading() {
+        let cases: &[(&[u8], Option<u64>)] = &[
+            (b"0", Some(0)),
+            (b" 100", Some(100)),
+            (b"\t42 \t", Some(42)),
+            (b"9999999999999999999", Some(9_999_999_999_999_999_999)),
+            (b"18446744073709551615", None),
+            (b"", None),
+            (b"  ", None),
+            (b"1,1", None),
+            (b"+1", None),
+            (b"1 2", None),
+            (b"0x10", None),
+        ];
+        for &(value, expected) in cases {
+            assert_eq!(one_number(value), expected, "{}", value.escape_ascii());
+            if let Some(n) = expected {
+                assert_eq!(merge_length(None, value), Ok(Some(n)));
+            }
+        }
+        assert_eq!(merge_length(None, b"1,1"), Ok(Some(1)));
+        assert_eq!(
+            merge_length(None, b"18446744073709551615"),
+            Ok(Some(u64::MAX))
+        );
+        assert_eq!(
+            merge_length(Some(2), b" 1"),
+            Err(InvalidResponse::ConflictingContentLength)
+        );
     }
 
     /// `first_non_field` against a byte-by-byte reference: every byte

@@ -405,11 +405,13 @@ impl Receiver {
             id: front.id,
             version: line.version,
             status: line.status,
-            reason: line.reason,
+            // (A head is at most `u32::MAX` bytes: `Config` caps the
+            // limit, and so its offsets and field count fit.)
+            reason: (line.reason.0 as u32, line.reason.1 as u32),
             headers: Headers {
                 buf: raw.freeze(),
-                first: scanned.first_field,
-                len: scanned.fields,
+                first: scanned.first_field as u32,
+                len: scanned.fields as u32,
             },
         };
         let status = response.status;
@@ -522,7 +524,7 @@ impl Receiver {
                     let trailers = Headers {
                         buf: self.take(scanned.len).freeze(),
                         first: 0,
-                        len: scanned.fields,
+                        len: scanned.fields as u32,
                     };
                     return self.end(trailers, announced_close);
                 }
