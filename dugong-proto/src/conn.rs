@@ -627,11 +627,14 @@ impl Connection {
     /// the caller polls again.
     #[inline(always)]
     fn next_event(&mut self) -> Result<Option<Event>, Error> {
-        let front = self.in_flight.front().map(|r| Expecting {
-            id: r.id,
-            facts: r.facts,
-            upgrade_offer: self.send.upgrade_offer(),
-        });
+        let (in_flight, send) = (&self.in_flight, &self.send);
+        let front = || {
+            in_flight.front().map(|r| Expecting {
+                id: r.id,
+                facts: r.facts,
+                upgrade_offer: send.upgrade_offer(),
+            })
+        };
         let Some(parsed) = self.recv.poll(front, &self.config)? else {
             return Ok(None);
         };

@@ -298,16 +298,17 @@ impl Receiver {
         self.buf.split_to(n)
     }
 
-    /// Parses as far as the next step. `front` is the oldest request still
-    /// waiting for (the rest of) its response.
+    /// Parses as far as the next step. `front` gives the oldest request
+    /// still waiting for (the rest of) its response; it is asked only when
+    /// a head is to be read.
     #[inline(always)]
-    pub(crate) fn poll(
+    pub(crate) fn poll<'a>(
         &mut self,
-        front: Option<Expecting<'_>>,
+        front: impl FnOnce() -> Option<Expecting<'a>>,
         config: &Config,
     ) -> Result<Option<Parsed>, Error> {
         match &mut self.state {
-            RecvState::Head => self.poll_head(front, config),
+            RecvState::Head => self.poll_head(front(), config),
             RecvState::AfterClose => self.poll_after_close(),
             RecvState::Body { .. } => self.poll_body(config),
             RecvState::Upgrade => {
