@@ -20,6 +20,10 @@ const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_millis(1
 const DIRECT_MIN: usize = 4 * 1024;
 /// How many segments one vectored write passes.
 const MAX_SLICES: usize = 256;
+/// Up to this many segments, a write fills a small array of slices (the
+/// usual case: a head, or a head and its body), not one of
+/// [`MAX_SLICES`].
+const FEW_SLICES: usize = 8;
 
 /// An HTTP/1.1 connection to one server: send requests (pipelined, as many
 /// as you like before reading), then read their responses in order.
@@ -557,7 +561,6 @@ impl Link {
             return Err(Error::Usage("no response is pending"));
         }
         loop {
-            self.check()?;
             if !reader.in_body() {
                 if let Some(id) = self.session.take_released() {
                     return Ok(Response::continue_for(id));
@@ -568,6 +571,8 @@ impl Link {
             if let Some(head) = self.advance(progress)? {
                 return Ok(head.into_response());
             }
+            // Bytes moved or a wait passed: the connection may have broken.
+            self.check()?;
         }
     }
 
@@ -724,8 +729,7 @@ impl Link {
     fn write_queued(&mut self) -> Result<(), Error> {
         while self.session.proto().transmit_len() > 0 {
             self.session.check_send()?;
-            let mut slots = [IoSlice::new(&[]); MAX_SLICES];
-            let result = self.io.write_vectored(self.session.io_slices(&mut slots));
+            let result = self.write_some();
             if !self.session.write_done(result)? {
                 let ready = self.wait(Interest {
                     // Split: the receiving half reads.
@@ -750,6 +754,20 @@ impl Link {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.session.write_failed(e)),
             }
+        }
+    }
+
+    /// One vectored write of what is queued (its first [`MAX_SLICES`]
+    /// segments).
+    fn write_some(&mut self) -> io::Result<usize> {
+        // Slices are set up for as many segments as wait (a few, most of
+        // the time), not for the most one write takes.
+        if self.session.proto().transmit_segments().len() <= FEW_SLICES {
+            let mut slots = [IoSlice::new(&[]); FEW_SLICES];
+            self.io.write_vectored(self.session.io_slices(&mut slots))
+        } else {
+            let mut slots = [IoSlice::new(&[]); MAX_SLICES];
+            self.io.write_vectored(self.session.io_slices(&mut slots))
         }
     }
 
@@ -818,9 +836,12 @@ impl Link {
         ready: Ready,
         deadline: Option<dugong_proto::Instant>,
     ) -> Result<(), Error> {
-        let now = self.now();
-        if ready.is_timeout() && deadline.is_some_and(|d| d <= now) {
-            self.session.handle_timeout(now)?;
+        // The clock is read only when a deadline may have passed.
+        if let (true, Some(deadline)) = (ready.is_timeout(), deadline) {
+            let now = self.now();
+            if deadline <= now {
+                self.session.handle_timeout(now)?;
+            }
         }
         Ok(())
     }
@@ -842,7 +863,6 @@ impl Link {
     where
         I: IntoIterator<Item: HeaderField>,
     {
-        self.session.check_send()?;
         // (Only where a new request could go: otherwise the state machine
         // refuses it, saying why.)
         if self.session.proto().in_flight() == 0
@@ -850,8 +870,11 @@ impl Link {
             && !self.session.proto().must_close()
             && self.io.is_nonblocking()
         {
+            // A broken connection is not read: its error comes first.
+            self.session.check_send()?;
             self.check_idle()?;
         }
+        // (`Session::queue_request` checks the connection first.)
         self.session.queue_request(method, target, headers, body)
     }
 

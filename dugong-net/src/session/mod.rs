@@ -230,6 +230,7 @@ impl Reader {
     /// [`Error::Usage`] if the previous body is not read to its end (and
     /// was not [abandoned](Self::abandon)); the state machine's errors as
     /// [`Error::Protocol`].
+    #[inline]
     pub fn poll_head(&mut self, proto: &mut Connection) -> Result<Progress<Head>, Error> {
         if self.in_body {
             if !self.abandoned {
@@ -246,8 +247,6 @@ impl Reader {
                 return Ok(Progress::Pending);
             };
             match event {
-                Event::Continue(id) => return Ok(Progress::Done(Head::Continue(id))),
-                Event::Informational(head) => self.informational_next.push(head),
                 Event::Headers(head) => {
                     tracing::debug!(
                         id = head.id().as_u64(),
@@ -257,15 +256,36 @@ impl Reader {
                     self.in_body = true;
                     self.abandoned = false;
                     self.trailers = None;
-                    self.informational = std::mem::take(&mut self.informational_next);
+                    if !self.informational.is_empty() || !self.informational_next.is_empty() {
+                        self.informational = std::mem::take(&mut self.informational_next);
+                    }
                     return Ok(Progress::Done(Head::Final(head)));
                 }
                 other => {
-                    // Body events belong to a head already returned.
-                    tracing::warn!(?other, "dugong: body event with no head pending");
+                    if let Some(id) = self.other_head_event(other) {
+                        return Ok(Progress::Done(Head::Continue(id)));
+                    }
                 }
             }
         }
+    }
+
+    /// An event before a final head other than the head: a `100 Continue`
+    /// (its request is returned), another 1xx response (kept), or one
+    /// that does not belong there. Out of [`poll_head`](Self::poll_head)'s
+    /// way.
+    #[cold]
+    #[inline(never)]
+    fn other_head_event(&mut self, event: Event) -> Option<RequestId> {
+        match event {
+            Event::Continue(id) => return Some(id),
+            Event::Informational(head) => self.informational_next.push(head),
+            other => {
+                // Body events belong to a head already returned.
+                tracing::warn!(?other, "dugong: body event with no head pending");
+            }
+        }
+        None
     }
 
     /// The next piece of the current body (a slice of the receive buffer,
@@ -276,6 +296,7 @@ impl Reader {
     /// The state machine's errors as [`Error::Protocol`] (a body cut short
     /// is [`ErrorKind::Closed`](crate::ErrorKind::Closed), never a short
     /// body).
+    #[inline]
     pub fn poll_chunk(&mut self, proto: &mut Connection) -> Result<Progress<Option<Bytes>>, Error> {
         if !self.pending.is_empty() {
             return Ok(Progress::Done(Some(std::mem::take(&mut self.pending))));
@@ -291,17 +312,28 @@ impl Reader {
                     self.abandoned = false;
                     self.trailers = Some(trailers);
                 }
-                Event::Upgraded { rest } => {
-                    self.in_body = false;
-                    self.abandoned = false;
-                    self.upgraded = Some(rest);
-                }
-                other => {
-                    tracing::warn!(?other, "dugong: unexpected event inside a body");
-                }
+                other => self.other_body_event(other),
             }
         }
         Ok(Progress::Done(None))
+    }
+
+    /// An event inside a body other than a piece or its end: the
+    /// hand-over after a switch (or one that does not belong there). Out
+    /// of [`poll_chunk`](Self::poll_chunk)'s way.
+    #[cold]
+    #[inline(never)]
+    fn other_body_event(&mut self, event: Event) {
+        match event {
+            Event::Upgraded { rest } => {
+                self.in_body = false;
+                self.abandoned = false;
+                self.upgraded = Some(rest);
+            }
+            other => {
+                tracing::warn!(?other, "dugong: unexpected event inside a body");
+            }
+        }
     }
 
     /// Copies body bytes of the current response into `buf`: `Done(0)` at

@@ -198,7 +198,19 @@ impl Session {
     /// # Errors
     ///
     /// That error.
+    #[inline]
     pub fn check(&self) -> Result<(), Error> {
+        // Called before every step: the usual answer without a call.
+        if self.broken.is_none() && self.proto.error().is_none() {
+            return Ok(());
+        }
+        self.check_broken()
+    }
+
+    /// [`check`](Self::check) on a connection that is broken.
+    #[cold]
+    #[inline(never)]
+    fn check_broken(&self) -> Result<(), Error> {
         match self.error() {
             Some(e) => Err(e),
             None => Ok(()),
@@ -274,6 +286,7 @@ impl Session {
     ///
     /// The connection's error if it is broken;
     /// [`Error::closed_while_sending`] once the peer stopped reading.
+    #[inline]
     pub fn check_send(&self) -> Result<(), Error> {
         self.check()?;
         if self.send_closed {
@@ -291,6 +304,7 @@ impl Session {
     /// [`Error::closed_while_sending`] once the peer stopped reading; the
     /// state machine's refusal ([`Error::Protocol`]: invalid request data, a
     /// request while a body is unfinished or after `Connection: close`).
+    #[inline]
     pub fn queue_request<I>(
         &mut self,
         method: &str,
@@ -546,20 +560,33 @@ impl Session {
     /// # Errors
     ///
     /// The error the reader returned.
+    #[inline]
     pub fn poll<T>(
         &mut self,
         read: impl FnOnce(&mut Connection) -> Result<Progress<T>, Error>,
     ) -> Result<Progress<T>, Error> {
-        match read(&mut self.proto) {
-            Err(error @ Error::BodyTooLarge { .. }) => Err(self.fail(error)),
-            Err(error) => {
-                if let Error::Protocol(_) = &error {
-                    self.note(&format!("error: {error}"));
-                    tracing::debug!(%error, "dugong: protocol error");
-                }
-                Err(error)
+        // The result is passed on as it is; only an error is looked at.
+        let result = read(&mut self.proto);
+        if let Err(error) = &result {
+            self.poll_failed(error);
+        }
+        result
+    }
+
+    /// What [`poll`](Self::poll) does with a reader's error: a body over
+    /// `read_all`'s bound breaks the connection; a protocol error is noted.
+    #[cold]
+    #[inline(never)]
+    fn poll_failed(&mut self, error: &Error) {
+        match error {
+            Error::BodyTooLarge { .. } => {
+                let _ = self.fail(error.clone());
             }
-            ok => ok,
+            Error::Protocol(_) => {
+                self.note(&format!("error: {error}"));
+                tracing::debug!(%error, "dugong: protocol error");
+            }
+            _ => {}
         }
     }
 
