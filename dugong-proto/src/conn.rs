@@ -386,6 +386,11 @@ impl Connection {
     /// reports, and returns what `read` returned. No copy is made between
     /// the transport and the [`Event::Data`] pieces.
     ///
+    /// The slice lent is `max` bytes long. Safe code must initialize bytes
+    /// before lending them: the connection zeroes room 64 KiB (or `max`)
+    /// at a time, not `max` bytes at every call, so asking for 4 KiB and
+    /// getting a few hundred bytes costs a few hundred bytes.
+    ///
     /// A read of 0 bytes is not taken as end of stream: call
     /// [`receive_eof`](Self::receive_eof) for that. Bytes read once the
     /// connection no longer parses (dead, handed over, or after the peer
@@ -399,16 +404,11 @@ impl Connection {
         max: usize,
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
-        let buf = self.recv.buf_mut();
-        let start = buf.len();
-        buf.resize(start + max, 0);
-        let result = read(&mut buf[start..]);
-        let n = result.as_ref().map_or(0, |n| (*n).min(max));
-        buf.truncate(start + n);
+        let result = self.recv.read_into(max, read);
         if self.recv.is_finished() || self.lifecycle.is_dead() {
             self.recv.buf_mut().clear();
         }
-        result.map(|_| n)
+        result
     }
 
     /// How many bytes of the current response body the caller may read

@@ -32,6 +32,9 @@ use crate::framing::{self, ResponseBody};
 use crate::head::{Section, SectionScan};
 use crate::request::RequestFacts;
 
+/// How much room [`Receiver::read_into`] zeroes at a time (at least).
+const SPARE_BYTES: usize = 64 * 1024;
+
 /// The request a response is read for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Expecting<'a> {
@@ -128,6 +131,10 @@ pub(crate) struct Receiver {
     /// came in pieces.
     scan: SectionScan,
     buf: BytesMut,
+    /// Initialized room right after `buf`, in the same allocation, that
+    /// [`read_into`](Self::read_into) lends to reads: zeroed once when it
+    /// is made, not at every read. Empty until the first such read.
+    spare: BytesMut,
     /// Stream offset of `buf[0]`.
     consumed: u64,
     eof: bool,
@@ -141,10 +148,45 @@ impl Receiver {
             state: RecvState::Head,
             scan: SectionScan::default(),
             buf: BytesMut::new(),
+            spare: BytesMut::new(),
             consumed: 0,
             eof: false,
             interim: 0,
         }
+    }
+
+    /// Lets `read` fill up to `max` bytes right after the received ones,
+    /// and keeps the first `n` it reports (see
+    /// [`Connection::read_into`](crate::Connection::read_into)).
+    ///
+    /// The room lent is `spare`, which follows `buf` in the same
+    /// allocation, so keeping the bytes moves a boundary and copies
+    /// nothing. It is made [`SPARE_BYTES`] (or `max`) at a time and zeroed
+    /// then, as safe code must before lending bytes, instead of zeroing
+    /// `max` bytes at every read: a read asked to bring up to 4 KiB often
+    /// brings a few hundred. It is made again when less than `max` is
+    /// left, or when it no longer follows `buf` (the caller appended to
+    /// [`buf_mut`](Self::buf_mut), which moved it).
+    pub(crate) fn read_into<E>(
+        &mut self,
+        max: usize,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        // (Comparing addresses only: nothing is read through them.)
+        let follows = self.buf.as_ptr().wrapping_add(self.buf.len()) == self.spare.as_ptr();
+        if self.spare.len() < max || !follows {
+            // (Dropped first, so that the buffer may be reused in place.)
+            self.spare = BytesMut::new();
+            let len = self.buf.len();
+            self.buf.reserve(max.max(SPARE_BYTES));
+            self.buf.resize(self.buf.capacity(), 0);
+            self.spare = self.buf.split_off(len);
+        }
+        let result = read(&mut self.spare[..max]);
+        let n = result.as_ref().map_or(0, |n| (*n).min(max));
+        let read = self.spare.split_to(n);
+        self.buf.unsplit(read);
+        result.map(|_| n)
     }
 
     pub(crate) fn buf_mut(&mut self) -> &mut BytesMut {
@@ -285,6 +327,7 @@ impl Receiver {
 
     /// Ignores everything from now on.
     pub(crate) fn finish(&mut self) {
+        self.spare = BytesMut::new();
         self.state = RecvState::Finished;
         self.buf.clear();
     }

@@ -1716,3 +1716,49 @@ fn read_into_error_keeps_nothing() {
     assert_eq!(summary(&events(&mut conn)), ["headers #0 200", "end 0"]);
     assert_usable(&mut conn, 1);
 }
+
+/// `read_into` lends room prepared ahead (zeroed 64 KiB at a time), `max`
+/// bytes every time; and bytes it keeps, bytes `receive` copies and bytes
+/// appended to `recv_buf` stay in the order they came, however the three
+/// alternate.
+#[test]
+fn read_into_lends_prepared_room_and_mixes_with_other_input() {
+    const N: usize = 3000;
+    let methods = vec!["GET"; N];
+    let mut conn = common::conn_with(&methods);
+    let mut lent = Vec::new();
+    let mut answered = 0;
+    for i in 0..N {
+        // Every response in two pieces, the second through another way
+        // now and then.
+        let (first, second) = OK_EMPTY.split_at(i % OK_EMPTY.len());
+        let max = [first.len(), 100, 4096, 65536, 1 << 20][i % 5];
+        let n = conn.read_into(max, |buf| {
+            lent.push((max, buf.len()));
+            buf[..first.len()].copy_from_slice(first);
+            Ok::<usize, std::io::Error>(first.len())
+        });
+        assert_eq!(n.unwrap(), first.len());
+        match i % 7 {
+            0 => conn.receive(second).unwrap(),
+            1 => conn.recv_buf().extend_from_slice(second),
+            _ => {
+                let n = conn.read_into(second.len(), |buf| {
+                    buf.copy_from_slice(second);
+                    Ok::<usize, std::io::Error>(second.len())
+                });
+                assert_eq!(n.unwrap(), second.len());
+            }
+        }
+        for event in events(&mut conn) {
+            if let Event::End { .. } = event.expect("a valid stream") {
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, i + 1);
+    }
+    for (max, len) in lent {
+        assert_eq!(len, max);
+    }
+    assert_usable(&mut conn, N as u64);
+}
