@@ -92,11 +92,17 @@ impl RequestExtras {
             }
             _ => target,
         };
-        let fields = headers
-            .into_iter()
-            .map(Field::Caller)
-            .chain(self.fields.iter().map(Field::Added));
-        let id = proto.send_request(method, target, fields, body)?;
+        let id = if self.fields.is_empty() {
+            // The usual case (no proxy credentials): the caller's fields
+            // as they are, without a wrapper around each.
+            proto.send_request(method, target, headers, body)?
+        } else {
+            let fields = headers
+                .into_iter()
+                .map(Field::Caller)
+                .chain(self.fields.iter().map(Field::Added));
+            proto.send_request(method, target, fields, body)?
+        };
         if let Some(trace) = trace {
             let mut spec = method.to_owned();
             if proto.awaiting_continue() == Some(id) {
