@@ -6,6 +6,8 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use bytes::Bytes;
+
 use dugong_net::session::{Collected, Head};
 use dugong_net::{Error, FullResponse, Request};
 use dugong_proto::Response;
@@ -69,7 +71,7 @@ pub struct Pipeline<'a, T, I> {
     /// `100 Continue`), and why.
     held: Option<(Request, Error)>,
     /// The head and body so far of the response being read.
-    current: Option<(Response, Collected)>,
+    current: Option<(Response, Gathered)>,
     done: bool,
 }
 
@@ -106,33 +108,55 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
 
     /// Queues requests while fewer than half of `depth` are in flight, up
     /// to `depth` and while the builder's window has room (its byte bound
-    /// keeps large responses from piling up ahead of the reader).
+    /// keeps large responses from piling up ahead of the reader), all
+    /// under one lock (as [`SendHalf::queue_request`](crate::SendHalf::queue_request)
+    /// would queue each).
     fn top_up(&mut self) -> Result<(), Error> {
         let (send, _) = self.conn.halves();
-        let mut in_flight = send.in_flight();
-        if in_flight > self.depth / 2 {
+        // (Looks without the lock first: most calls find nothing to do.)
+        if send.in_flight() > self.depth / 2 || !send.has_room() {
             return Ok(());
         }
-        while in_flight < self.depth && send.has_room() {
-            let request = match self.held.take() {
-                Some((request, _)) => request,
-                None => match self.requests.next() {
-                    Some(request) => request,
-                    None => break,
-                },
+        let shared = &*send.shared;
+        let mut core = shared.lock();
+        shared.tick(&mut core);
+        let mut in_flight = core.session.proto().in_flight();
+        let mut queued = false;
+        let result = loop {
+            if in_flight >= self.depth || !core.session.has_room() {
+                break Ok(());
+            }
+            // (`held` is looked at before it is taken: taking moves it
+            // whole, even when empty.)
+            let request = if self.held.is_some() {
+                self.held.take().map(|(request, _)| request)
+            } else {
+                self.requests.next()
+            };
+            let Some(request) = request else {
+                break Ok(());
             };
             let body = request.to_body();
-            match send.queue_request(request.method(), request.target(), request.headers(), body) {
-                Ok(_) => in_flight += 1,
+            let headers = request.headers();
+            match core
+                .session
+                .queue_request(request.method(), request.target(), headers, body)
+            {
+                Ok(_) => (in_flight, queued) = (in_flight + 1, true),
                 Err(e @ Error::Protocol(dugong_proto::Error::State(_))) => {
                     // Try again once the responses in flight are read.
                     self.held = Some((request, e));
-                    break;
+                    break Ok(());
                 }
-                Err(e) => return Err(e),
+                Err(e) => break Err(e),
             }
+        };
+        if queued {
+            // (A receiving half waits for requests only once split; as
+            // `queue_request` does.)
+            core.wake_receiver();
         }
-        Ok(())
+        result
     }
 
     fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<FullResponse, Error>>> {
@@ -153,9 +177,33 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                     self.done = true;
                     return Poll::Ready(self.held.take().map(|(_, e)| Err(e)));
                 }
-                match ready!(recv.poll_read_response(cx, Some(send), false)) {
-                    Ok(Some(Head::Final(head))) => self.current = Some((head, Collected::new())),
-                    Ok(Some(Head::Continue(_))) => {}
+                // Most bodies are in the receive buffer with their head:
+                // both are read under one lock.
+                let mut body = Collected::new();
+                match ready!(recv.poll_read_whole(cx, Some(send), &mut body)) {
+                    Ok(Some((Head::Final(head), true))) => {
+                        let trailers = recv.trailers().cloned().unwrap_or_default();
+                        return Poll::Ready(Some(Ok(FullResponse::new(
+                            head,
+                            body.into_bytes(),
+                            trailers,
+                        ))));
+                    }
+                    Ok(Some((Head::Final(head), false))) => {
+                        // A large body: the rest straight from the
+                        // transport into one buffer (no copy through the
+                        // receive buffer).
+                        let body = match recv.gather_len(body.len()) {
+                            Some(len) => {
+                                let mut all = Vec::with_capacity(len);
+                                all.extend_from_slice(&body.into_bytes());
+                                Gathered::Direct(all)
+                            }
+                            None => Gathered::Pieces(body),
+                        };
+                        self.current = Some((head, body));
+                    }
+                    Ok(Some((Head::Continue(_), _))) => {}
                     Ok(None) => self.done = true,
                     Err(e) => {
                         self.done = true;
@@ -164,16 +212,20 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
                 }
                 continue;
             };
-            match ready!(recv.poll_collect(cx, Some(send), body)) {
+            let result = match body {
+                Gathered::Pieces(body) => ready!(recv.poll_collect(cx, Some(send), body)),
+                Gathered::Direct(all) => ready!(recv.poll_gather(cx, Some(send), all)),
+            };
+            match result {
                 Ok(()) => {
                     let trailers = recv.trailers().cloned().unwrap_or_default();
                     // Invariant: `current` is Some in this branch.
                     let (head, body) = self.current.take().expect("a response is being read");
-                    return Poll::Ready(Some(Ok(FullResponse::new(
-                        head,
-                        body.into_bytes(),
-                        trailers,
-                    ))));
+                    let body = match body {
+                        Gathered::Pieces(body) => body.into_bytes(),
+                        Gathered::Direct(all) => Bytes::from(all),
+                    };
+                    return Poll::Ready(Some(Ok(FullResponse::new(head, body, trailers))));
                 }
                 Err(e) => {
                     self.current = None;
@@ -183,6 +235,15 @@ impl<'a, T: Transport, I: Iterator<Item = Request>> Pipeline<'a, T, I> {
             }
         }
     }
+}
+
+/// The body of the response being read, so far.
+enum Gathered {
+    /// Pieces of the receive buffer (one kept as it is).
+    Pieces(Collected),
+    /// A buffer reserved for the whole body, filled straight from the
+    /// transport where it can be.
+    Direct(Vec<u8>),
 }
 
 impl<T: Transport, I: Iterator<Item = Request> + Unpin> Stream for Pipeline<'_, T, I> {

@@ -15,13 +15,13 @@ use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use dugong_net::session::{Collected, Filled, Head, Progress, Reader, DISCONNECTED};
 use dugong_net::Error;
 use dugong_proto::{Connection, Headers, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf, ReadHalf};
 
-use crate::shared::{ReadAhead, Shared, Timer, WriteQueued};
+use crate::shared::{Core, ReadAhead, Shared, Timer, WriteQueued};
 use crate::transport::Transport;
 
 /// How much room one read into the receive buffer gets.
@@ -29,6 +29,12 @@ const READ_SIZE: usize = 64 * 1024;
 /// Caller buffers at least this large are filled straight from the
 /// transport when a body allows it (no copy through the receive buffer).
 const DIRECT_MIN: usize = 4 * 1024;
+/// A body read whole by `pipeline` with at least this many bytes still to
+/// come is read straight from the transport into its own buffer.
+const GATHER_MIN: u64 = 64 * 1024;
+/// The largest body `pipeline` reads that way (its buffer is reserved
+/// whole up front, as a collected body's is).
+const GATHER_MAX: usize = 16 << 20;
 
 /// The receiving direction of a [`Connection`](crate::Connection), made by
 /// [`Connection::split`](crate::Connection::split): read responses in one
@@ -230,12 +236,12 @@ impl<T: Transport> RecvHalf<T> {
     /// than the builder's [`max_in_flight`](crate::Builder::max_in_flight)
     /// once split.
     pub fn in_flight(&self) -> usize {
-        self.shared.lock().session.proto().in_flight()
+        self.shared.in_flight()
     }
 
     /// True while requests wait for (the rest of) their responses.
     pub fn response_pending(&self) -> bool {
-        self.reader.in_body() || self.shared.lock().session.proto().in_flight() > 0
+        self.reader.in_body() || self.shared.in_flight() > 0
     }
 
     /// True while the body of the response last returned by
@@ -260,12 +266,38 @@ impl<T: Transport> RecvHalf<T> {
     pub(crate) fn poll_read_response(
         &mut self,
         cx: &mut Context<'_>,
-        mut send: Option<&mut (dyn WriteQueued + '_)>,
+        send: Option<&mut (dyn WriteQueued + '_)>,
         wait_for_requests: bool,
     ) -> Poll<Result<Option<Head>, Error>> {
+        let head = ready!(self.poll_head_and(cx, send, wait_for_requests, None))?;
+        Poll::Ready(Ok(head.map(|(head, _)| head)))
+    }
+
+    /// [`poll_read_response`](Self::poll_read_response) for
+    /// [`Pipeline`](crate::Pipeline), which reads every body whole: a final
+    /// head comes with `true` if its body was collected into `body` to its
+    /// end under the same lock (it was in the receive buffer), else with
+    /// what was (collect the rest with [`poll_collect`](Self::poll_collect)).
+    pub(crate) fn poll_read_whole(
+        &mut self,
+        cx: &mut Context<'_>,
+        send: Option<&mut (dyn WriteQueued + '_)>,
+        body: &mut Collected,
+    ) -> Poll<Result<Option<(Head, bool)>, Error>> {
+        self.poll_head_and(cx, send, false, Some(body))
+    }
+
+    fn poll_head_and(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
+        wait_for_requests: bool,
+        mut body: Option<&mut Collected>,
+    ) -> Poll<Result<Option<(Head, bool)>, Error>> {
         loop {
             {
-                let mut core = self.shared.lock();
+                let shared = &*self.shared;
+                let mut core = shared.lock();
                 // A broken connection says why, whatever the caller did.
                 core.session.check()?;
                 if self.reader.abandoned() {
@@ -275,7 +307,7 @@ impl<T: Transport> RecvHalf<T> {
                 }
                 if !self.reader.in_body() {
                     if let Some(id) = core.session.take_released() {
-                        return Poll::Ready(Ok(Some(Head::Continue(id))));
+                        return Poll::Ready(Ok(Some((Head::Continue(id), false))));
                     }
                     if core.session.proto().in_flight() == 0 {
                         // No request in flight, and none can come: the
@@ -291,12 +323,40 @@ impl<T: Transport> RecvHalf<T> {
                         return Poll::Pending;
                     }
                 }
+                // The head is most often in the receive buffer already:
+                // take it under this lock (and with `body`, as much of the
+                // body as is there).
+                let reader = &mut self.reader;
+                let result = core.session.poll(|proto| reader.poll_head(proto));
+                match settle(&mut core, result) {
+                    Settled::Done(head, mut write) => {
+                        let mut whole = false;
+                        if let (Head::Final(_), Some(body)) = (&head, body.as_deref_mut()) {
+                            let result =
+                                core.session.poll(|proto| reader.poll_collect(proto, body));
+                            if !self.reader.in_body() && self.reader.trailers().is_some() {
+                                // As in `poll_reader`: the body ended.
+                                shared.tick(&mut core);
+                            }
+                            match settle(&mut core, result) {
+                                Settled::Done((), more) => (whole, write) = (true, write || more),
+                                Settled::Failed(error) => return Poll::Ready(Err(error)),
+                                Settled::Pending => {}
+                            }
+                        }
+                        drop(core);
+                        write_queued(cx, send, write);
+                        return Poll::Ready(Ok(Some((head, whole))));
+                    }
+                    Settled::Failed(error) => return Poll::Ready(Err(error)),
+                    Settled::Pending => {}
+                }
             }
             let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
                 reader.poll_head(proto)
             });
             if let Progress::Done(head) = ready!(step)? {
-                return Poll::Ready(Ok(Some(head)));
+                return Poll::Ready(Ok(Some((head, false))));
             }
             // A deadline passed: look at the state again.
         }
@@ -307,7 +367,44 @@ impl<T: Transport> RecvHalf<T> {
         cx: &mut Context<'_>,
         send: Option<&mut (dyn WriteQueued + '_)>,
     ) -> Poll<Result<Option<Bytes>, Error>> {
-        self.poll_until(cx, send, Reader::poll_chunk)
+        if send.is_none() && !self.reader.in_body() && !self.shared.broken() {
+            // No body is being read (most often: its end was taken with
+            // its last piece, below), so the reader says `None` without
+            // looking at the state machine: so does this, without the
+            // lock. (With `send`, the call also writes what is queued.)
+            return Poll::Ready(Ok(None));
+        }
+        self.poll_until(cx, send, |reader, proto| {
+            // (One call site, so that the reader's call stays inline.)
+            let mut last: Option<Bytes> = None;
+            loop {
+                let next = reader.poll_chunk(proto);
+                let Some(piece) = last.take() else {
+                    match next? {
+                        Progress::Done(Some(piece)) if proto.body_remaining() == Some(0) => {
+                            // The state machine says this piece ends the
+                            // body (a length it gave, read to its end but
+                            // not yet ended by its `End`): take the end
+                            // too, so that the caller's next call, which
+                            // asks for it, need not lock.
+                            last = Some(piece);
+                            continue;
+                        }
+                        other => return Ok(other),
+                    }
+                };
+                // (An error stays in the state machine, which repeats it
+                // to the next call.)
+                if let Ok(Progress::Done(Some(more))) = next {
+                    // Not the end after all: both as one piece.
+                    let mut joined = BytesMut::with_capacity(piece.len() + more.len());
+                    joined.extend_from_slice(&piece);
+                    joined.extend_from_slice(&more);
+                    return Ok(Progress::Done(Some(joined.freeze())));
+                }
+                return Ok(Progress::Done(Some(piece)));
+            }
+        })
     }
 
     pub(crate) fn poll_discard(
@@ -338,6 +435,56 @@ impl<T: Transport> RecvHalf<T> {
         body: &mut Collected,
     ) -> Poll<Result<(), Error>> {
         self.poll_until(cx, send, |reader, proto| reader.poll_collect(proto, body))
+    }
+
+    /// For `pipeline`, after a head whose body is not all buffered yet:
+    /// the length of a buffer for the whole body (`so_far` bytes of it
+    /// collected) if the rest is to be read straight from the transport
+    /// into it ([`poll_gather`](Self::poll_gather)): a large body of known
+    /// length within the `read_all` bound.
+    pub(crate) fn gather_len(&self, so_far: usize) -> Option<usize> {
+        let remaining = self.shared.lock().session.proto().body_remaining()?;
+        let total = usize::try_from(remaining).ok()?.checked_add(so_far)?;
+        let most = GATHER_MAX.min(self.reader.max_read_all());
+        (remaining >= GATHER_MIN && total <= most).then_some(total)
+    }
+
+    /// Reads the rest of the body to its end into `out`, which was
+    /// reserved for all of it ([`gather_len`](Self::gather_len)): straight
+    /// from the transport whenever the state machine allows it, pieces of
+    /// the receive buffer otherwise (past the `read_all` bound, breaks the
+    /// connection).
+    pub(crate) fn poll_gather(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut send: Option<&mut (dyn WriteQueued + '_)>,
+        out: &mut Vec<u8>,
+    ) -> Poll<Result<(), Error>> {
+        loop {
+            match self.poll_direct_append(cx, out) {
+                Poll::Ready(Ok(Direct::Read(_))) => continue,
+                Poll::Ready(Ok(Direct::Skip)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    self.shared.lock().park_receiver(cx.waker());
+                    ready!(self.timer.poll(&self.shared, cx))?;
+                    continue;
+                }
+            }
+            // What the receive buffer holds; once it is taken (`Done(false)`),
+            // straight from the transport again.
+            let step = self.poll_reader(cx, send.as_deref_mut(), |reader, proto| {
+                let before = out.len();
+                Ok(match reader.poll_read_all(proto, out)? {
+                    Progress::Done(()) => Progress::Done(true),
+                    Progress::Pending if out.len() > before => Progress::Done(false),
+                    Progress::Pending => Progress::Pending,
+                })
+            });
+            if let Progress::Done(true) = ready!(step)? {
+                return Poll::Ready(Ok(()));
+            }
+        }
     }
 
     pub(crate) fn poll_read_body(
@@ -424,6 +571,47 @@ impl<T: Transport> RecvHalf<T> {
         }
     }
 
+    /// As [`poll_direct`](Self::poll_direct), into the room `out` has
+    /// reserved (no zeroing: the transport fills it).
+    fn poll_direct_append(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<u8>,
+    ) -> Poll<Result<Direct, Error>> {
+        let shared = &*self.shared;
+        let max = {
+            let core = shared.lock();
+            let max = core
+                .session
+                .direct_read_len(&self.reader, out.capacity() - out.len());
+            if max > 0 {
+                core.session.check()?;
+            }
+            max
+        };
+        if max == 0 {
+            return Poll::Ready(Ok(Direct::Skip));
+        }
+        let Some(transport) = self.transport.as_mut() else {
+            return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
+        };
+        let start = out.len();
+        let result = ready!(pin!(transport.read_buf(&mut out.limit(max))).poll(cx));
+        let mut core = shared.lock();
+        match core.session.read_direct_done(result, &out[start..]) {
+            Ok(Filled::Data(n)) => Poll::Ready(Ok(Direct::Read(n))),
+            Ok(Filled::Eof) => {
+                core.wake_sender();
+                Poll::Ready(Ok(Direct::Skip))
+            }
+            Ok(Filled::Blocked) => Poll::Ready(Ok(Direct::Skip)),
+            Err(e) => {
+                core.wake_both();
+                Poll::Ready(Err(e))
+            }
+        }
+    }
+
     /// Calls `call` with the [`Reader`] and the locked core, reading from
     /// the transport while it is pending: `Done` with its result, or
     /// `Pending` when a deadline of the state machine passed (look at the
@@ -454,26 +642,14 @@ impl<T: Transport> RecvHalf<T> {
                     // else is in flight.
                     shared.tick(&mut core);
                 }
-                match result {
-                    Ok(Progress::Done(value)) => {
-                        // A sender waiting for room in flight, a release
-                        // or a cancellation may go on.
-                        core.wake_sender();
+                match settle(&mut core, result) {
+                    Settled::Done(value, write) => {
                         drop(core);
-                        if let Some(send) = send.as_deref_mut() {
-                            // A Continue released a held body: start writing
-                            // it at once.
-                            let _ = send.poll_write_queued(cx);
-                        }
+                        write_queued(cx, send, write);
                         return Poll::Ready(Ok(Progress::Done(value)));
                     }
-                    Ok(Progress::Pending) => {}
-                    Err(error) => {
-                        // The connection may be dead: a sending half waiting
-                        // for a release or for the transport must know.
-                        core.wake_both();
-                        return Poll::Ready(Err(error));
-                    }
+                    Settled::Pending => {}
+                    Settled::Failed(error) => return Poll::Ready(Err(error)),
                 }
                 core.session.check_more()?;
             }
@@ -545,6 +721,43 @@ impl<T: Transport> RecvHalf<T> {
                 }
             });
         }
+    }
+}
+
+/// A reader call's result, judged under the lock by [`settle`].
+enum Settled<R> {
+    /// Done; `true` if bytes wait to be written.
+    Done(R, bool),
+    Pending,
+    Failed(Error),
+}
+
+/// Wakes the halves that may go on after a reader call returned `result`:
+/// on `Done`, a sender waiting for room in flight, a release or a
+/// cancellation; on an error, both (the connection may be dead: a sending
+/// half waiting for a release or for the transport must know).
+fn settle<R>(core: &mut Core, result: Result<Progress<R>, Error>) -> Settled<R> {
+    match result {
+        Ok(Progress::Done(value)) => {
+            core.wake_sender();
+            Settled::Done(value, core.session.wants_write())
+        }
+        Ok(Progress::Pending) => Settled::Pending,
+        Err(error) => {
+            core.wake_both();
+            Settled::Failed(error)
+        }
+    }
+}
+
+/// After a reader call is done, with `send` (one task drives both
+/// directions) and bytes queued (`write`: a `100 Continue` released a held
+/// body, or a cancelled call left some): starts writing them at once.
+/// With nothing queued the transport is left alone; what waits to be
+/// flushed is flushed before the next read from the transport.
+fn write_queued(cx: &mut Context<'_>, send: Option<&mut (dyn WriteQueued + '_)>, write: bool) {
+    if let (true, Some(send)) = (write, send) {
+        let _ = send.poll_write_queued(cx);
     }
 }
 

@@ -53,6 +53,9 @@ pub struct SendHalf<T = Box<dyn Transport>> {
     /// Where small segments are gathered for transports without vectored
     /// writes.
     scratch: Vec<u8>,
+    /// Nothing was written since the transport was last flushed: a call
+    /// with nothing queued need not flush it again.
+    flushed: bool,
 }
 
 impl<T> fmt::Debug for SendHalf<T> {
@@ -81,6 +84,7 @@ impl<T: Transport> SendHalf<T> {
             writer: Some(writer),
             timer: Timer::default(),
             scratch: Vec::new(),
+            flushed: true,
         }
     }
 
@@ -210,7 +214,7 @@ impl<T: Transport> SendHalf<T> {
     /// [`Connection::has_room`](crate::Connection::has_room).
     /// [`send_request`](Self::send_request) waits for it by itself.
     pub fn has_room(&self) -> bool {
-        self.shared.lock().session.has_room()
+        self.shared.has_room()
     }
 
     /// Queues a request without writing it and without waiting for room:
@@ -286,7 +290,7 @@ impl<T: Transport> SendHalf<T> {
     /// True while the caller owes body bytes of the request being sent.
     /// Requests sent whose response is not read to its end.
     pub(crate) fn in_flight(&self) -> usize {
-        self.shared.lock().session.proto().in_flight()
+        self.shared.in_flight()
     }
 
     pub(crate) fn sending_body(&self) -> bool {
@@ -332,11 +336,18 @@ impl<T: Transport> SendHalf<T> {
                 return Poll::Ready(Err(Error::Usage(DISCONNECTED)));
             };
             let written = if core.session.proto().transmit_len() == 0 {
+                if self.flushed {
+                    return Poll::Ready(Ok(()));
+                }
                 match ready!(Pin::new(writer).poll_flush(cx)) {
-                    Ok(()) => return Poll::Ready(Ok(())),
+                    Ok(()) => {
+                        self.flushed = true;
+                        return Poll::Ready(Ok(()));
+                    }
                     Err(e) => Err(e),
                 }
             } else {
+                self.flushed = false;
                 core.session.check_send()?;
                 ready!(poll_write_queued(
                     writer,

@@ -3,9 +3,18 @@
 //! clock, and the wakers each half leaves for the other; and what each
 //! half does for the other when one task drives both ([`WriteQueued`],
 //! [`ReadAhead`]).
+//!
+//! Each lock taken costs two atomic read-modify-write instructions, which
+//! is most of what a pipelined response costs a split connection beyond
+//! the protocol work; so every release of the lock also leaves what the
+//! halves ask for most often (requests in flight, room in the pipelining
+//! window, a broken connection) in an atomic [`Gauge`] they read without
+//! the lock.
 
 use std::future::Future;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Waker};
 
@@ -36,6 +45,8 @@ pub(crate) trait ReadAhead {
 /// Shared by the two halves of one connection (behind an `Arc`).
 pub(crate) struct Shared {
     core: Mutex<Core>,
+    /// What the session said at the last release of the lock.
+    gauge: Gauge,
     /// The origin of the clock handed to the session.
     started: Instant,
     /// The session has deadlines that run outside waits (idle, read or
@@ -77,7 +88,10 @@ impl Shared {
         let ticks = config.idle_timeout().is_some()
             || config.read_timeout().is_some()
             || config.write_timeout().is_some();
+        let gauge = Gauge::default();
+        gauge.set(&session);
         Shared {
+            gauge,
             core: Mutex::new(Core {
                 session,
                 sender_gone: false,
@@ -94,12 +108,34 @@ impl Shared {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Core> {
+    pub(crate) fn lock(&self) -> CoreGuard<'_> {
         // A panic while holding the lock leaves the protocol state as the
         // last completed call left it; carry on with it.
-        self.core
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        CoreGuard {
+            guard: self
+                .core
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+            gauge: &self.gauge,
+        }
+    }
+
+    /// How many requests wait for (the rest of) their responses, as of the
+    /// last release of the lock.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.gauge.in_flight()
+    }
+
+    /// True if one more request fits in the pipelining window, as of the
+    /// last release of the lock.
+    pub(crate) fn has_room(&self) -> bool {
+        self.gauge.has_room()
+    }
+
+    /// True if the driver or the caller broke the connection
+    /// ([`Session::broken`]), as of the last release of the lock.
+    pub(crate) fn broken(&self) -> bool {
+        self.gauge.broken()
     }
 
     fn proto_now(&self, at: Instant) -> dugong_proto::Instant {
@@ -132,13 +168,79 @@ impl Shared {
     }
 }
 
+/// The locked [`Core`]: releasing it updates the [`Gauge`].
+pub(crate) struct CoreGuard<'a> {
+    guard: MutexGuard<'a, Core>,
+    gauge: &'a Gauge,
+}
+
+impl Deref for CoreGuard<'_> {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.guard
+    }
+}
+
+impl DerefMut for CoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.guard
+    }
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        // Before the lock is released (the field is dropped after this):
+        // the session only changes under the lock, so the gauge always
+        // holds what the last holder left.
+        self.gauge.set(&self.guard.session);
+    }
+}
+
+/// The session's requests in flight, whether its window has room and
+/// whether it is broken, kept in one atomic word
+/// (`in_flight << 2 | broken << 1 | room`) for reads without the lock: a
+/// load and a store are plain moves on common hardware, where the lock
+/// costs two atomic read-modify-writes. Like any look at a connection the
+/// other half may use meanwhile, a value read is a snapshot.
+#[derive(Default)]
+struct Gauge(AtomicUsize);
+
+impl Gauge {
+    const ROOM: usize = 1;
+    const BROKEN: usize = 2;
+
+    fn set(&self, session: &Session) {
+        let mut word = session.proto().in_flight() << 2;
+        if session.has_room() {
+            word |= Self::ROOM;
+        }
+        if session.broken().is_some() {
+            word |= Self::BROKEN;
+        }
+        self.0.store(word, Ordering::Release);
+    }
+
+    fn in_flight(&self) -> usize {
+        self.0.load(Ordering::Acquire) >> 2
+    }
+
+    fn has_room(&self) -> bool {
+        self.0.load(Ordering::Acquire) & Self::ROOM != 0
+    }
+
+    fn broken(&self) -> bool {
+        self.0.load(Ordering::Acquire) & Self::BROKEN != 0
+    }
+}
+
 impl Core {
     pub(crate) fn wait_as_sender(&mut self, waker: &Waker) {
-        self.send_waker = Some(waker.clone());
+        park(&mut self.send_waker, waker);
     }
 
     pub(crate) fn wait_as_receiver(&mut self, waker: &Waker) {
-        self.recv_waker = Some(waker.clone());
+        park(&mut self.recv_waker, waker);
     }
 
     pub(crate) fn park_sender(&mut self, waker: &Waker) {
