@@ -466,8 +466,7 @@ impl<T: Transport> RecvHalf<T> {
                 Poll::Ready(Ok(Direct::Skip)) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {
-                    self.shared.lock().park_receiver(cx.waker());
-                    ready!(self.timer.poll(&self.shared, cx))?;
+                    ready!(self.park(cx))?;
                     continue;
                 }
             }
@@ -503,8 +502,7 @@ impl<T: Transport> RecvHalf<T> {
                     Poll::Ready(Ok(Direct::Skip)) => {}
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending => {
-                        self.shared.lock().park_receiver(cx.waker());
-                        ready!(self.timer.poll(&self.shared, cx))?;
+                        ready!(self.park(cx))?;
                         continue;
                     }
                 }
@@ -669,10 +667,17 @@ impl<T: Transport> RecvHalf<T> {
             }
             // Woken by the transport, the timer, or the other half breaking
             // the connection.
-            self.shared.lock().park_receiver(cx.waker());
-            ready!(self.timer.poll(&self.shared, cx))?;
+            ready!(self.park(cx))?;
             return Poll::Ready(Ok(Progress::Pending));
         }
+    }
+
+    /// Waits to be woken by the transport, the timer, or the other half
+    /// breaking the connection: `Pending` until then; `Ready(Ok)` when a
+    /// deadline passed without breaking it (look at the state again).
+    fn park(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.lock().park_receiver(cx.waker());
+        self.timer.poll(&self.shared, cx)
     }
 
     /// Reads once into the state machine's receive buffer. `Ready(Ok(true))`

@@ -424,9 +424,8 @@ impl Session {
 
     /// How many bytes the next read into the receive buffer
     /// ([`Connection::read_into`]) should ask for: twice what the last read
-    /// brought, from 4 KiB to [`MAX_READ_SIZE`]. `read_into` zero-fills the
-    /// room it lends, so asking for 64 KiB to receive one small response
-    /// costs more than the read.
+    /// brought, from 4 KiB to [`MAX_READ_SIZE`]: a read gets room for what
+    /// the peer is sending, not a fixed 64 KiB.
     pub fn read_size(&self) -> usize {
         self.read_size
     }
